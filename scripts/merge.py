@@ -1,0 +1,6 @@
+from snakelight.logs import to_file
+from snakelight.searchlight import merge_chunks
+
+to_file(snakemake.log[0])
+merge_chunks(snakemake.input.chunks, snakemake.input.process_mask, snakemake.output.map,
+             snakemake.output.folds)

@@ -1,0 +1,6 @@
+from snakelight.logs import to_file
+from snakelight.samples import select_conditions
+
+to_file(snakemake.log[0])
+select_conditions(snakemake.input[0], snakemake.params.conditions, snakemake.output.img,
+                  snakemake.output.table)

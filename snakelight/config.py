@@ -1,0 +1,69 @@
+"""Configuration: schema validation with defaults, and checks the schema cannot express.
+
+Every problem is raised as a :class:`ConfigError` whose message is one line naming
+the key and the offending value, so a typo stops the run before any job starts.
+"""
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from snakelight.synthetic import HAXBY_CONDITIONS
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key and the value."""
+
+
+def _with_defaults(validator_class):
+    """Extend a jsonschema validator so that it fills in each property's default."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultingValidator = _with_defaults(jsonschema.Draft7Validator)
+
+
+def _key(path):
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def validate_config(config, schema_path):
+    """Return a copy of ``config`` with defaults filled in, or raise ConfigError.
+
+    Checks the JSON schema first, then what it cannot express: that each
+    contrast's conditions exist in the dataset and that files named exist.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config = copy.deepcopy(dict(config))
+    error = jsonschema.exceptions.best_match(
+        _DefaultingValidator(schema).iter_errors(config)
+    )
+    if error is not None:
+        raise ConfigError(f"config key {_key(error.absolute_path)}: {error.message}")
+    _check_conditions(config["contrasts"])
+    roi = config["process_mask"]["roi"]
+    if roi is not None and not Path(roi).is_file():
+        raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
+    return config
+
+
+def _check_conditions(contrasts):
+    for name, conditions in contrasts.items():
+        unknown = [c for c in conditions if c not in HAXBY_CONDITIONS]
+        if unknown:
+            raise ConfigError(
+                f"config key contrasts.{name}: unknown condition {unknown[0]!r}; "
+                f"the dataset has {', '.join(HAXBY_CONDITIONS)}"
+            )
+

@@ -1,0 +1,29 @@
+"""Dataset fetching: every source ends as one ``dataset.json`` per subject."""
+
+from pathlib import Path
+
+from nilearn.datasets import fetch_haxby
+
+from snakelight.io import write_json
+from snakelight.synthetic import T_R
+
+
+def fetch_subject(subject, manifest_path, *, source, data_dir=None):
+    """Fetch one Haxby subject with nilearn (downloading only what is missing) and
+    write its manifest.
+
+    ``data_dir=None`` keeps nilearn's default (NILEARN_DATA, else ~/nilearn_data), so
+    data fetched before by nilearn is reused. The synthetic source passes the folder
+    it generated, which is laid out as fetch_haxby expects: the same reader serves both.
+    """
+    bunch = fetch_haxby(data_dir=data_dir, subjects=[subject], fetch_stimuli=False, verbose=1)
+    manifest = {
+        "source": source,
+        "subject": subject,
+        "bold": str(Path(bunch.func[0]).resolve()),
+        "labels": str(Path(bunch.session_target[0]).resolve()),
+        "mask": str(Path(bunch.mask).resolve()),
+        "t_r": T_R,
+    }
+    write_json(manifest_path, manifest)
+    return manifest

@@ -1,0 +1,68 @@
+"""File formats passed between workflow steps (the data contract, README "Data contract").
+
+- ``dataset.json`` (fetch): paths of one subject's ``bold`` (4D NIfTI), brain ``mask``
+  (3D NIfTI on the same grid) and ``labels`` (Haxby's labels.txt: space-separated,
+  columns ``labels`` and ``chunks``), plus ``subject``, ``source`` and ``t_r``.
+- ``samples.nii.gz`` + ``samples.tsv`` (select_conditions): the selected volumes, and one
+  row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
+- ``process_mask.nii.gz`` (process_mask): uint8, 1 where a sphere is centred.
+- ``chunks/<i>.npz`` (searchlight_chunk): ``seeds`` (positions in the process mask's
+  voxel order, C order) and ``fold_scores`` (seeds x folds, float64).
+- ``searchlight.nii.gz`` / ``searchlight_folds.nii.gz`` (merge): the mean score per
+  voxel (float64, zeros outside the process mask, as nilearn's ``scores_``), and one
+  volume per fold.
+- ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10.
+
+Every writer goes through :func:`atomic_path`, so a killed job never leaves a file
+that looks complete.
+"""
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; move it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the suffixes: nibabel picks the format (and gzip) from them.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{''.join(path.suffixes)}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path, data):
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def write_samples_table(path, table):
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+
+
+def read_samples_table(path):
+    return pd.read_csv(path, sep="\t", dtype={"label": str})
+
+
+def write_chunk(path, seeds, fold_scores):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, seeds=seeds, fold_scores=fold_scores)
+
+
+def read_chunk(path):
+    with np.load(path) as data:
+        return data["seeds"], data["fold_scores"]

@@ -1,0 +1,45 @@
+"""The process mask: which voxels get a searchlight sphere centred on them."""
+
+import nibabel as nib
+import numpy as np
+
+from snakelight.io import atomic_path
+
+AXES = "xyz"
+
+
+def process_mask(mask_img, *, slices=None, box=None, roi_img=None):
+    """Brain-mask voxels kept by every given selection.
+
+    ``slices`` maps an axis name to the voxel indices to keep along it (e.g.
+    ``{"z": [29]}``); ``box`` maps an axis name to a half-open range
+    ``[start, stop)`` with ``None`` for an open end (the seed: ``{"y": [None, 30]}``);
+    ``roi_img`` is an image on the same grid whose nonzero voxels are kept.
+    """
+    keep = np.asarray(mask_img.dataobj) != 0
+    for axis, indices in (slices or {}).items():
+        along = np.zeros(keep.shape[AXES.index(axis)], dtype=bool)
+        along[[i for i in indices if i < along.size]] = True
+        keep &= _expand(along, AXES.index(axis))
+    for axis, (start, stop) in (box or {}).items():
+        along = np.zeros(keep.shape[AXES.index(axis)], dtype=bool)
+        along[slice(start, stop)] = True
+        keep &= _expand(along, AXES.index(axis))
+    if roi_img is not None:
+        keep &= np.asarray(roi_img.dataobj) != 0
+    return nib.Nifti1Image(keep.astype(np.uint8), mask_img.affine)
+
+
+def _expand(along, axis):
+    shape = [1, 1, 1]
+    shape[axis] = along.size
+    return along.reshape(shape)
+
+
+def write_process_mask(manifest, output_path, *, slices, box, roi):
+    mask_img = nib.load(manifest["mask"])
+    roi_img = nib.load(roi) if roi else None
+    img = process_mask(mask_img, slices=slices, box=box, roi_img=roi_img)
+    with atomic_path(output_path) as tmp:
+        img.to_filename(tmp)
+    return img
