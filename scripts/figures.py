@@ -7,5 +7,4 @@ write_figures(
     snakemake.input.samples, snakemake.input.map, snakemake.input.fscores, snakemake.input.process_mask,
     snakemake.output.searchlight, snakemake.output.fscores, cut_coords=figures["cut_coords"],
     vmin=figures["searchlight_vmin"], threshold=figures["searchlight_threshold"],
-    label=f"sub-{snakemake.wildcards.subject} {snakemake.wildcards.contrast}, radius {snakemake.params.radius} mm",
 )

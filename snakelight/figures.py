@@ -41,9 +41,9 @@ def _save(display, path):
 
 
 def write_figures(samples_img, score_map, fscores, process_mask, searchlight_png, fscores_png,
-                  *, cut_coords, vmin, threshold, label):
+                  *, cut_coords, vmin, threshold):
     background = mean_img(nib.load(samples_img), copy_header=True)
-    plot_searchlight(nib.load(score_map), background, searchlight_png, title=f"Searchlight {label}",
+    plot_searchlight(nib.load(score_map), background, searchlight_png, title="Searchlight",
                      cut_coords=cut_coords, vmin=vmin, threshold=threshold)
     plot_fscores(nib.load(fscores), nib.load(process_mask), background, fscores_png,
-                 title=f"F-scores {label}", cut_coords=cut_coords)
+                 title="F-scores", cut_coords=cut_coords)

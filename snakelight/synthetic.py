@@ -25,9 +25,10 @@ HAXBY_CONDITIONS = ("rest", *CATEGORIES)
 T_R = 2.5
 BLOCK_VOLUMES = 9
 _LEAD_REST, _GAP_REST, _RUN_VOLUMES = 6, 5, 121
-# Planted regions: world centre (mm) and radius (mm). Both cross the seed's
-# process mask (axial slice z = 29, i.e. -9.4 mm, posterior to y = -5.6 mm).
-_REGIONS = {"face": ((36.0, -50.0, -9.0), 10.0), "house": ((-24.0, -40.0, -9.0), 10.0)}
+# Planted regions: centre as a fraction of the volume's half-extent, and radius (mm).
+# On Haxby's grid both cross the seed's process mask (slice z = 29, i.e. -9.4 mm,
+# posterior to y = 30, i.e. -5.6 mm): face at (35, -54, -9) mm, house at (-24, -42, -9).
+_REGIONS = {"face": ((0.5, -0.45, -0.075), 10.0), "house": ((-0.35, -0.35, -0.075), 10.0)}
 # The ROI masks fetch_haxby lists for each subject, and the truth values they cover.
 _SUBJECT_MASKS = {
     "mask4_vt": (1, 2),
@@ -80,10 +81,11 @@ def block_design(n_runs, rng):
 def truth_map(mask_img):
     """Integer image: 1 inside the planted face region, 2 inside the house region."""
     world = _world_grid(mask_img.shape, mask_img.affine)
+    half_extent = np.abs(np.diag(mask_img.affine)[:3]) * np.array(mask_img.shape) / 2
     mask = np.asarray(mask_img.dataobj) > 0
     truth = np.zeros(mask.shape, dtype=np.uint8)
     for value, (centre, radius) in enumerate(_REGIONS.values(), start=1):
-        inside = np.linalg.norm(world - np.array(centre), axis=-1) <= radius
+        inside = np.linalg.norm(world - np.array(centre) * half_extent, axis=-1) <= radius
         truth[inside & mask] = value
     return nib.Nifti1Image(truth, mask_img.affine)
 

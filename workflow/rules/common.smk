@@ -1,5 +1,3 @@
-import os
-
 from snakelight.config import ConfigError, validate_config
 
 # Stop on a bad config before any job, with one line naming the key and the value.
@@ -8,18 +6,19 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
-# Jobs import the snakelight package from this checkout wherever they run
-# (local, conda environments, cluster nodes).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
-)
-
 DATASET = config["dataset"]["source"]
 SEARCHLIGHT = config["searchlight"]
-SUBJECT_DIR = "results/{dataset}/sub-{subject}"
-CONTRAST_DIR = SUBJECT_DIR + "/{contrast}"
-LOG_DIR = "results/{dataset}/logs/sub-{subject}"
-BENCHMARK_DIR = "results/{dataset}/benchmarks/sub-{subject}"
+# Files fetch_haxby looks for in each subject's folder.
+HAXBY_SUBJECT_FILES = [
+    "bold.nii.gz",
+    "labels.txt",
+    "mask4_vt.nii.gz",
+    "mask8b_face_vt.nii.gz",
+    "mask8b_house_vt.nii.gz",
+    "mask8_face_vt.nii.gz",
+    "mask8_house_vt.nii.gz",
+    "anat.nii.gz",
+]
 
 
 wildcard_constraints:
@@ -31,7 +30,7 @@ wildcard_constraints:
 
 def final_outputs():
     return expand(
-        CONTRAST_DIR + "/{output}",
+        "results/{dataset}/sub-{subject}/{contrast}/{output}",
         dataset=DATASET,
         subject=[f"{s:02d}" for s in config["subjects"]],
         contrast=list(config["contrasts"]),
@@ -42,4 +41,15 @@ def final_outputs():
             "searchlight.png",
             "fscores.png",
         ],
+    )
+
+
+def generated_files(wildcards):
+    """The synthetic source's files for fetch_haxby to find; real data has none."""
+    if wildcards.dataset != "synthetic":
+        return []
+    return expand(
+        "results/synthetic/haxby2001/subj{n}/{file}",
+        n=int(wildcards.subject),
+        file=HAXBY_SUBJECT_FILES,
     )

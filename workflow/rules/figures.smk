@@ -6,14 +6,14 @@ rule figures:
         process_mask=rules.process_mask.output[0],
     output:
         searchlight=report(
-            CONTRAST_DIR + "/searchlight.png",
+            "results/{dataset}/sub-{subject}/{contrast}/searchlight.png",
             caption="../report/searchlight.rst",
             category="{contrast}",
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "searchlight"},
         ),
         fscores=report(
-            CONTRAST_DIR + "/fscores.png",
+            "results/{dataset}/sub-{subject}/{contrast}/fscores.png",
             caption="../report/fscores.rst",
             category="{contrast}",
             subcategory="sub-{subject}",
@@ -21,10 +21,11 @@ rule figures:
         ),
     params:
         figures=config["figures"],
-        radius=SEARCHLIGHT["radius"],
     log:
-        LOG_DIR + "/{contrast}/figures.log",
+        "results/{dataset}/logs/sub-{subject}/{contrast}/figures.log",
     benchmark:
-        BENCHMARK_DIR + "/{contrast}/figures.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/figures.tsv"
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../../scripts/figures.py"

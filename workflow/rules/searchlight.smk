@@ -1,11 +1,11 @@
 rule searchlight_chunk:
     input:
-        dataset=SUBJECT_DIR + "/dataset.json",
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
         samples=rules.select_conditions.output.img,
         table=rules.select_conditions.output.table,
         process_mask=rules.process_mask.output[0],
     output:
-        CONTRAST_DIR + "/chunks/{chunk}.npz",
+        "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
     params:
         n_chunks=SEARCHLIGHT["n_chunks"],
         radius=SEARCHLIGHT["radius"],
@@ -13,23 +13,27 @@ rule searchlight_chunk:
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
     log:
-        LOG_DIR + "/{contrast}/searchlight_chunk_{chunk}.log",
+        "results/{dataset}/logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log",
     benchmark:
-        BENCHMARK_DIR + "/{contrast}/searchlight_chunk_{chunk}.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.tsv"
+    conda:
+        "../../envs/searchlight.yaml"
     script:
         "../../scripts/searchlight_chunk.py"
 
 
 rule merge:
     input:
-        chunks=expand(CONTRAST_DIR + "/chunks/{chunk}.npz", chunk=range(SEARCHLIGHT["n_chunks"]), allow_missing=True),
+        chunks=expand("results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz", chunk=range(SEARCHLIGHT["n_chunks"]), allow_missing=True),
         process_mask=rules.process_mask.output[0],
     output:
-        map=CONTRAST_DIR + "/searchlight.nii.gz",
-        folds=CONTRAST_DIR + "/searchlight_folds.nii.gz",
+        map="results/{dataset}/sub-{subject}/{contrast}/searchlight.nii.gz",
+        folds="results/{dataset}/sub-{subject}/{contrast}/searchlight_folds.nii.gz",
     log:
-        LOG_DIR + "/{contrast}/merge.log",
+        "results/{dataset}/logs/sub-{subject}/{contrast}/merge.log",
     benchmark:
-        BENCHMARK_DIR + "/{contrast}/merge.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/merge.tsv"
+    conda:
+        "../../envs/searchlight.yaml"
     script:
         "../../scripts/merge.py"

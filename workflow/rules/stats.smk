@@ -1,13 +1,15 @@
 rule fscores:
     input:
-        dataset=SUBJECT_DIR + "/dataset.json",
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
         samples=rules.select_conditions.output.img,
         table=rules.select_conditions.output.table,
     output:
-        CONTRAST_DIR + "/fscores.nii.gz",
+        "results/{dataset}/sub-{subject}/{contrast}/fscores.nii.gz",
     log:
-        LOG_DIR + "/{contrast}/fscores.log",
+        "results/{dataset}/logs/sub-{subject}/{contrast}/fscores.log",
     benchmark:
-        BENCHMARK_DIR + "/{contrast}/fscores.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/fscores.tsv"
+    conda:
+        "../../envs/searchlight.yaml"
     script:
         "../../scripts/fscores.py"
