@@ -1,0 +1,51 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from snakelight import synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+# A small Haxby-shaped volume: fast, yet with spheres of up to 19 voxels at 5.6 mm.
+TINY = {"shape": (12, 14, 12), "voxel_size": (3.5, 3.75, 3.75), "n_runs": 4}
+
+
+@pytest.fixture(scope="session")
+def haxby_dir(tmp_path_factory):
+    """A tiny generated dataset laid out as nilearn's fetch_haxby expects."""
+    root = tmp_path_factory.mktemp("nilearn_data")
+    synthetic.write_mask(root / "haxby2001", TINY["shape"], TINY["voxel_size"])
+    synthetic.write_subject(root / "haxby2001", 2, n_runs=TINY["n_runs"], effect_size=1.5, seed=0)
+    return root / "haxby2001"
+
+
+@pytest.fixture(scope="session")
+def face_house(haxby_dir):
+    """The seed's inputs on the tiny dataset: face/house volumes, labels, runs, mask."""
+    from snakelight.samples import read_labels
+
+    labels = read_labels(haxby_dir / "subj2" / "labels.txt")
+    keep = labels["label"].isin(["face", "house"]).to_numpy()
+    bold = nib.load(haxby_dir / "subj2" / "bold.nii.gz")
+    imgs = nib.Nifti1Image(np.asarray(bold.dataobj)[..., keep], bold.affine)
+    return {
+        "imgs": imgs,
+        "labels": labels["label"].to_numpy()[keep],
+        "runs": labels["run"].to_numpy()[keep],
+        "mask": nib.load(haxby_dir / "mask.nii.gz"),
+    }
+
+
+def run_snakemake(workdir, *args, check=True):
+    """Run the workflow in ``workdir`` with Snakemake's command line; ``.stdout`` holds
+    both of its output streams."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+               "--directory", str(workdir), *args]
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout}")
+    return result

@@ -1,0 +1,59 @@
+import pytest
+import yaml
+from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
+
+from snakelight.config import ConfigError, validate_config
+
+from .conftest import REPO, SCHEMA
+
+
+def test_defaults_are_filled_in():
+    config = validate_config({}, SCHEMA)
+    assert config["searchlight"]["radius"] == 5.6
+    assert config["searchlight"]["cv"] == {"method": "kfold", "n_splits": 4}
+    assert config["contrasts"] == {"face_vs_house": ["face", "house"]}
+    assert config["dataset"]["synthetic"]["shape"] == [40, 64, 64]
+
+
+def test_shipped_configs_are_valid():
+    for path in (REPO / "config").glob("*.yaml"):
+        validate_config(yaml.safe_load(path.read_text()), SCHEMA)
+
+
+def test_seed_config_is_the_seed():
+    config = validate_config(yaml.safe_load((REPO / "config" / "haxby2001.yaml").read_text()), SCHEMA)
+    assert config["dataset"]["source"] == "haxby"
+    assert config["subjects"] == [2]
+    assert config["contrasts"] == {"face_vs_house": ["face", "house"]}
+    assert config["process_mask"] == {"slices": {"z": [29]}, "box": {"y": [None, 30]}, "roi": None}
+    searchlight = config["searchlight"]
+    assert (searchlight["radius"], searchlight["estimator"], searchlight["scoring"]) == (5.6, "svc", None)
+    assert searchlight["cv"] == {"method": "kfold", "n_splits": 4}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"searchlight": {"radius": 0}}, "searchlight.radius: 0 is less than or equal to the minimum of 0"),
+        ({"searchlight": {"radius": -2.5}}, "searchlight.radius: -2.5"),
+        ({"searchlight": {"n_chunks": 0}}, "searchlight.n_chunks: 0 is less than the minimum of 1"),
+        ({"searchlight": {"estimator": "svm"}}, "searchlight.estimator: 'svm' is not one of"),
+        ({"searchlight": {"radus": 3}}, "searchlight: Additional properties are not allowed ('radus' was unexpected)"),
+        ({"subjects": "2"}, "subjects: '2' is not of type 'array'"),
+        ({"contrasts": {"fh": ["face", "hous"]}}, "contrasts.fh: unknown condition 'hous'"),
+        ({"contrasts": {"fh": ["face"]}}, "contrasts.fh: ['face'] is too short"),
+        ({"process_mask": {"roi": "missing/roi.nii.gz"}}, "process_mask.roi: file not found: 'missing/roi.nii.gz'"),
+    ],
+)
+def test_bad_values_name_key_and_value_on_one_line(config, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA)
+    message = str(error.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_estimator_names_are_nilearns_classifiers():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    names = schema["properties"]["searchlight"]["properties"]["estimator"]["enum"]
+    assert sorted(names) == sorted(SUPPORTED_ESTIMATORS["classifier"])

@@ -1,0 +1,128 @@
+"""Fetching, the synthetic dataset, condition selection and the process mask."""
+
+import hashlib
+
+import nibabel as nib
+import numpy as np
+import pytest
+import requests
+from nilearn.image import index_img, new_img_like
+
+from snakelight import synthetic
+from snakelight.datasets import fetch_subject
+from snakelight.io import read_json, read_samples_table
+from snakelight.masks import process_mask, write_process_mask
+from snakelight.samples import read_labels, select_conditions
+
+from .conftest import TINY
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any download attempt fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(requests.Session, "send", refuse)
+
+
+def test_fetch_haxby_finds_local_files_and_downloads_nothing(haxby_dir, offline, tmp_path):
+    manifest = fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=haxby_dir.parent)
+    assert manifest == read_json(tmp_path / "dataset.json")
+    assert manifest["bold"] == str(haxby_dir / "subj2" / "bold.nii.gz")
+    assert manifest["labels"] == str(haxby_dir / "subj2" / "labels.txt")
+    assert manifest["mask"] == str(haxby_dir / "mask.nii.gz")
+    assert (manifest["subject"], manifest["t_r"]) == (2, 2.5)
+
+
+def test_fetch_honours_nilearn_data_directory(haxby_dir, offline, tmp_path, monkeypatch):
+    monkeypatch.setenv("NILEARN_DATA", str(haxby_dir.parent))
+    manifest = fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=None)
+    assert manifest["bold"] == str(haxby_dir / "subj2" / "bold.nii.gz")
+
+
+def test_fetch_of_missing_subject_tries_to_download(haxby_dir, offline, tmp_path):
+    with pytest.raises(AssertionError, match="download was attempted"):
+        fetch_subject(3, tmp_path / "dataset.json", source="haxby", data_dir=haxby_dir.parent)
+    assert not (tmp_path / "dataset.json").exists()
+
+
+def test_synthetic_has_haxbys_geometry_and_design():
+    mask = synthetic.brain_mask((40, 64, 64), (3.5, 3.75, 3.75))
+    assert mask.shape == (40, 64, 64)
+    assert np.allclose(np.abs(np.diag(mask.affine)[:3]), (3.5, 3.75, 3.75))
+    assert 35_000 < np.asarray(mask.dataobj).sum() < 48_000
+    design = synthetic.block_design(12, np.random.default_rng(0))
+    assert len(design) == 12 * 121
+    counts = design.groupby("chunks")["labels"].value_counts().unstack()
+    assert (counts[list(synthetic.CATEGORIES)] == 9).all().all()
+    assert set(design["labels"]) == set(synthetic.HAXBY_CONDITIONS)
+
+
+def test_synthetic_is_seeded_to_the_byte(tmp_path):
+    def generate(folder, seed):
+        synthetic.write_mask(folder, TINY["shape"], TINY["voxel_size"])
+        synthetic.write_subject(folder, 2, n_runs=2, effect_size=1.0, seed=seed)
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*.*"))}
+
+    first, again, other = generate(tmp_path / "a", 0), generate(tmp_path / "b", 0), generate(tmp_path / "c", 1)
+    assert first == again
+    assert first["bold.nii.gz"] != other["bold.nii.gz"]
+
+
+def test_planted_regions_carry_the_signal(haxby_dir):
+    truth = np.asarray(nib.load(haxby_dir / "subj2" / "truth.nii.gz").dataobj)
+    assert (truth == 1).sum() > 5 and (truth == 2).sum() > 5
+    labels = read_labels(haxby_dir / "subj2" / "labels.txt")["label"].to_numpy()
+    bold = np.asarray(nib.load(haxby_dir / "subj2" / "bold.nii.gz").dataobj, dtype=float)
+    face_minus_house = bold[..., labels == "face"].mean(-1) - bold[..., labels == "house"].mean(-1)
+    assert face_minus_house[truth == 1].mean() > 0 > face_minus_house[truth == 2].mean()
+
+
+def test_select_conditions_equals_nilearn_index_img(haxby_dir, tmp_path):
+    manifest = fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=haxby_dir.parent)
+    table = select_conditions(tmp_path / "dataset.json", ["house", "face"], tmp_path / "s.nii.gz",
+                              tmp_path / "s.tsv")
+    labels = read_labels(manifest["labels"])
+    keep = labels["label"].isin(["face", "house"])
+    expected = index_img(manifest["bold"], keep.to_numpy())
+    written = nib.load(tmp_path / "s.nii.gz")
+    assert np.array_equal(np.asarray(written.dataobj), np.asarray(expected.dataobj))
+    assert np.array_equal(written.affine, expected.affine)
+    assert read_samples_table(tmp_path / "s.tsv").equals(table.reset_index(drop=True))
+    assert list(table["label"]) == list(labels["label"][keep])
+    assert list(table["run"]) == list(labels["run"][keep])
+    assert list(table["volume"]) == list(np.flatnonzero(keep))
+
+
+def test_process_mask_reproduces_the_seeds_recipe():
+    mask_img = synthetic.brain_mask((40, 64, 64), (3.5, 3.75, 3.75))
+    # The seed's numpy recipe, verbatim in spirit: slice z = 29, then y < 30.
+    expected = np.asarray(mask_img.dataobj).astype(int)
+    expected[..., 30:] = 0
+    expected[..., :29] = 0
+    expected[:, 30:] = 0
+    result = process_mask(mask_img, slices={"z": [29]}, box={"y": [None, 30]})
+    assert np.array_equal(np.asarray(result.dataobj), expected)
+    assert 300 < expected.sum() < 1000
+
+
+def test_process_mask_selections_intersect(tmp_path):
+    mask_img = synthetic.brain_mask((20, 24, 22), (3.5, 3.75, 3.75))
+    mask = np.asarray(mask_img.dataobj) > 0
+    whole = np.asarray(process_mask(mask_img).dataobj) > 0
+    assert np.array_equal(whole, mask)
+    two_slices = np.asarray(process_mask(mask_img, slices={"z": [10, 12]}).dataobj) > 0
+    assert np.array_equal(np.flatnonzero(two_slices.any(axis=(0, 1))), [10, 12])
+    box = np.asarray(process_mask(mask_img, box={"x": [5, 8], "z": [None, 11]}).dataobj) > 0
+    assert np.array_equal(box, mask & (np.arange(20)[:, None, None] >= 5) & (np.arange(20)[:, None, None] < 8)
+                          & (np.arange(22)[None, None, :] < 11))
+    roi = np.zeros(mask.shape, dtype=np.uint8)
+    roi[:10] = 1
+    new_img_like(mask_img, roi).to_filename(tmp_path / "roi.nii.gz")
+    mask_img.to_filename(tmp_path / "mask.nii.gz")
+    written = write_process_mask({"mask": str(tmp_path / "mask.nii.gz")}, tmp_path / "pm.nii.gz",
+                                 slices={}, box={}, roi=tmp_path / "roi.nii.gz")
+    assert np.array_equal(np.asarray(written.dataobj) > 0, mask & (roi > 0))
+    outside = np.asarray(process_mask(mask_img, slices={"z": [50]}).dataobj)
+    assert outside.sum() == 0

@@ -1,0 +1,115 @@
+"""The merged map equals nilearn's SearchLight.scores_, for any number of chunks."""
+
+import nibabel as nib
+import numpy as np
+import pytest
+from nilearn.decoding import SearchLight
+from nilearn.maskers.nifti_spheres_masker import apply_mask_and_get_affinity
+from nilearn.image.resampling import coord_transform
+from sklearn.model_selection import KFold, LeaveOneGroupOut
+
+from snakelight.io import write_samples_table
+from snakelight.masks import process_mask
+from snakelight.searchlight import chunk_positions, merge_chunks, run_chunk
+from snakelight.spheres import process_seeds, sphere_members
+
+
+def nilearn_scores(data, process_mask_img, radius, cv):
+    searchlight = SearchLight(data["mask"], process_mask_img=process_mask_img, radius=radius, cv=cv)
+    return searchlight.fit(data["imgs"], data["labels"], groups=data["runs"]).scores_
+
+
+def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
+    """Write the inputs as the workflow does, run every chunk, merge."""
+    paths = {name: tmp_path / f"{name}.nii.gz" for name in ("samples", "mask", "process_mask")}
+    for name, img in (("samples", data["imgs"]), ("mask", data["mask"]), ("process_mask", process_mask_img)):
+        img.to_filename(paths[name])
+    table = tmp_path / "samples.tsv"
+    import pandas as pd
+
+    write_samples_table(table, pd.DataFrame({"label": data["labels"], "run": data["runs"]}))
+    chunks = [tmp_path / f"chunks/{i}.npz" for i in range(n_chunks)]
+    for i, output in enumerate(chunks):
+        run_chunk(paths["samples"], table, paths["mask"], paths["process_mask"], chunk=i,
+                  n_chunks=n_chunks, radius=radius, estimator="svc", cv=cv, scoring=None,
+                  output=output)
+    merge_chunks(chunks, paths["process_mask"], tmp_path / "map.nii.gz", tmp_path / "folds.nii.gz")
+    return nib.load(tmp_path / "map.nii.gz").get_fdata(), nib.load(tmp_path / "folds.nii.gz").get_fdata()
+
+
+@pytest.fixture(scope="module")
+def slab(face_house):
+    """Two axial slices, posterior half: ~100 seeds with full and edge spheres."""
+    mask = face_house["mask"]
+    return process_mask(mask, slices={"z": [5, 6]}, box={"y": [None, 8]})
+
+
+@pytest.fixture(scope="module")
+def reference(face_house, slab):
+    return nilearn_scores(face_house, slab, 5.6, KFold(4))
+
+
+@pytest.mark.parametrize("n_chunks", [1, 3, 7])
+def test_merged_map_equals_nilearn(face_house, slab, reference, n_chunks, tmp_path):
+    scores, folds = snakelight_scores(face_house, slab, 5.6, {"method": "kfold", "n_splits": 4},
+                                      n_chunks, tmp_path)
+    assert np.asarray(slab.dataobj).sum() > 50
+    assert np.array_equal(scores, reference)
+    assert folds.shape == (*scores.shape, 4)
+    assert np.array_equal(folds.mean(axis=-1), scores)
+    # Not a degenerate comparison: the map varies and the planted region decodes.
+    assert np.unique(scores[np.asarray(slab.dataobj) > 0]).size > 5
+
+
+def test_leave_one_run_out_equals_nilearn(face_house, slab, tmp_path):
+    scores, folds = snakelight_scores(face_house, slab, 5.6, {"method": "leave_one_run_out"}, 2, tmp_path)
+    assert np.array_equal(scores, nilearn_scores(face_house, slab, 5.6, LeaveOneGroupOut()))
+    assert folds.shape[-1] == len(np.unique(face_house["runs"]))
+
+
+def test_one_voxel_thick_volume_equals_nilearn(face_house, tmp_path):
+    """A single-slice acquisition: spheres are discs, the grid has one z plane."""
+    imgs, mask = face_house["imgs"], face_house["mask"]
+    thin = {
+        **face_house,
+        "imgs": nib.Nifti1Image(np.asarray(imgs.dataobj)[:, :, 5:6], imgs.affine),
+        "mask": nib.Nifti1Image(np.asarray(mask.dataobj)[:, :, 5:6], mask.affine),
+    }
+    assert thin["mask"].shape[2] == 1
+    expected = nilearn_scores(thin, thin["mask"], 5.6, KFold(4))
+    scores, _ = snakelight_scores(thin, thin["mask"], 5.6, {"method": "kfold", "n_splits": 4}, 3, tmp_path)
+    assert np.array_equal(scores, expected)
+
+
+@pytest.mark.parametrize("radius", [2.0, 5.6, 9.0])
+def test_spheres_equal_nilearns_neighbourhoods(face_house, radius):
+    mask = face_house["mask"]
+    seeds = process_seeds(np.asarray(mask.dataobj))
+    world = np.asarray(coord_transform(*seeds.T, mask.affine)).T
+    _, adjacency = apply_mask_and_get_affinity(world, face_house["imgs"], radius, True, mask_img=mask)
+    spheres = sphere_members(np.asarray(mask.dataobj), mask.affine, seeds, radius)
+    assert len(spheres) == adjacency.shape[0]
+    for sphere, row in zip(spheres, adjacency.rows):
+        assert sphere.tolist() == row
+    # A subset of seeds gets the same spheres as in the whole-mask computation.
+    subset = sphere_members(np.asarray(mask.dataobj), mask.affine, seeds[10:20], radius)
+    assert all(np.array_equal(a, b) for a, b in zip(subset, spheres[10:20]))
+
+
+def test_chunks_cover_every_seed_once():
+    for n_seeds, n_chunks in [(10, 1), (10, 3), (5, 7), (739, 4)]:
+        parts = [chunk_positions(n_seeds, n_chunks, i) for i in range(n_chunks)]
+        assert np.array_equal(np.concatenate(parts), np.arange(n_seeds))
+    with pytest.raises(ValueError, match="chunk 3 is not in 0..2"):
+        chunk_positions(10, 3, 3)
+
+
+def test_merge_rejects_missing_chunk(face_house, slab, tmp_path):
+    slab.to_filename(tmp_path / "pm.nii.gz")
+    n_seeds = int(np.asarray(slab.dataobj).sum())
+    from snakelight.io import write_chunk
+
+    write_chunk(tmp_path / "0.npz", np.arange(n_seeds - 3), np.zeros((n_seeds - 3, 4)))
+    with pytest.raises(ValueError, match=f"chunks cover {n_seeds - 3} of {n_seeds} seeds"):
+        merge_chunks([tmp_path / "0.npz"], tmp_path / "pm.nii.gz", tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")
+    assert not (tmp_path / "m.nii.gz").exists()

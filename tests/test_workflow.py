@@ -1,0 +1,122 @@
+"""The whole DAG through Snakemake's command line, in a temporary directory."""
+
+import re
+
+import nibabel as nib
+import numpy as np
+import pytest
+import yaml
+from nilearn.decoding import SearchLight
+from sklearn.model_selection import KFold
+
+from snakelight.io import read_json, read_samples_table
+
+from .conftest import REPO, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+TINY_CONFIG = {
+    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
+    "subjects": [2],
+    "contrasts": {"face_vs_house": ["face", "house"]},
+    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
+    "searchlight": {"radius": 5.6, "n_chunks": 3},
+    "figures": {"cut_coords": [-2]},
+}
+OUT = "results/synthetic/sub-02/face_vs_house"
+
+
+def job_counts(output):
+    """Rule name -> job count, from the 'Job stats' table Snakemake prints."""
+    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def write_config(workdir, config):
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A finished run of the tiny config."""
+    workdir = tmp_path_factory.mktemp("run")
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
+    assert job_counts(result.stdout) == {
+        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
+        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "all": 1,
+    }
+    return workdir
+
+
+def test_run_writes_maps_and_figures(workdir):
+    for name in ("searchlight.nii.gz", "searchlight_folds.nii.gz", "fscores.nii.gz"):
+        assert nib.load(workdir / OUT / name).shape[:3] == (12, 14, 12)
+    for name in ("searchlight.png", "fscores.png"):
+        assert (workdir / OUT / name).read_bytes().startswith(b"\x89PNG")
+    log = (workdir / "results/synthetic/logs/sub-02/face_vs_house/searchlight_chunk_0.log").read_text()
+    assert re.search(r"chunk 1/3: (\d+)/\1 spheres \(100%\)", log)
+
+
+def test_merged_map_equals_nilearn_on_the_workflows_data(workdir):
+    manifest = read_json(workdir / "results/synthetic/sub-02/dataset.json")
+    table = read_samples_table(workdir / OUT / "samples.tsv")
+    searchlight = SearchLight(manifest["mask"], process_mask_img=str(workdir / "results/synthetic/sub-02/process_mask.nii.gz"),
+                              radius=5.6, cv=KFold(4))
+    searchlight.fit(str(workdir / OUT / "samples.nii.gz"), table["label"])
+    merged = nib.load(workdir / OUT / "searchlight.nii.gz").get_fdata()
+    assert np.array_equal(merged, searchlight.scores_)
+    assert merged.max() > 0.6
+
+
+def test_report_holds_both_figures(workdir):
+    run_snakemake(workdir, "--configfile", str(workdir / "config.yaml"), "--report", "report.html")
+    html = (workdir / "report.html").read_text()
+    assert "searchlight.png" in html and "fscores.png" in html
+    assert "F-test" in html  # a caption
+
+
+def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir):
+    fscores = workdir / OUT / "fscores.nii.gz"
+    before = fscores.stat().st_mtime_ns
+    config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "all": 1}
+    assert fscores.stat().st_mtime_ns == before
+    # Up to date now: nothing to do.
+    again = run_snakemake(workdir, "--cores", "2", "--configfile", str(workdir / "config.yaml"))
+    assert "Nothing to be done" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"searchlight": {"radius": -1}}, "config key searchlight.radius: -1 is less than or equal to the minimum of 0"),
+        ({"searchlight": {"n_chunks": 0}}, "config key searchlight.n_chunks: 0 is less than the minimum of 1"),
+        ({"searchlight": {"estimator": "forest"}}, "config key searchlight.estimator: 'forest' is not one of"),
+        ({"contrasts": {"fh": ["face", "houses"]}}, "config key contrasts.fh: unknown condition 'houses'"),
+        ({"process_mask": {"roi": "nowhere.nii.gz"}}, "config key process_mask.roi: file not found: 'nowhere.nii.gz'"),
+        ({"serchlight": {}}, "Additional properties are not allowed ('serchlight' was unexpected)"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, change, message):
+    result = run_snakemake(tmp_path, "--cores", "1", "--configfile", write_config(tmp_path, {**TINY_CONFIG, **change}),
+                           check=False)
+    assert result.returncode != 0
+    assert [line for line in result.stdout.splitlines() if message in line]
+    assert not (tmp_path / "results").exists()
+
+
+def test_seed_config_shows_the_whole_dag(tmp_path):
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(REPO / "config/haxby2001.yaml"))
+    assert job_counts(result.stdout) == {
+        "fetch": 1, "select_conditions": 1, "process_mask": 1, "searchlight_chunk": 4,
+        "merge": 1, "fscores": 1, "figures": 1, "all": 1,
+    }
+    assert "results/haxby/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
+
+
+def test_lint_is_clean(tmp_path):
+    result = run_snakemake(REPO, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout
