@@ -12,6 +12,8 @@ import yaml
 
 from snakelight.synthetic import HAXBY_CONDITIONS
 
+HAXBY_SUBJECTS = 6
+
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key and the value."""
@@ -52,6 +54,10 @@ def validate_config(config, schema_path):
     if error is not None:
         raise ConfigError(f"config key {_key(error.absolute_path)}: {error.message}")
     _check_conditions(config["contrasts"])
+    if config["dataset"]["source"] == "haxby":
+        outside = [s for s in config["subjects"] if s > HAXBY_SUBJECTS]
+        if outside:
+            raise ConfigError(f"config key subjects: Haxby has subjects 1 to {HAXBY_SUBJECTS}, not {outside[0]}")
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")

@@ -42,6 +42,7 @@ def test_seed_config_is_the_seed():
         ({"subjects": "2"}, "subjects: '2' is not of type 'array'"),
         ({"contrasts": {"fh": ["face", "hous"]}}, "contrasts.fh: unknown condition 'hous'"),
         ({"contrasts": {"fh": ["face"]}}, "contrasts.fh: ['face'] is too short"),
+        ({"dataset": {"source": "haxby"}, "subjects": [2, 7]}, "subjects: Haxby has subjects 1 to 6, not 7"),
         ({"process_mask": {"roi": "missing/roi.nii.gz"}}, "process_mask.roi: file not found: 'missing/roi.nii.gz'"),
     ],
 )

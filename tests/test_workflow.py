@@ -117,6 +117,19 @@ def test_seed_config_shows_the_whole_dag(tmp_path):
     assert "results/haxby/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
 
 
+def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
+    config = {**TINY_CONFIG, "subjects": [1, 2],
+              "contrasts": {"face_vs_house": ["face", "house"], "cat_chair_shoe": ["cat", "chair", "shoe"]}}
+    result = run_snakemake(tmp_path, "-n", "--configfile", write_config(tmp_path, config))
+    assert job_counts(result.stdout) == {
+        "synthetic_mask": 1, "synthetic_subject": 2, "fetch": 2, "process_mask": 2, "select_conditions": 4,
+        "searchlight_chunk": 12, "merge": 4, "fscores": 4, "figures": 4, "all": 1,
+    }
+    for subject in ("01", "02"):
+        for contrast in config["contrasts"]:
+            assert f"results/synthetic/sub-{subject}/{contrast}/searchlight.png" in result.stdout
+
+
 def test_lint_is_clean(tmp_path):
     result = run_snakemake(REPO, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout
