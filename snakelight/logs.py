@@ -5,11 +5,15 @@ import sys
 
 
 def to_file(path):
-    """Route logging (INFO and up) and warnings to ``path``; errors also reach stderr."""
+    """Route logging (INFO and up) and warnings to ``path``, and record an uncaught
+    exception there too: Snakemake shows that file with --show-failed-logs."""
     handler = logging.FileHandler(path, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.captureWarnings(True)
-    # Keep tracebacks in the log too: Snakemake shows it with --show-failed-logs.
-    sys.excepthook = lambda *exc: (logging.getLogger().error("failed", exc_info=exc),
-                                   sys.__excepthook__(*exc))
+
+    def log_and_raise(*exc_info):
+        logging.getLogger().error("step failed", exc_info=exc_info)
+        sys.__excepthook__(*exc_info)
+
+    sys.excepthook = log_and_raise

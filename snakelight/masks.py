@@ -26,7 +26,12 @@ def process_mask(mask_img, *, slices=None, box=None, roi_img=None):
         along[slice(start, stop)] = True
         keep &= _expand(along, AXES.index(axis))
     if roi_img is not None:
-        keep &= np.asarray(roi_img.dataobj) != 0
+        if roi_img.shape[:3] != keep.shape or not np.allclose(roi_img.affine, mask_img.affine):
+            raise ValueError(
+                f"ROI image {roi_img.get_filename()} is not on the brain mask's grid "
+                f"(shape {roi_img.shape} vs {keep.shape}, or a different affine)"
+            )
+        keep &= np.asarray(roi_img.dataobj).reshape(keep.shape) != 0
     return nib.Nifti1Image(keep.astype(np.uint8), mask_img.affine)
 
 

@@ -159,6 +159,5 @@ def write_subject(haxby_dir, subject, *, n_runs, effect_size, seed):
         mask_img.to_filename(path)
     with atomic_path(subject_dir / "labels.txt") as path:
         design.to_csv(path, sep=" ", index=False)
-    # bold.nii.gz last: fetch_haxby treats a subject as present once its files exist.
     with atomic_path(subject_dir / "bold.nii.gz") as path:
         simulate_bold(mask_img, design, effect_size, rng).to_filename(path)
