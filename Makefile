@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup run test report clean
+.PHONY: setup run test clean
 
 setup: $(VENV)/.installed
 
