@@ -2,13 +2,14 @@
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 from nilearn.decoding import SearchLight
-from nilearn.maskers.nifti_spheres_masker import apply_mask_and_get_affinity
 from nilearn.image.resampling import coord_transform
+from nilearn.maskers.nifti_spheres_masker import apply_mask_and_get_affinity
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from snakelight.io import write_samples_table
+from snakelight.io import write_chunk, write_samples_table
 from snakelight.masks import process_mask
 from snakelight.searchlight import chunk_positions, merge_chunks, run_chunk
 from snakelight.spheres import process_seeds, sphere_members
@@ -25,8 +26,6 @@ def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
     for name, img in (("samples", data["imgs"]), ("mask", data["mask"]), ("process_mask", process_mask_img)):
         img.to_filename(paths[name])
     table = tmp_path / "samples.tsv"
-    import pandas as pd
-
     write_samples_table(table, pd.DataFrame({"label": data["labels"], "run": data["runs"]}))
     chunks = [tmp_path / f"chunks/{i}.npz" for i in range(n_chunks)]
     for i, output in enumerate(chunks):
@@ -107,8 +106,6 @@ def test_chunks_cover_every_seed_once():
 def test_merge_rejects_missing_chunk(face_house, slab, tmp_path):
     slab.to_filename(tmp_path / "pm.nii.gz")
     n_seeds = int(np.asarray(slab.dataobj).sum())
-    from snakelight.io import write_chunk
-
     write_chunk(tmp_path / "0.npz", np.arange(n_seeds - 3), np.zeros((n_seeds - 3, 4)))
     with pytest.raises(ValueError, match=f"chunks cover {n_seeds - 3} of {n_seeds} seeds"):
         merge_chunks([tmp_path / "0.npz"], tmp_path / "pm.nii.gz", tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")
