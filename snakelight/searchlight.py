@@ -113,10 +113,10 @@ def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
     process_mask = np.asarray(process_mask_img.dataobj) != 0
     n_seeds = int(process_mask.sum())
     chunks = [read_chunk(path) for path in chunk_paths]
-    positions = np.concatenate([seeds for seeds, _ in chunks])
-    if positions.size != n_seeds or not np.array_equal(np.sort(positions), np.arange(n_seeds)):
-        raise ValueError(f"chunks cover {np.unique(positions).size} of {n_seeds} seeds, "
-                         f"{positions.size - np.unique(positions).size} twice")
+    times_scored = np.bincount(np.concatenate([seeds for seeds, _ in chunks]), minlength=n_seeds)
+    if times_scored.size != n_seeds or np.any(times_scored != 1):
+        raise ValueError(f"chunks cover {np.count_nonzero(times_scored[:n_seeds])} of {n_seeds} seeds, "
+                         f"{np.count_nonzero(times_scored > 1)} more than once")
     n_folds = chunks[0][1].shape[1]
     fold_scores = np.empty((n_seeds, n_folds))
     for seeds, scores in chunks:
