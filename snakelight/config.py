@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from snakelight.batched import ESTIMATORS as FAST_ESTIMATORS
 from snakelight.synthetic import HAXBY_CONDITIONS
 
 HAXBY_SUBJECTS = 6
@@ -58,10 +59,22 @@ def validate_config(config, schema_path):
         outside = [s for s in config["subjects"] if s > HAXBY_SUBJECTS]
         if outside:
             raise ConfigError(f"config key subjects: Haxby has subjects 1 to {HAXBY_SUBJECTS}, not {outside[0]}")
+    _check_engine(config["searchlight"])
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
     return config
+
+
+def _check_engine(searchlight):
+    if searchlight["engine"] != "fast":
+        return
+    if searchlight["estimator"] not in FAST_ESTIMATORS:
+        raise ConfigError(f"config key searchlight.estimator: engine 'fast' has no estimator "
+                          f"{searchlight['estimator']!r}; it has {', '.join(FAST_ESTIMATORS)}")
+    if searchlight["scoring"] not in (None, "accuracy"):
+        raise ConfigError(f"config key searchlight.scoring: engine 'fast' scores accuracy only, "
+                          f"not {searchlight['scoring']!r}")
 
 
 def _check_conditions(contrasts):

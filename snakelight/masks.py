@@ -12,12 +12,14 @@ def process_mask(mask_img, *, slices=None, box=None, roi_img=None):
     """Brain-mask voxels kept by every given selection.
 
     ``slices`` maps an axis name to the voxel indices to keep along it (e.g.
-    ``{"z": [29]}``); ``box`` maps an axis name to a half-open range
+    ``{"z": [29]}``, ``None`` for the whole axis); ``box`` maps an axis name to a half-open range
     ``[start, stop)`` with ``None`` for an open end (the seed: ``{"y": [None, 30]}``);
     ``roi_img`` is an image on the same grid whose nonzero voxels are kept.
     """
     keep = np.asarray(mask_img.dataobj) != 0
     for axis, indices in (slices or {}).items():
+        if indices is None:
+            continue
         along = np.zeros(keep.shape[AXES.index(axis)], dtype=bool)
         along[[i for i in indices if i < along.size]] = True
         keep &= _expand(along, AXES.index(axis))

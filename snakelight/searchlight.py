@@ -1,26 +1,38 @@
 """Searchlight scoring in chunks, and the merge of chunks into maps.
 
 :func:`score_spheres` is the one place spheres are scored; chunk jobs, tests and
-benchmarks all go through it. Its result equals nilearn's ``SearchLight`` sphere by
-sphere: the same estimator (built by nilearn from its name), the same
-cross-validation, the same features in the same order.
+benchmarks all go through it. It runs one of two engines:
+
+- ``exact`` (:mod:`snakelight.exact`): nilearn's ``SearchLight`` scores, bit for bit,
+  with the estimator nilearn builds from its name;
+- ``fast`` (:mod:`snakelight.batched`): batched estimators over many spheres at once.
 """
 
 import logging
 import time
-import warnings
 
 import nibabel as nib
 import numpy as np
 from nilearn.decoding._utils import validate_estimator
 from nilearn.masking import apply_mask_fmri
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.model_selection import KFold, LeaveOneGroupOut
+from sklearn.naive_bayes import GaussianNB
 
+from snakelight import batched
+from snakelight.exact import score_spheres_exact
 from snakelight.io import atomic_path, read_chunk, read_samples_table, write_chunk
 from snakelight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
+
+NILEARN_ESTIMATORS = ("svc", "svc_l2", "svc_l1", "logistic", "logistic_l2", "logistic_l1",
+                      "ridge_classifier", "dummy_classifier")
+# Closed-form estimators and their scikit-learn counterparts (used by the exact engine).
+OTHER_ESTIMATORS = {
+    "gnb": lambda: GaussianNB(),
+    "lda": lambda: LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"),
+}
 
 
 def make_cv(method, n_splits=4):
@@ -32,30 +44,46 @@ def make_cv(method, n_splits=4):
     raise ValueError(f"unknown cross-validation method {method!r}")
 
 
+def make_folds(cv, X, y, groups):
+    """(train, test) index pairs, as nilearn splits: it passes groups to every splitter
+    but KFold."""
+    return list(cv.split(X, y, None if isinstance(cv, KFold) else groups))
+
+
 def make_estimator(name):
-    """The scikit-learn estimator nilearn's SearchLight builds for ``name``."""
+    """The scikit-learn estimator for ``name``: nilearn's for its names, else the
+    counterpart of a fast estimator."""
+    if name in OTHER_ESTIMATORS:
+        return OTHER_ESTIMATORS[name]()
     return validate_estimator(name, owning_class_type="classifier")
 
 
-def score_spheres(X, y, spheres, estimator, cv, groups=None, scoring=None, progress=None):
+def resolve_engine(engine, estimator):
+    """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
+    if engine == "auto":
+        return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
+    if engine == "fast" and estimator not in batched.ESTIMATORS:
+        raise ValueError(f"engine 'fast' has no estimator {estimator!r}; "
+                         f"it has {', '.join(batched.ESTIMATORS)}")
+    return engine
+
+
+def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=None,
+                  progress=None, n_threads=1):
     """Cross-validated scores of each sphere: an array (n_spheres, n_folds).
 
-    ``X`` is (samples, mask voxels), ``spheres`` a list of column indices into ``X``.
-    ``progress(done, total)`` is called as spheres complete.
+    ``X`` is (samples, mask voxels), ``spheres`` a list of sorted column indices into
+    ``X``, ``folds`` (train, test) index pairs. ``progress(done, total)`` is called as
+    spheres complete.
     """
-    n_folds = cv.get_n_splits(X, y, groups)
-    scores = np.empty((len(spheres), n_folds))
-    # nilearn hands groups to every splitter but KFold.
-    cv_groups = None if isinstance(cv, KFold) else groups
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for i, sphere in enumerate(spheres):
-            scores[i] = cross_val_score(
-                estimator, X[:, sphere], y, groups=cv_groups, cv=cv, scoring=scoring, n_jobs=1
-            )
-            if progress is not None:
-                progress(i + 1, len(spheres))
-    return scores
+    engine = resolve_engine(engine, estimator)
+    if engine == "exact":
+        return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds,
+                                   scoring=scoring, progress=progress)
+    if scoring not in (None, "accuracy"):
+        raise ValueError(f"engine 'fast' scores accuracy only, not {scoring!r}")
+    return batched.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress,
+                                      n_threads=n_threads)
 
 
 def chunk_positions(n_seeds, n_chunks, chunk):
@@ -85,7 +113,7 @@ class ProgressLog:
 
 
 def run_chunk(samples_img, samples_table, mask_img, process_mask_img, *, chunk, n_chunks,
-              radius, estimator, cv, scoring, output):
+              radius, estimator, cv, scoring, output, engine="auto", n_threads=1):
     """Score the spheres of one chunk and write them (``chunks/<i>.npz``)."""
     table = read_samples_table(samples_table)
     imgs, mask_img, process_mask_img = map(nib.load, (samples_img, mask_img, process_mask_img))
@@ -96,12 +124,11 @@ def run_chunk(samples_img, samples_table, mask_img, process_mask_img, *, chunk, 
     spheres = sphere_members(np.asarray(mask_img.dataobj), imgs.affine, seeds[positions],
                              radius, seed_affine=process_mask_img.affine)
     X = apply_mask_fmri(imgs, mask_img)
-    splitter = make_cv(**cv)
-    scores = score_spheres(
-        X, table["label"].to_numpy(), spheres, make_estimator(estimator), splitter,
-        groups=table["run"].to_numpy(), scoring=scoring,
-        progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
-    )
+    y = table["label"].to_numpy()
+    folds = make_folds(make_cv(**cv), X, y, table["run"].to_numpy())
+    log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
+    scores = score_spheres(X, y, spheres, estimator, folds, engine=engine, scoring=scoring,
+                           progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"), n_threads=n_threads)
     write_chunk(output, positions, scores)
     return scores
 

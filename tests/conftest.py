@@ -26,6 +26,19 @@ def haxby_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def face_house(haxby_dir):
     """The seed's inputs on the tiny dataset: face/house volumes, labels, runs, mask."""
+    return _face_house(haxby_dir)
+
+
+@pytest.fixture(scope="session")
+def seed_sized(tmp_path_factory):
+    """Face/house inputs with the seed's 216 samples (12 runs) on the tiny grid."""
+    root = tmp_path_factory.mktemp("seed_sized") / "haxby2001"
+    synthetic.write_mask(root, TINY["shape"], TINY["voxel_size"])
+    synthetic.write_subject(root, 2, n_runs=12, effect_size=1.0, seed=0)
+    return _face_house(root)
+
+
+def _face_house(haxby_dir):
     from snakelight.samples import read_labels
 
     labels = read_labels(haxby_dir / "subj2" / "labels.txt")

@@ -2,7 +2,9 @@ import pytest
 import yaml
 from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
 
+from snakelight.batched import ESTIMATORS as FAST_ESTIMATORS
 from snakelight.config import ConfigError, validate_config
+from snakelight.searchlight import NILEARN_ESTIMATORS
 
 from .conftest import REPO, SCHEMA
 
@@ -44,6 +46,11 @@ def test_seed_config_is_the_seed():
         ({"contrasts": {"fh": ["face"]}}, "contrasts.fh: ['face'] is too short"),
         ({"dataset": {"source": "haxby"}, "subjects": [2, 7]}, "subjects: Haxby has subjects 1 to 6, not 7"),
         ({"process_mask": {"roi": "missing/roi.nii.gz"}}, "process_mask.roi: file not found: 'missing/roi.nii.gz'"),
+        ({"searchlight": {"engine": "fast", "estimator": "logistic"}},
+         "searchlight.estimator: engine 'fast' has no estimator 'logistic'; it has svc, svc_l2, gnb, lda"),
+        ({"searchlight": {"engine": "fast", "estimator": "gnb", "scoring": "roc_auc"}},
+         "searchlight.scoring: engine 'fast' scores accuracy only, not 'roc_auc'"),
+        ({"searchlight": {"engine": "quick"}}, "searchlight.engine: 'quick' is not one of"),
     ],
 )
 def test_bad_values_name_key_and_value_on_one_line(config, expected):
@@ -54,7 +61,9 @@ def test_bad_values_name_key_and_value_on_one_line(config, expected):
     assert "\n" not in message
 
 
-def test_estimator_names_are_nilearns_classifiers():
+def test_estimator_names_are_nilearns_classifiers_and_the_fast_ones():
     schema = yaml.safe_load(SCHEMA.read_text())
     names = schema["properties"]["searchlight"]["properties"]["estimator"]["enum"]
-    assert sorted(names) == sorted(SUPPORTED_ESTIMATORS["classifier"])
+    assert sorted(names) == sorted([*SUPPORTED_ESTIMATORS["classifier"], "gnb", "lda"])
+    assert set(NILEARN_ESTIMATORS) == set(SUPPORTED_ESTIMATORS["classifier"])
+    assert set(FAST_ESTIMATORS) <= set(names)

@@ -12,6 +12,8 @@ rule searchlight_chunk:
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
+        engine=SEARCHLIGHT["engine"],
+    threads: SEARCHLIGHT["threads"]
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log",
     benchmark:
