@@ -248,7 +248,7 @@ class SquaredHingeSVC:
             gram = sum(group_scatter[g] for g in self.train_groups[f])
             target = sum(group_target[g] for g in self.train_groups[f])
             w = self._solve(x[:, train], self.sign[train], gram, target)
-            decision = np.einsum("bnd,bd->bn", x[:, test], w)
+            decision = (x[:, test] @ w[..., None])[..., 0]
             scores[:, f] = _accuracy((decision > 0).astype(int), d.codes[test])
         return scores
 
@@ -261,39 +261,40 @@ class SquaredHingeSVC:
         w = np.linalg.solve(eye + two_c * gram, two_c * target[..., None])[..., 0]
         used = np.ones((b, m), dtype=bool)  # the violators whose quadratic w minimises
         minimises = np.ones(b, dtype=bool)  # False after a shortened step
-        todo = np.arange(b)
+        todo, x_todo = np.arange(b), x
         for _ in range(self.max_iter):
-            margin = np.einsum("bmd,bd->bm", x[todo], w[todo]) * y
+            margin = (x_todo @ w[todo, :, None])[..., 0] * y
             violators = margin < 1
             # Optimal once w minimises the quadratic of its own violators; a sample on
             # its margin adds nothing to either quadratic, so it may count as both.
             tie = np.abs(margin - 1) < self.tie
-            done = minimises[todo] & np.all((violators == used[todo]) | tie, axis=1)
-            todo, violators = todo[~done], violators[~done]
-            if todo.size == 0:
+            going = ~(minimises[todo] & np.all((violators == used[todo]) | tie, axis=1))
+            if not going.any():
                 return w
+            if not going.all():
+                todo, x_todo = todo[going], x_todo[going]
+                violators, margin = violators[going], margin[going]
             # Quadratic for the current violators: remove the others from the full Gram.
             out = ~violators
             width = int(out.sum(axis=1).max())
             order = np.argsort(violators, axis=1, kind="stable")[:, :width]  # non-violators first
             keep = np.take_along_axis(out, order, axis=1)
-            x_out = np.take_along_axis(x[todo], order[..., None], axis=1) * keep[..., None]
+            x_out = np.take_along_axis(x_todo, order[..., None], axis=1) * keep[..., None]
             y_out = y[order] * keep
             hessian = eye + two_c * (gram[todo] - x_out.transpose(0, 2, 1) @ x_out)
-            rhs = two_c * (target[todo] - np.einsum("bmd,bm->bd", x_out, y_out))
+            rhs = two_c * (target[todo] - (y_out[:, None, :] @ x_out)[:, 0])
             step = np.linalg.solve(hessian, rhs[..., None])[..., 0] - w[todo]
-            t = self._line_search(x[todo], y, w[todo], step)
+            t = self._line_search(1 - margin, (x_todo @ step[..., None])[..., 0] * y, w[todo], step)
             w[todo] += t[:, None] * step
             used[todo], minimises[todo] = violators, t == 1
         raise RuntimeError(f"Newton did not converge in {self.max_iter} iterations for {todo.size} problems")
 
-    def _line_search(self, x, y, w, step):
+    def _line_search(self, base, slope, w, step):
         """Step lengths t: 1 (the full Newton step) wherever it does not increase the
         objective, else argmin_t f(w + t step), found by Newton's method on that convex
-        piecewise quadratic until its set of violators stops changing."""
+        piecewise quadratic until its set of violators stops changing. ``base`` and
+        ``slope``: 1 - y_i w.x_i and y_i step.x_i."""
         two_c = 2 * self.C
-        base = 1 - np.einsum("bmd,bd->bm", x, w) * y
-        slope = np.einsum("bmd,bd->bm", x, step) * y
         w_step, step_step = np.sum(w * step, axis=1), np.sum(step * step, axis=1)
 
         def objective(t):

@@ -62,7 +62,8 @@ def test_fast_closed_forms_equal_scikit_learn(problem, estimator, cv):
     X, y, runs, spheres = problem
     folds = make_folds(cv, X, y, runs)
     scores = score_spheres(X, y, spheres, estimator, folds, engine="fast", n_threads=2)
-    assert np.array_equal(scores, reference(X, y, spheres, estimator, folds))
+    # The fast engine computes in float64; scikit-learn keeps float32 data in float32.
+    assert np.array_equal(scores, reference(X.astype(np.float64), y, spheres, estimator, folds))
     assert np.unique(scores.mean(axis=1)).size > 5
 
 
@@ -72,7 +73,7 @@ def test_fast_closed_forms_handle_three_classes(face_house, problem, estimator):
     y = np.where(np.arange(len(runs)) % 3 == 0, "chair", face_house["labels"])
     folds = make_folds(KFold(4), X, y, runs)
     scores = score_spheres(X, y, spheres[:60], estimator, folds, engine="fast")
-    assert np.array_equal(scores, reference(X, y, spheres[:60], estimator, folds))
+    assert np.array_equal(scores, reference(X.astype(np.float64), y, spheres[:60], estimator, folds))
 
 
 def test_fast_svc_agrees_with_nilearn(seed_sized):
