@@ -137,8 +137,9 @@ def measure(paths, engine, estimator):
     return figures
 
 
-def sklearn_reference(paths, estimator, n_spheres):
-    """scikit-learn's own estimator on a spread sample of the spheres (exact engine)."""
+def sklearn_references(paths, estimators, n_spheres):
+    """scikit-learn's own estimators on a spread sample of the spheres (exact engine):
+    the sample's positions, and each estimator's scores on it."""
     from nilearn.masking import apply_mask_fmri
     from sklearn.model_selection import KFold
 
@@ -155,8 +156,9 @@ def sklearn_reference(paths, estimator, n_spheres):
     folds = make_folds(KFold(CV["n_splits"]), X, y, table["run"].to_numpy())
     # In float64, as the fast engine computes: scikit-learn would keep float32 data in
     # float32 and part from it on near-ties (decisions within ~1e-5 of zero).
-    return sample, score_spheres(X.astype(np.float64), y, spheres, estimator, folds,
-                                 engine="exact").mean(axis=1)
+    X = X.astype(np.float64)
+    return sample, {estimator: score_spheres(X, y, spheres, estimator, folds, engine="exact").mean(axis=1)
+                    for estimator in estimators}
 
 
 def main():
@@ -189,6 +191,8 @@ def main():
     exact = measure(paths, "exact", "svc")
     row("exact svc", exact, f"np.array_equal with nilearn: {np.array_equal(exact['scores'], nilearn['scores'])}",
         nilearn)
+    sample, references = sklearn_references(
+        paths, [estimator for _, estimator in FAST_RUNS if estimator != "svc"], CHECKED_SPHERES)
     for engine, estimator in FAST_RUNS:
         figures = measure(paths, engine, estimator)
         if estimator == "svc":
@@ -196,7 +200,7 @@ def main():
             gap = np.max(np.abs(figures["scores"] - nilearn["scores"]))
             agreement = f"identical to nilearn on {same.mean():.1%} of spheres, largest difference {gap:.4f}"
         else:
-            sample, reference = sklearn_reference(paths, estimator, CHECKED_SPHERES)
+            reference = references[estimator]
             same = figures["scores"][sample] == reference
             agreement = (f"identical to scikit-learn's on {same.sum()} of {same.size} spheres checked"
                          + ("" if same.all() else f", largest difference "

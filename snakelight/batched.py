@@ -67,6 +67,15 @@ class FoldDesign:
         return len(self.groups)
 
 
+def unsupported(estimator, scoring):
+    """What the fast engine cannot run: (the searchlight config key, why), or None."""
+    if estimator not in ESTIMATORS:
+        return "estimator", f"engine 'fast' has no estimator {estimator!r}; it has {', '.join(ESTIMATORS)}"
+    if scoring not in (None, "accuracy"):
+        return "scoring", f"engine 'fast' scores accuracy only, not {scoring!r}"
+    return None
+
+
 def padded_spheres(spheres, pad):
     """Spheres as one (n_spheres, max size) index array, short ones filled with ``pad``."""
     width = max(len(s) for s in spheres)
@@ -100,12 +109,12 @@ class GaussianNB:
         self.rows = _with_pad_voxel(X - X.mean(axis=0))
         C = design.n_classes
         self.mean, self.var, self.total_var, self.log_prior = [], [], [], []
-        for train, _ in design.folds:
+        for f, (train, _) in enumerate(design.folds):
             per_class = [self.rows[:, train[design.codes[train] == c]] for c in range(C)]
             self.mean.append(np.stack([x.mean(axis=1) for x in per_class]))
             self.var.append(np.stack([x.var(axis=1) for x in per_class]))
             self.total_var.append(self.rows[:, train].var(axis=1))
-            self.log_prior.append(np.log(design.counts[len(self.mean) - 1] / train.size))
+            self.log_prior.append(np.log(design.counts[f] / train.size))
 
     def batch_size(self, width):
         return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1] * 3))
@@ -118,7 +127,7 @@ class GaussianNB:
         for f, (_, test) in enumerate(self.design.folds):
             epsilon = self.var_smoothing * np.max(self.total_var[f][index] * valid, axis=1)
             var = self.var[f][:, index].transpose(1, 0, 2) + epsilon[:, None, None]  # (b, C, K)
-            var[~valid[:, None, :].repeat(var.shape[1], axis=1)] = 1
+            var = np.where(valid[:, None, :], var, 1)
             inv_var = valid[:, None, :] / var
             mean = self.mean[f][:, index].transpose(1, 0, 2)
             log_det = np.sum(np.log(2 * np.pi * var), axis=2)  # (b, C); padding adds log(2 pi)

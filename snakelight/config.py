@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from snakelight.batched import ESTIMATORS as FAST_ESTIMATORS
+from snakelight.batched import unsupported
 from snakelight.synthetic import HAXBY_CONDITIONS
 
 HAXBY_SUBJECTS = 6
@@ -67,14 +67,11 @@ def validate_config(config, schema_path):
 
 
 def _check_engine(searchlight):
-    if searchlight["engine"] != "fast":
-        return
-    if searchlight["estimator"] not in FAST_ESTIMATORS:
-        raise ConfigError(f"config key searchlight.estimator: engine 'fast' has no estimator "
-                          f"{searchlight['estimator']!r}; it has {', '.join(FAST_ESTIMATORS)}")
-    if searchlight["scoring"] not in (None, "accuracy"):
-        raise ConfigError(f"config key searchlight.scoring: engine 'fast' scores accuracy only, "
-                          f"not {searchlight['scoring']!r}")
+    if searchlight["engine"] == "fast":
+        problem = unsupported(searchlight["estimator"], searchlight["scoring"])
+        if problem is not None:
+            key, why = problem
+            raise ConfigError(f"config key searchlight.{key}: {why}")
 
 
 def _check_conditions(contrasts):

@@ -62,9 +62,6 @@ def resolve_engine(engine, estimator):
     """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
     if engine == "auto":
         return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
-    if engine == "fast" and estimator not in batched.ESTIMATORS:
-        raise ValueError(f"engine 'fast' has no estimator {estimator!r}; "
-                         f"it has {', '.join(batched.ESTIMATORS)}")
     return engine
 
 
@@ -80,8 +77,9 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
     if engine == "exact":
         return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds,
                                    scoring=scoring, progress=progress)
-    if scoring not in (None, "accuracy"):
-        raise ValueError(f"engine 'fast' scores accuracy only, not {scoring!r}")
+    problem = batched.unsupported(estimator, scoring)
+    if problem is not None:
+        raise ValueError(problem[1])
     return batched.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress,
                                       n_threads=n_threads)
 
