@@ -128,6 +128,11 @@ def _smooth_ar1_noise(mask, n_volumes, rng, rho=0.4, fwhm_voxels=1.5):
     return noise.T
 
 
+def bold_shape(shape, n_runs):
+    """Shape of the BOLD image :func:`write_subject` writes."""
+    return (*shape, n_runs * _RUN_VOLUMES)
+
+
 def write_mask(haxby_dir, shape, voxel_size):
     """Write the dataset-wide files: ``mask.nii.gz`` and ``MD5SUMS``."""
     haxby_dir = Path(haxby_dir)

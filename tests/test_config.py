@@ -15,6 +15,7 @@ def test_defaults_are_filled_in():
     assert config["searchlight"]["cv"] == {"method": "kfold", "n_splits": 4}
     assert config["contrasts"] == {"face_vs_house": ["face", "house"]}
     assert config["dataset"]["synthetic"]["shape"] == [40, 64, 64]
+    assert config["resources"]["min_mem_mb"] == 1000
 
 
 def test_shipped_configs_are_valid():
@@ -51,6 +52,7 @@ def test_seed_config_is_the_seed():
         ({"searchlight": {"engine": "fast", "estimator": "gnb", "scoring": "roc_auc"}},
          "searchlight.scoring: engine 'fast' scores accuracy only, not 'roc_auc'"),
         ({"searchlight": {"engine": "quick"}}, "searchlight.engine: 'quick' is not one of"),
+        ({"resources": {"margin": 0.5}}, "resources.margin: 0.5 is less than the minimum of 1"),
     ],
 )
 def test_bad_values_name_key_and_value_on_one_line(config, expected):

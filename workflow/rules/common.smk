@@ -1,4 +1,7 @@
+from snakelight import resources as cluster
 from snakelight.config import ConfigError, validate_config
+from snakelight.io import read_json
+from snakelight.synthetic import bold_shape
 
 # Stop on a bad config before any job, with one line naming the key and the value.
 try:
@@ -8,6 +11,7 @@ except ConfigError as error:
 
 DATASET = config["dataset"]["source"]
 SEARCHLIGHT = config["searchlight"]
+RESOURCES = config["resources"]
 # Files fetch_haxby looks for in each subject's folder.
 HAXBY_SUBJECT_FILES = [
     "bold.nii.gz",
@@ -53,3 +57,38 @@ def generated_files(wildcards):
         n=int(wildcards.subject),
         file=HAXBY_SUBJECT_FILES,
     )
+
+
+# mem_mb and runtime of each job (snakelight/resources.py; README "Running on a cluster").
+def job_resources(image_mb=lambda input: 0.0):
+    """For a job holding an image of ``image_mb(input)`` MB in memory."""
+    return resources_of(lambda input, attempt: cluster.request(RESOURCES, attempt=attempt, image_mb=image_mb(input)))
+
+
+def chunk_resources():
+    return resources_of(
+        lambda input, attempt: cluster.chunk_request(
+            RESOURCES, input.samples, input.process_mask, SEARCHLIGHT["n_chunks"], attempt=attempt
+        )
+    )
+
+
+def resources_of(estimate):
+    """Snakemake resources from ``estimate(input, attempt)``, a snakelight.resources.Request."""
+    return {
+        "mem_mb": lambda wildcards, input, attempt: estimate(input, attempt).mem_mb,
+        "runtime": lambda wildcards, input, attempt: estimate(input, attempt).runtime,
+    }
+
+
+def generated_bold_mb(input):
+    synthetic = config["dataset"]["synthetic"]
+    return cluster.array_mb(bold_shape(synthetic["shape"], synthetic["n_runs"]))
+
+
+def subject_bold_mb(input):
+    return cluster.image_mb(read_json(input[0])["bold"])
+
+
+def samples_mb(input):
+    return cluster.image_mb(input.samples)

@@ -5,6 +5,8 @@ rule synthetic_mask:
     params:
         shape=config["dataset"]["synthetic"]["shape"],
         voxel_size=config["dataset"]["synthetic"]["voxel_size"],
+    resources:
+        **job_resources(),
     log:
         "results/synthetic/logs/synthetic_mask.log",
     benchmark:
@@ -27,6 +29,8 @@ rule synthetic_subject:
         seed=config["dataset"]["synthetic"]["seed"],
     wildcard_constraints:
         n=r"[1-9]\d*",
+    resources:
+        **job_resources(generated_bold_mb),
     log:
         "results/synthetic/logs/synthetic_subj{n}.log",
     benchmark:
@@ -44,6 +48,8 @@ rule fetch:
         "results/{dataset}/sub-{subject}/dataset.json",
     params:
         data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
+    resources:
+        **job_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/fetch.log",
     benchmark:
@@ -62,6 +68,8 @@ rule select_conditions:
         table="results/{dataset}/sub-{subject}/{contrast}/samples.tsv",
     params:
         conditions=lambda wc: config["contrasts"][wc.contrast],
+    resources:
+        **job_resources(subject_bold_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/select_conditions.log",
     benchmark:
@@ -81,6 +89,8 @@ rule process_mask:
     params:
         slices=config["process_mask"]["slices"],
         box=config["process_mask"]["box"],
+    resources:
+        **job_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/process_mask.log",
     benchmark:

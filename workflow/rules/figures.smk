@@ -21,6 +21,8 @@ rule figures:
         ),
     params:
         figures=config["figures"],
+    resources:
+        **job_resources(samples_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/figures.log",
     benchmark:

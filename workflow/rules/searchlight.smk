@@ -14,6 +14,8 @@ rule searchlight_chunk:
         scoring=SEARCHLIGHT["scoring"],
         engine=SEARCHLIGHT["engine"],
     threads: SEARCHLIGHT["threads"]
+    resources:
+        **chunk_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log",
     benchmark:
@@ -31,6 +33,8 @@ rule merge:
     output:
         map="results/{dataset}/sub-{subject}/{contrast}/searchlight.nii.gz",
         folds="results/{dataset}/sub-{subject}/{contrast}/searchlight_folds.nii.gz",
+    resources:
+        **job_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/merge.log",
     benchmark:

@@ -5,6 +5,8 @@ rule fscores:
         table=rules.select_conditions.output.table,
     output:
         "results/{dataset}/sub-{subject}/{contrast}/fscores.nii.gz",
+    resources:
+        **job_resources(samples_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/fscores.log",
     benchmark:
