@@ -1,3 +1,5 @@
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -53,12 +55,21 @@ def _face_house(haxby_dir):
     }
 
 
-def run_snakemake(workdir, *args, check=True):
-    """Run the workflow in ``workdir`` with Snakemake's command line; ``.stdout`` holds
-    both of its output streams."""
+def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
+    """Run the workflow in ``workdir`` with Snakemake's command line, from there, with
+    ``env`` added to the environment; ``.stdout`` holds both of its output streams.
+    After ``timeout`` seconds Snakemake and everything it started are killed."""
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
                "--directory", str(workdir), *args]
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with subprocess.Popen(command, cwd=workdir, env={**os.environ, **(env or {})}, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True) as process:
+        try:
+            stdout, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, _ = process.communicate()
+            raise AssertionError(f"snakemake ran over {timeout} s and was killed:\n{stdout}") from None
+    result = subprocess.CompletedProcess(command, process.returncode, stdout)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout}")
     return result
