@@ -6,9 +6,11 @@ stopped by PID. Everything they write goes to a temporary folder, except the
 configuration: srun inside a job reads only /etc/slurm/slurm.conf, because the SLURM
 executor plugin's job step drops SLURM_CONF from srun's environment. That file is
 written with a marker line and removed on stop; a configuration without the marker
-belongs to a real cluster, which is left alone.
+belongs to a real cluster, which is left alone. One test cluster runs at a time: a
+second waits for the first to stop (a lock file, released even if its process dies).
 """
 
+import fcntl
 import os
 import shutil
 import socket
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
+LOCK = Path(tempfile.gettempdir()) / "snakelight-slurm.lock"
 MARKER = "# A test cluster of snakelight (tests/local_slurm.py); removed when it stops."
 BINARIES = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel")
 PARTITION = "debug"
@@ -60,8 +63,10 @@ class LocalSlurm:
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="snakelight-slurm-"))
         self.daemons = {}
+        self.lock = open(LOCK, "w")
 
     def start(self, timeout=30):
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
         self.dir.chmod(0o755)  # munged runs as the munge user and needs to reach its folder
         munge = self.dir / "munge"
         munge.mkdir(mode=0o755)
@@ -109,6 +114,7 @@ class LocalSlurm:
         if SLURM_CONF.exists() and MARKER in SLURM_CONF.read_text():
             SLURM_CONF.unlink()
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.lock.close()
 
     def logs(self):
         """The daemons' output, for an error message."""
