@@ -3,4 +3,4 @@ from snakelight.samples import select_conditions
 
 to_file(snakemake.log[0])
 select_conditions(snakemake.input[0], snakemake.params.conditions, snakemake.output.img,
-                  snakemake.output.table)
+                  snakemake.output.table, snakemake.output.masked)

@@ -5,6 +5,9 @@
   columns ``labels`` and ``chunks``), plus ``subject``, ``source`` and ``t_r``.
 - ``samples.nii.gz`` + ``samples.tsv`` (select_conditions): the selected volumes, and one
   row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
+- ``masked_samples.npy`` (select_conditions): the same volumes inside the brain mask, as
+  nilearn's ``apply_mask_fmri`` gives them: (volumes, mask voxels in C order), float32.
+  Chunk jobs read this instead of decompressing the 4D image.
 - ``process_mask.nii.gz`` (process_mask): uint8, 1 where a sphere is centred.
 - ``chunks/<i>.npz`` (searchlight_chunk): ``seeds`` (positions in the process mask's
   voxel order, C order) and ``fold_scores`` (seeds x folds, float64).
@@ -56,6 +59,15 @@ def write_samples_table(path, table):
 
 def read_samples_table(path):
     return pd.read_csv(path, sep="\t", dtype={"label": str})
+
+
+def write_masked_samples(path, samples):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, samples)
+
+
+def read_masked_samples(path):
+    return np.load(path)
 
 
 def write_chunk(path, seeds, fold_scores):

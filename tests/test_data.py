@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import requests
 from nilearn.image import index_img, new_img_like
+from nilearn.masking import apply_mask_fmri
 
 from snakelight import synthetic
 from snakelight.datasets import fetch_subject
-from snakelight.io import read_json, read_samples_table
+from snakelight.io import read_json, read_masked_samples, read_samples_table
 from snakelight.masks import process_mask, write_process_mask
 from snakelight.samples import read_labels, select_conditions
 
@@ -82,13 +83,16 @@ def test_planted_regions_carry_the_signal(haxby_dir):
 def test_select_conditions_equals_nilearn_index_img(haxby_dir, tmp_path):
     manifest = fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=haxby_dir.parent)
     table = select_conditions(tmp_path / "dataset.json", ["house", "face"], tmp_path / "s.nii.gz",
-                              tmp_path / "s.tsv")
+                              tmp_path / "s.tsv", tmp_path / "s.npy")
     labels = read_labels(manifest["labels"])
     keep = labels["label"].isin(["face", "house"])
     expected = index_img(manifest["bold"], keep.to_numpy())
     written = nib.load(tmp_path / "s.nii.gz")
     assert np.array_equal(np.asarray(written.dataobj), np.asarray(expected.dataobj))
     assert np.array_equal(written.affine, expected.affine)
+    masked = read_masked_samples(tmp_path / "s.npy")
+    assert masked.dtype == np.float32
+    assert np.array_equal(masked, apply_mask_fmri(expected, manifest["mask"]))
     assert read_samples_table(tmp_path / "s.tsv").equals(table.reset_index(drop=True))
     assert list(table["label"]) == list(labels["label"][keep])
     assert list(table["run"]) == list(labels["run"][keep])

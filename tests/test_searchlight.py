@@ -9,9 +9,12 @@ from nilearn.image.resampling import coord_transform
 from nilearn.maskers.nifti_spheres_masker import apply_mask_and_get_affinity
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from snakelight.io import write_chunk, write_samples_table
+from nilearn.masking import apply_mask_fmri
+
+from snakelight.chunks import chunk_positions, merge_chunks
+from snakelight.io import write_chunk, write_masked_samples, write_samples_table
 from snakelight.masks import process_mask
-from snakelight.searchlight import chunk_positions, merge_chunks, run_chunk
+from snakelight.searchlight import run_chunk
 from snakelight.spheres import process_seeds, sphere_members
 
 
@@ -25,11 +28,13 @@ def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
     paths = {name: tmp_path / f"{name}.nii.gz" for name in ("samples", "mask", "process_mask")}
     for name, img in (("samples", data["imgs"]), ("mask", data["mask"]), ("process_mask", process_mask_img)):
         img.to_filename(paths[name])
+    masked = tmp_path / "masked_samples.npy"
+    write_masked_samples(masked, apply_mask_fmri(paths["samples"], paths["mask"]))
     table = tmp_path / "samples.tsv"
     write_samples_table(table, pd.DataFrame({"label": data["labels"], "run": data["runs"]}))
     chunks = [tmp_path / f"chunks/{i}.npz" for i in range(n_chunks)]
     for i, output in enumerate(chunks):
-        run_chunk(paths["samples"], table, paths["mask"], paths["process_mask"], chunk=i,
+        run_chunk(paths["samples"], masked, table, paths["mask"], paths["process_mask"], chunk=i,
                   n_chunks=n_chunks, radius=radius, estimator="svc", cv=cv, scoring=None,
                   output=output)
     merge_chunks(chunks, paths["process_mask"], tmp_path / "map.nii.gz", tmp_path / "folds.nii.gz")

@@ -60,6 +60,7 @@ rule select_conditions:
     output:
         img="results/{dataset}/sub-{subject}/{contrast}/samples.nii.gz",
         table="results/{dataset}/sub-{subject}/{contrast}/samples.tsv",
+        masked="results/{dataset}/sub-{subject}/{contrast}/masked_samples.npy",
     params:
         conditions=lambda wc: config["contrasts"][wc.contrast],
     log:

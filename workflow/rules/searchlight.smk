@@ -2,6 +2,7 @@ rule searchlight_chunk:
     input:
         dataset="results/{dataset}/sub-{subject}/dataset.json",
         samples=rules.select_conditions.output.img,
+        masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
         process_mask=rules.process_mask.output[0],
     output:
