@@ -40,6 +40,9 @@ def final_outputs():
             "fscores.nii.gz",
             "searchlight.png",
             "fscores.png",
+            "score_histogram.png",
+            "clusters.tsv",
+            "clusters.html",
         ],
     )
 
