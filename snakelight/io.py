@@ -17,7 +17,7 @@
 - ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10.
 
 Every writer goes through :func:`atomic_path`, so a killed job never leaves a file
-that looks complete.
+that looks complete. An input that breaks this contract raises :class:`InputError`.
 """
 
 import contextlib
@@ -27,6 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+LABEL_COLUMNS = ("labels", "chunks")
+
+
+class InputError(ValueError):
+    """An input file (or a config key) is wrong; the message is one line that names it
+    and says what is wrong. Steps report it without a traceback (:mod:`snakelight.logs`)."""
 
 
 @contextlib.contextmanager
@@ -50,6 +57,26 @@ def write_json(path, data):
 
 def read_json(path):
     return json.loads(Path(path).read_text())
+
+
+def read_labels(path):
+    """Haxby's labels.txt (space-separated columns ``labels`` and ``chunks``) as a table
+    with columns label and run."""
+    try:
+        labels = pd.read_csv(path, sep=" ", dtype={"labels": str})
+    except (OSError, ValueError) as error:  # pandas' parser errors are ValueErrors
+        raise InputError(f"{path}: unreadable labels file ({one_line(error)})") from None
+    missing = [column for column in LABEL_COLUMNS if column not in labels.columns]
+    if missing:
+        raise InputError(
+            f"{path}: no column {missing[0]!r}; a labels file has space-separated columns "
+            f"{' and '.join(map(repr, LABEL_COLUMNS))} (this one has {', '.join(map(repr, labels.columns))})"
+        )
+    return pd.DataFrame({"label": labels["labels"], "run": labels["chunks"]})
+
+
+def one_line(error):
+    return " ".join(str(error).split())
 
 
 def write_samples_table(path, table):

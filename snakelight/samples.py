@@ -1,17 +1,12 @@
 """Condition selection: keep the volumes of the conditions to decode."""
 
 import nibabel as nib
-import pandas as pd
 from nilearn.image import index_img
 from nilearn.masking import apply_mask_fmri
 
-from snakelight.io import atomic_path, read_json, write_masked_samples, write_samples_table
+from snakelight.io import atomic_path, read_json, read_labels, write_masked_samples, write_samples_table
 
-
-def read_labels(path):
-    """Haxby's labels.txt as a table with columns label and run."""
-    labels = pd.read_csv(path, sep=" ", dtype={"labels": str})
-    return pd.DataFrame({"label": labels["labels"], "run": labels["chunks"]})
+__all__ = ["read_labels", "select_conditions"]
 
 
 def select_conditions(manifest_path, conditions, samples_img_path, samples_table_path,

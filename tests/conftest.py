@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -5,6 +6,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import requests
 
 from snakelight import synthetic
 
@@ -21,6 +23,20 @@ def haxby_dir(tmp_path_factory):
     synthetic.write_mask(root / "haxby2001", TINY["shape"], TINY["voxel_size"])
     synthetic.write_subject(root / "haxby2001", 2, n_runs=TINY["n_runs"], effect_size=1.5, seed=0)
     return root / "haxby2001"
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any download attempt fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(requests.Session, "send", refuse)
+
+
+def copy_haxby(haxby_dir, root):
+    """A copy of ``haxby_dir`` as ``root/haxby2001``, to damage; returns the copy."""
+    return Path(shutil.copytree(haxby_dir, Path(root) / "haxby2001"))
 
 
 @pytest.fixture(scope="session")

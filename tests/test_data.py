@@ -5,7 +5,6 @@ import hashlib
 import nibabel as nib
 import numpy as np
 import pytest
-import requests
 from nilearn.image import index_img, new_img_like
 from nilearn.masking import apply_mask_fmri
 
@@ -16,15 +15,6 @@ from snakelight.masks import process_mask, write_process_mask
 from snakelight.samples import read_labels, select_conditions
 
 from .conftest import TINY
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Any download attempt fails the test."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("a download was attempted")
-
-    monkeypatch.setattr(requests.Session, "send", refuse)
 
 
 def test_fetch_haxby_finds_local_files_and_downloads_nothing(haxby_dir, offline, tmp_path):
