@@ -72,8 +72,8 @@ def test_planted_regions_carry_the_signal(haxby_dir):
 
 def test_select_conditions_equals_nilearn_index_img(haxby_dir, tmp_path):
     manifest = fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=haxby_dir.parent)
-    table = select_conditions(tmp_path / "dataset.json", ["house", "face"], tmp_path / "s.nii.gz",
-                              tmp_path / "s.tsv", tmp_path / "s.npy")
+    table = select_conditions(tmp_path / "dataset.json", ["house", "face"], {"method": "kfold", "n_splits": 4},
+                              tmp_path / "s.nii.gz", tmp_path / "s.tsv", tmp_path / "s.npy")
     labels = read_labels(manifest["labels"])
     keep = labels["label"].isin(["face", "house"])
     expected = index_img(manifest["bold"], keep.to_numpy())

@@ -12,13 +12,17 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from snakelight.datasets import fetch_subject
 from snakelight.io import InputError
+from snakelight.samples import check_folds, select_conditions
 
 from . import damage
 from .conftest import copy_haxby
+
+KFOLD4 = {"method": "kfold", "n_splits": 4}
 
 # name -> (how the copy of haxby2001 (d) is damaged, the message; {d} is the copy)
 FETCH_CASES = {
@@ -100,6 +104,54 @@ def test_constant_voxels_warn_with_their_count(haxby_dir, offline, tmp_path, cap
     assert caplog.messages == [f"{copy}/subj2/bold.nii.gz: 3 of 550 brain-mask voxels are constant over time "
                                "(the first at voxel (1, 4, 5)); they carry no information"]
     assert (tmp_path / "dataset.json").exists()
+
+
+def test_condition_missing_from_the_labels_lists_those_present(haxby_dir, offline, tmp_path):
+    copy = copy_haxby(haxby_dir, tmp_path / "data")
+    damage.edit_labels(copy / "subj2", lambda t: damage.relabel(t, "cat"))
+    fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=tmp_path / "data")
+    outputs = [tmp_path / name for name in ("samples.nii.gz", "samples.tsv", "masked_samples.npy")]
+    with pytest.raises(InputError) as error:
+        select_conditions(tmp_path / "dataset.json", ["face", "cat"], KFOLD4, *outputs)
+    assert str(error.value) == (f"{copy}/subj2/labels.txt: no volume is labelled 'cat'; the labels are bottle, "
+                                "chair, face, house, rest, scissors, scrambledpix, shoe")
+    assert not any(path.exists() for path in outputs)
+
+
+def samples(runs):
+    """A samples table: ``runs`` is a list of lists of labels, one per run."""
+    return pd.DataFrame([{"label": label, "run": run} for run, labels in enumerate(runs) for label in labels])
+
+
+@pytest.mark.parametrize(
+    ("table", "cv", "message"),
+    [
+        # Acquisition order: 'bottle' only at the end, so the last KFold test fold takes all of it.
+        (samples([["face"] * 9] * 3 + [["face"] * 9 + ["bottle"] * 9]), KFOLD4,
+         "labels.txt: too few volumes of 'bottle' (9 in all) for kfold with 4 splits: training fold 4 of 4 "
+         "holds none"),
+        (samples([["chair"], ["scissors", "scissors"]]), KFOLD4,
+         "config key searchlight.cv.n_splits: kfold with 4 splits cannot split the 3 volumes of chair, scissors "
+         "in labels.txt (Cannot have number of splits n_splits=4 greater than the number of samples: "
+         "n_samples=3.)"),
+        (samples([["face", "house"] * 5]), {"method": "leave_one_run_out", "n_splits": 4},
+         "config key searchlight.cv.method: leave_one_run_out cannot split the 10 volumes of face, house in "
+         "labels.txt (The groups parameter contains fewer than 2 unique groups ([0]). LeaveOneGroupOut "
+         "expects at least 2.)"),
+        (samples([["face", "house"], ["face"]]), {"method": "leave_one_run_out", "n_splits": 4},
+         "labels.txt: too few volumes of 'house' (1 in all) for leave_one_run_out: training fold 1 of 2 holds "
+         "none"),
+    ],
+)
+def test_folds_that_cannot_cross_validate_are_refused(table, cv, message):
+    with pytest.raises(InputError) as error:
+        check_folds(table, cv, "labels.txt")
+    assert str(error.value) == message
+
+
+def test_enough_samples_give_the_chunk_jobs_folds():
+    folds = check_folds(samples([["face", "house"] * 3] * 4), KFOLD4, "labels.txt")
+    assert [test.tolist() for _, test in folds] == [list(range(i, i + 6)) for i in range(0, 24, 6)]
 
 
 @pytest.mark.parametrize(
