@@ -17,6 +17,7 @@ import pytest
 
 from snakelight.datasets import fetch_subject
 from snakelight.io import InputError
+from snakelight.masks import process_mask, write_process_mask
 from snakelight.samples import check_folds, select_conditions
 
 from . import damage
@@ -152,6 +153,23 @@ def test_folds_that_cannot_cross_validate_are_refused(table, cv, message):
 def test_enough_samples_give_the_chunk_jobs_folds():
     folds = check_folds(samples([["face", "house"] * 3] * 4), KFOLD4, "labels.txt")
     assert [test.tolist() for _, test in folds] == [list(range(i, i + 6)) for i in range(0, 24, 6)]
+
+
+def test_slice_outside_the_volume_names_its_key(face_house):
+    with pytest.raises(InputError) as error:
+        process_mask(face_house["mask"], slices={"z": [5, 50]})
+    assert str(error.value) == "config key process_mask.slices.z: index 50 is outside the volume " \
+                               "(z has 12 voxels: 0 to 11)"
+
+
+def test_empty_process_mask_stops_with_no_output(face_house, tmp_path):
+    face_house["mask"].to_filename(tmp_path / "mask.nii.gz")
+    with pytest.raises(InputError) as error:  # the lowest slices lie below the brain
+        write_process_mask({"mask": str(tmp_path / "mask.nii.gz")}, tmp_path / "pm.nii.gz",
+                           slices={"z": [1]}, box={"y": [None, 8]}, roi=None)
+    assert str(error.value) == (f"config key process_mask: no voxel of the brain mask {tmp_path}/mask.nii.gz is "
+                                "selected (slices {'z': [1]}, box {'y': [None, 8]}); nothing to score")
+    assert not (tmp_path / "pm.nii.gz").exists()
 
 
 @pytest.mark.parametrize(
