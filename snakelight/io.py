@@ -21,6 +21,7 @@ that looks complete. An input that breaks this contract raises :class:`InputErro
 """
 
 import contextlib
+import glob
 import json
 import os
 from pathlib import Path
@@ -38,9 +39,15 @@ class InputError(ValueError):
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; move it into place only on success."""
+    """Yield a temporary path beside ``path``; move it into place only on success.
+
+    A job killed mid-write (SIGKILL skips the clean-up) leaves its temporary file; the
+    next writer of ``path`` removes it. Snakemake never runs two jobs for one output.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     # Keep the suffixes: nibabel picks the format (and gzip) from them.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{''.join(path.suffixes)}")
     try:
