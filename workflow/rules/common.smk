@@ -44,6 +44,18 @@ def final_outputs():
     )
 
 
+def map_config(wildcards, *sections):
+    """The configuration a map depends on, for its JSON sidecar: the dataset, subject,
+    contrast and the given sections, never the figure settings (as a param, a change
+    in it reruns the step that writes the map)."""
+    return {
+        "dataset": config["dataset"],
+        "subject": int(wildcards.subject),
+        "contrast": {wildcards.contrast: config["contrasts"][wildcards.contrast]},
+        **{section: config[section] for section in sections},
+    }
+
+
 def generated_files(wildcards):
     """The synthetic source's files for fetch_haxby to find; real data has none."""
     if wildcards.dataset != "synthetic":
