@@ -133,3 +133,16 @@ def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
 def test_lint_is_clean(tmp_path):
     result = run_snakemake(REPO, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout
+
+
+def test_subject_is_spelled_one_way(tmp_path):
+    """sub-2 or sub-002 would build a second tree beside sub-02: no rule makes them."""
+    config = write_config(tmp_path, TINY_CONFIG)
+    for subject in ("2", "002"):
+        target = f"results/synthetic/sub-{subject}/face_vs_house/searchlight.nii.gz"
+        result = run_snakemake(tmp_path, "-n", target, "--configfile", config, check=False)
+        assert result.returncode != 0
+        assert f"No rule to produce {target}" in result.stdout
+    result = run_snakemake(tmp_path, "-n", "results/synthetic/sub-12/face_vs_house/searchlight.nii.gz",
+                           "--configfile", config)
+    assert job_counts(result.stdout)["fetch"] == 1

@@ -21,9 +21,11 @@ HAXBY_SUBJECT_FILES = [
 ]
 
 
+# A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
+# match no rule, rather than building a second tree beside sub-02.
 wildcard_constraints:
     dataset="synthetic|haxby",
-    subject=r"\d+",
+    subject=r"0[1-9]|[1-9]\d+",
     contrast="|".join(config["contrasts"]),
     chunk=r"\d+",
 
