@@ -1,3 +1,4 @@
+import re
 import shutil
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import requests
+import yaml
 
 from snakelight import synthetic
 
@@ -69,12 +71,51 @@ def _face_house(haxby_dir):
     }
 
 
+def snakemake_command(workdir, *args):
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+
+
 def run_snakemake(workdir, *args, check=True):
     """Run the workflow in ``workdir`` with Snakemake's command line; ``.stdout`` holds
     both of its output streams."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-               "--directory", str(workdir), *args]
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(snakemake_command(workdir, *args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=600)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout}")
     return result
+
+
+# The workflow on a tiny generated dataset: ~100 sphere centres in 3 chunks.
+TINY_CONFIG = {
+    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
+    "subjects": [2],
+    "contrasts": {"face_vs_house": ["face", "house"]},
+    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
+    "searchlight": {"radius": 5.6, "n_chunks": 3},
+    "figures": {"cut_coords": [-2]},
+}
+OUT = "results/synthetic/sub-02/face_vs_house"
+
+
+def job_counts(output):
+    """Rule name -> job count, from the 'Job stats' table Snakemake prints."""
+    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def write_config(workdir, config):
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A finished run of TINY_CONFIG. Tests that change it work on a copy."""
+    workdir = tmp_path_factory.mktemp("run")
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
+    assert job_counts(result.stdout) == {
+        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
+        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "all": 1,
+    }
+    return workdir

@@ -1,53 +1,24 @@
 """The whole DAG through Snakemake's command line, in a temporary directory."""
 
 import re
+import shutil
 
 import nibabel as nib
 import numpy as np
 import pytest
-import yaml
 from nilearn.decoding import SearchLight
 from sklearn.model_selection import KFold
 
 from snakelight.io import read_json, read_samples_table
 
-from .conftest import REPO, run_snakemake
+from .conftest import OUT, REPO, TINY_CONFIG, job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
-TINY_CONFIG = {
-    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
-    "subjects": [2],
-    "contrasts": {"face_vs_house": ["face", "house"]},
-    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
-    "searchlight": {"radius": 5.6, "n_chunks": 3},
-    "figures": {"cut_coords": [-2]},
-}
-OUT = "results/synthetic/sub-02/face_vs_house"
 
-
-def job_counts(output):
-    """Rule name -> job count, from the 'Job stats' table Snakemake prints."""
-    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
-
-
-def write_config(workdir, config):
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    """A finished run of the tiny config."""
-    workdir = tmp_path_factory.mktemp("run")
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
-    assert job_counts(result.stdout) == {
-        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
-        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "all": 1,
-    }
-    return workdir
+@pytest.fixture
+def workdir(tiny_run):
+    return tiny_run
 
 
 def test_run_writes_maps_and_figures(workdir):
@@ -77,7 +48,8 @@ def test_report_holds_both_figures(workdir):
     assert "F-test" in html  # a caption
 
 
-def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir):
+def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_path):
+    workdir = shutil.copytree(workdir, tmp_path / "run", symlinks=True)
     fscores = workdir / OUT / "fscores.nii.gz"
     before = fscores.stat().st_mtime_ns
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
