@@ -15,6 +15,9 @@
   voxel (float64, zeros outside the process mask, as nilearn's ``scores_``), and one
   volume per fold.
 - ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10.
+- ``<map>.json`` beside each of the three maps (merge, fscores): the JSON sidecar of
+  :mod:`snakelight.provenance`: ``map``, ``config`` (what the map depends on),
+  ``versions`` (packages) and ``inputs`` (name -> ``path``, ``sha256``).
 
 Every writer goes through :func:`atomic_path`, so a killed job never leaves a file
 that looks complete. An input that breaks this contract raises :class:`InputError`.
