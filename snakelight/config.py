@@ -53,7 +53,7 @@ def validate_config(config, schema_path):
         _DefaultingValidator(schema).iter_errors(config)
     )
     if error is not None:
-        raise ConfigError(f"config key {_key(error.absolute_path)}: {error.message}")
+        raise ConfigError(f"config key {_key(error.absolute_path)}: {_message(error)}")
     _check_conditions(config["contrasts"])
     if config["dataset"]["source"] == "haxby":
         outside = [s for s in config["subjects"] if s > HAXBY_SUBJECTS]
@@ -64,6 +64,14 @@ def validate_config(config, schema_path):
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
     return config
+
+
+def _message(error):
+    """jsonschema's message, or a plainer one where it speaks in schema terms."""
+    path = list(error.absolute_path)
+    if error.validator == "minItems" and len(path) == 2 and path[0] == "contrasts":
+        return f"{error.instance!r} has {len(error.instance)} condition(s); a contrast decodes two or more"
+    return error.message
 
 
 def _check_engine(searchlight):

@@ -74,6 +74,8 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
     spheres complete.
     """
     engine = resolve_engine(engine, estimator)
+    if len(spheres) == 0:
+        return np.empty((0, len(folds)))
     if engine == "exact":
         return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds,
                                    scoring=scoring, progress=progress)
@@ -105,15 +107,28 @@ class ProgressLog:
 def run_chunk(samples_img, masked_samples, samples_table, mask_img, process_mask_img, *, chunk,
               n_chunks, radius, estimator, cv, scoring, output, engine="auto", n_threads=1):
     """Score the spheres of one chunk and write them (``chunks/<i>.npz``). The samples
-    image gives only its affine (a header read); the data come from ``masked_samples``."""
+    image gives only its affine (a header read); the data come from ``masked_samples``.
+
+    With more chunks than process-mask voxels, the extra chunks have no sphere: they
+    write an empty chunk (and warn), and the merge puts the others together as usual.
+    """
     table = read_samples_table(samples_table)
     imgs, mask_img, process_mask_img = map(nib.load, (samples_img, mask_img, process_mask_img))
     seeds = process_seeds(np.asarray(process_mask_img.dataobj))
     positions = chunk_positions(len(seeds), n_chunks, chunk)
     log.info("chunk %d/%d: %d of %d spheres, radius %s mm", chunk + 1, n_chunks,
              len(positions), len(seeds), radius)
-    spheres = sphere_members(np.asarray(mask_img.dataobj), imgs.affine, seeds[positions],
-                             radius, seed_affine=process_mask_img.affine)
+    if len(positions) == 0:
+        log.warning("chunk %d/%d has no sphere: searchlight.n_chunks (%d) is larger than the number of "
+                    "process-mask voxels (%d); writing an empty chunk", chunk + 1, n_chunks, n_chunks, len(seeds))
+        spheres = []
+    else:
+        spheres = sphere_members(np.asarray(mask_img.dataobj), imgs.affine, seeds[positions],
+                                 radius, seed_affine=process_mask_img.affine)
+    if spheres and all(sphere.size == 1 for sphere in spheres):
+        log.warning("searchlight.radius %s mm: every sphere of chunk %d/%d holds a single voxel "
+                    "(voxel size %s mm), so this is a voxel-wise decoding", radius, chunk + 1, n_chunks,
+                    " x ".join(f"{size:g}" for size in mask_img.header.get_zooms()[:3]))
     X = read_masked_samples(masked_samples)
     y = table["label"].to_numpy()
     folds = make_folds(make_cv(**cv), X, y, table["run"].to_numpy())

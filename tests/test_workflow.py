@@ -7,50 +7,19 @@ import shutil
 import nibabel as nib
 import numpy as np
 import pytest
-import yaml
 from nilearn.decoding import SearchLight
 from sklearn.model_selection import KFold
 
 from snakelight.io import read_json, read_samples_table
 
-from .conftest import REPO, run_snakemake
+from .conftest import OUT, REPO, TINY_CONFIG, job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
-TINY_CONFIG = {
-    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
-    "subjects": [2],
-    "contrasts": {"face_vs_house": ["face", "house"]},
-    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
-    "searchlight": {"radius": 5.6, "n_chunks": 3},
-    "figures": {"cut_coords": [-2]},
-}
-OUT = "results/synthetic/sub-02/face_vs_house"
 
-
-def job_counts(output):
-    """Rule name -> job count, from the 'Job stats' table Snakemake prints."""
-    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
-
-
-def write_config(workdir, config):
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    """A finished run of the tiny config."""
-    workdir = tmp_path_factory.mktemp("run")
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
-    assert job_counts(result.stdout) == {
-        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
-        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "summary": 1,
-        "all": 1,
-    }
-    return workdir
+@pytest.fixture
+def workdir(tiny_run):
+    return tiny_run
 
 
 def test_run_writes_maps_and_figures(workdir):
@@ -81,9 +50,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"
 
 
 @pytest.fixture(scope="module")
-def report(workdir):
-    run_snakemake(workdir, "--configfile", str(workdir / "config.yaml"), "--report", "report.html")
-    return workdir / "report.html"
+def report(tiny_run):
+    run_snakemake(tiny_run, "--configfile", str(tiny_run / "config.yaml"), "--report", "report.html")
+    return tiny_run / "report.html"
 
 
 def test_report_holds_every_figure_the_config_and_the_clusters(report):
@@ -126,7 +95,8 @@ def test_report_renders_in_a_browser(report):
     assert outside == []
 
 
-def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir):
+def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_path):
+    workdir = shutil.copytree(workdir, tmp_path / "run", symlinks=True)
     fscores = workdir / OUT / "fscores.nii.gz"
     before = fscores.stat().st_mtime_ns
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
@@ -183,3 +153,16 @@ def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
 def test_lint_is_clean(tmp_path):
     result = run_snakemake(REPO, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout
+
+
+def test_subject_is_spelled_one_way(tmp_path):
+    """sub-2 or sub-002 would build a second tree beside sub-02: no rule makes them."""
+    config = write_config(tmp_path, TINY_CONFIG)
+    for subject in ("2", "002"):
+        target = f"results/synthetic/sub-{subject}/face_vs_house/searchlight.nii.gz"
+        result = run_snakemake(tmp_path, "-n", target, "--configfile", config, check=False)
+        assert result.returncode != 0
+        assert f"No rule to produce {target}" in result.stdout
+    result = run_snakemake(tmp_path, "-n", "results/synthetic/sub-12/face_vs_house/searchlight.nii.gz",
+                           "--configfile", config)
+    assert job_counts(result.stdout)["fetch"] == 1

@@ -21,9 +21,11 @@ HAXBY_SUBJECT_FILES = [
 ]
 
 
+# A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
+# match no rule, rather than building a second tree beside sub-02.
 wildcard_constraints:
     dataset="synthetic|haxby",
-    subject=r"\d+",
+    subject=r"0[1-9]|[1-9]\d+",
     contrast="|".join(config["contrasts"]),
     chunk=r"\d+",
 
@@ -45,6 +47,18 @@ def final_outputs():
             "clusters.html",
         ],
     )
+
+
+def map_config(wildcards, *sections):
+    """The configuration a map depends on, for its JSON sidecar: the dataset, subject,
+    contrast and the given sections, never the figure settings (as a param, a change
+    in it reruns the step that writes the map)."""
+    return {
+        "dataset": config["dataset"],
+        "subject": int(wildcards.subject),
+        "contrast": {wildcards.contrast: config["contrasts"][wildcards.contrast]},
+        **{section: config[section] for section in sections},
+    }
 
 
 def generated_files(wildcards):

@@ -63,6 +63,8 @@ rule select_conditions:
         masked="results/{dataset}/sub-{subject}/{contrast}/masked_samples.npy",
     params:
         conditions=lambda wc: config["contrasts"][wc.contrast],
+        # Only to check the folds before any chunk job: a new cv reruns this step.
+        cv=SEARCHLIGHT["cv"],
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/select_conditions.log",
     benchmark:

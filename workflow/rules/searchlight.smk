@@ -29,9 +29,13 @@ rule merge:
     input:
         chunks=expand("results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz", chunk=range(SEARCHLIGHT["n_chunks"]), allow_missing=True),
         process_mask=rules.process_mask.output[0],
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
     output:
         map="results/{dataset}/sub-{subject}/{contrast}/searchlight.nii.gz",
         folds="results/{dataset}/sub-{subject}/{contrast}/searchlight_folds.nii.gz",
+        sidecars=multiext("results/{dataset}/sub-{subject}/{contrast}/searchlight", ".json", "_folds.json"),
+    params:
+        config=lambda wc: map_config(wc, "process_mask", "searchlight"),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/merge.log",
     benchmark:
