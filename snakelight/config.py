@@ -11,6 +11,8 @@ import jsonschema
 import yaml
 
 from snakelight.batched import unsupported
+from snakelight.io import InputError
+from snakelight.own_data import read_subjects_table, subjects
 from snakelight.synthetic import HAXBY_CONDITIONS
 
 HAXBY_SUBJECTS = 6
@@ -54,7 +56,14 @@ def validate_config(config, schema_path):
     )
     if error is not None:
         raise ConfigError(f"config key {_key(error.absolute_path)}: {_message(error)}")
-    _check_conditions(config["contrasts"])
+    if config["dataset"]["source"] == "table":
+        # The subjects are the table's; its conditions are checked against its labels later.
+        try:
+            config["subjects"] = subjects(read_subjects_table(config["dataset"]["subjects_table"]))
+        except InputError as error:
+            raise ConfigError(f"config key dataset.subjects_table: {error}") from None
+    else:
+        _check_conditions(config["contrasts"])
     if config["dataset"]["source"] == "haxby":
         outside = [s for s in config["subjects"] if s > HAXBY_SUBJECTS]
         if outside:

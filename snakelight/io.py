@@ -85,6 +85,12 @@ def read_labels(path):
     return pd.DataFrame({"label": labels["labels"], "run": labels["chunks"]})
 
 
+def write_labels(path, table):
+    """A table with columns label and run, as Haxby's labels.txt."""
+    with atomic_path(path) as tmp:
+        pd.DataFrame({"labels": table["label"], "chunks": table["run"]}).to_csv(tmp, sep=" ", index=False)
+
+
 def one_line(error):
     return " ".join(str(error).split())
 

@@ -1,4 +1,5 @@
 from snakelight.config import ConfigError, validate_config
+from snakelight.own_data import read_subjects_table
 
 # Stop on a bad config before any job, with one line naming the key and the value.
 try:
@@ -7,6 +8,8 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 DATASET = config["dataset"]["source"]
+# Your own data: the subjects table's rows (validated with the config above).
+SUBJECTS_TABLE = read_subjects_table(config["dataset"]["subjects_table"]) if DATASET == "table" else None
 SEARCHLIGHT = config["searchlight"]
 # Files fetch_haxby looks for in each subject's folder.
 HAXBY_SUBJECT_FILES = [
@@ -24,7 +27,7 @@ HAXBY_SUBJECT_FILES = [
 # A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
 # match no rule, rather than building a second tree beside sub-02.
 wildcard_constraints:
-    dataset="synthetic|haxby",
+    dataset="synthetic|haxby|table",
     subject=r"0[1-9]|[1-9]\d+",
     contrast="|".join(config["contrasts"]),
     chunk=r"\d+",
@@ -70,3 +73,9 @@ def generated_files(wildcards):
         n=int(wildcards.subject),
         file=HAXBY_SUBJECT_FILES,
     )
+
+
+def subject_files(wildcards):
+    """The files of one subject's rows in the subjects table."""
+    rows = SUBJECTS_TABLE[SUBJECTS_TABLE["subject"] == int(wildcards.subject)]
+    return [path for column in ("bold", "events", "labels", "mask") for path in rows[column] if path]

@@ -42,6 +42,8 @@ rule fetch:
         generated_files,
     output:
         "results/{dataset}/sub-{subject}/dataset.json",
+    wildcard_constraints:
+        dataset="synthetic|haxby",
     params:
         data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
     log:
@@ -52,6 +54,25 @@ rule fetch:
         "../../envs/data.yaml"
     script:
         "../../scripts/fetch.py"
+
+
+rule collect_subject:
+    input:
+        table=config["dataset"]["subjects_table"],
+        files=subject_files,
+    output:
+        manifest="results/table/sub-{subject}/dataset.json",
+        data=multiext("results/table/sub-{subject}/data/", "bold.nii.gz", "mask.nii.gz", "labels.txt"),
+    params:
+        events=config["dataset"]["events"],
+    log:
+        "results/table/logs/sub-{subject}/collect_subject.log",
+    benchmark:
+        "results/table/benchmarks/sub-{subject}/collect_subject.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/collect_subject.py"
 
 
 rule select_conditions:
