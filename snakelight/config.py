@@ -43,11 +43,13 @@ def _key(path):
     return ".".join(str(part) for part in path) or "<top level>"
 
 
-def validate_config(config, schema_path):
+def validate_config(config, schema_path, subjects_schema_path=None):
     """Return a copy of ``config`` with defaults filled in, or raise ConfigError.
 
     Checks the JSON schema first, then what it cannot express: that each
-    contrast's conditions exist in the dataset and that files named exist.
+    contrast's conditions exist in the dataset and that files named exist. For the
+    ``table`` source, the subjects table is checked against ``subjects_schema_path``
+    (default: ``subjects.schema.yaml`` beside ``schema_path``) and gives the subjects.
     """
     schema = yaml.safe_load(Path(schema_path).read_text())
     config = copy.deepcopy(dict(config))
@@ -59,7 +61,9 @@ def validate_config(config, schema_path):
     if config["dataset"]["source"] == "table":
         # The subjects are the table's; its conditions are checked against its labels later.
         try:
-            config["subjects"] = subjects(read_subjects_table(config["dataset"]["subjects_table"]))
+            table = read_subjects_table(config["dataset"]["subjects_table"],
+                                        subjects_schema_path or Path(schema_path).with_name("subjects.schema.yaml"))
+            config["subjects"] = subjects(table)
         except InputError as error:
             raise ConfigError(f"config key dataset.subjects_table: {error}") from None
     else:

@@ -17,50 +17,55 @@ Relative paths are relative to the table's folder. Events become volume labels a
 
 from pathlib import Path
 
+import jsonschema
 import nibabel as nib
 import numpy as np
 import pandas as pd
+import yaml
 from nilearn.image import concat_imgs, mean_img
 from nilearn.masking import compute_epi_mask
 
 from snakelight.checks import check_subject
 from snakelight.io import InputError, atomic_path, write_json, write_labels
 
-COLUMNS = ("subject", "run", "bold", "events", "labels", "mask")
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
 
 
-def read_subjects_table(path):
-    """The table with absolute paths, checked: columns, subjects, files, one label
-    source per row, one mask per subject. Errors name the file, row and column."""
+def read_subjects_table(path, schema_path):
+    """The table with absolute paths, checked: each row against the schema
+    (``workflow/schemas/subjects.schema.yaml``), files present, one label source per
+    row, one mask per subject. Errors name the file, row and column."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: the subjects table does not exist")
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    columns = list(schema["properties"])
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    for column in ("subject", "bold"):
-        if column not in table.columns:
-            raise InputError(f"{path}: no column {column!r} (columns: {', '.join(table.columns)}); "
-                             f"a subjects table has {', '.join(COLUMNS)}")
-    unknown = [c for c in table.columns if c not in COLUMNS]
+    missing = [c for c in schema["required"] if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: no column {missing[0]!r} (columns: {', '.join(table.columns)}); "
+                         f"a subjects table has {', '.join(columns)}")
+    unknown = [c for c in table.columns if c not in columns]
     if unknown:
-        raise InputError(f"{path}: unknown column {unknown[0]!r}; a subjects table has {', '.join(COLUMNS)}")
+        raise InputError(f"{path}: unknown column {unknown[0]!r}; a subjects table has {', '.join(columns)}")
     if table.empty:
         raise InputError(f"{path}: no rows")
-    table = table.reindex(columns=COLUMNS, fill_value="")
-    for row, record in enumerate(table.itertuples(index=False), start=1):
+    validator = jsonschema.Draft7Validator(schema)
+    for row, record in enumerate(table.to_dict("records"), start=1):
         where = f"{path} row {row}"
-        if not record.subject.isdigit() or int(record.subject) < 1:
-            raise InputError(f"{where}, column subject: {record.subject!r} is not a positive integer")
-        if record.run and not record.run.isdigit():
-            raise InputError(f"{where}, column run: {record.run!r} is not a non-negative integer")
-        if bool(record.events) == bool(record.labels):
+        error = jsonschema.exceptions.best_match(validator.iter_errors(record))
+        if error is not None:
+            column = error.path[0]
+            raise InputError(f"{where}, column {column}: {record[column]!r} is not "
+                             f"{schema['properties'][column]['description']}")
+        if bool(record.get("events")) == bool(record.get("labels")):
             raise InputError(f"{where}, columns events and labels: give exactly one of them")
         for column in ("bold", "events", "labels", "mask"):
-            value = getattr(record, column)
-            if column == "bold" and not value:
-                raise InputError(f"{where}, column bold: empty")
+            value = record.get(column)
             if value and not (path.parent / value).is_file():
                 raise InputError(f"{where}, column {column}: file not found: {value!r}")
+    table = table.reindex(columns=columns, fill_value="")
+    table.insert(0, "row", range(1, len(table) + 1))  # for messages about a row
     for column in ("bold", "events", "labels", "mask"):
         table[column] = [str((path.parent / value).resolve()) if value else "" for value in table[column]]
     table["subject"] = table["subject"].astype(int)
@@ -134,13 +139,13 @@ def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
     mask under ``data_dir``, and its manifest (``dataset.json``)."""
     data_dir = Path(data_dir)
     runs, labels = [], []
-    for position, (row, record) in enumerate(zip(rows.index, rows.itertuples(index=False))):
+    for position, record in enumerate(rows.itertuples(index=False)):
         img = nib.load(record.bold)
         if img.ndim != 4:
             raise InputError(f"{record.bold}: the BOLD image is {img.ndim}D; it must be 4D (x, y, z, volumes)")
         run = int(record.run) if record.run else position
         if record.events:
-            t_r = repetition_time(img, f"{record.bold} (subjects table row {row + 1}, column bold)")
+            t_r = repetition_time(img, f"{record.bold} (subjects table row {record.row}, column bold)")
             run_labels = volume_labels(read_events(record.events), img.shape[3], t_r, shift=shift,
                                        baseline=baseline, source=record.events)
             labels.append(pd.DataFrame({"label": run_labels, "run": run}))

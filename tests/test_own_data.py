@@ -10,9 +10,10 @@ from snakelight import synthetic
 from snakelight.io import InputError, read_labels, read_samples_table
 from snakelight.own_data import read_events, read_subjects_table, repetition_time, volume_labels
 
-from .conftest import TINY, TINY_CONFIG, job_counts, run_snakemake, write_config
+from .conftest import REPO, TINY, TINY_CONFIG, job_counts, run_snakemake, write_config
 
 T_R = 2.5
+SUBJECTS_SCHEMA = REPO / "workflow" / "schemas" / "subjects.schema.yaml"
 
 
 def events_table(rows):
@@ -64,7 +65,7 @@ def test_a_missing_repetition_time_names_the_image():
     ("subject\tbold\tevents\tsession\n1\tb.nii.gz\te.tsv\t1\n", r"subjects.tsv: unknown column 'session'"),
     ("subject\tbold\tevents\n1\tmissing.nii.gz\te.tsv\n", r"subjects.tsv row 1, column bold: file not found: 'missing.nii.gz'"),
     ("subject\tbold\tevents\tlabels\n1\tb.nii.gz\te.tsv\tl.tsv\n", r"subjects.tsv row 1, columns events and labels: give exactly one"),
-    ("subject\tbold\tevents\nS1\tb.nii.gz\te.tsv\n", r"subjects.tsv row 1, column subject: 'S1' is not a positive integer"),
+    ("subject\tbold\tevents\nS1\tb.nii.gz\te.tsv\n", r"subjects.tsv row 1, column subject: 'S1' is not a positive integer$"),
     ("subject\tbold\tevents\n1\tb.nii.gz\te.tsv\n2\tb.nii.gz\tnowhere.tsv\n", r"subjects.tsv row 2, column events: file not found"),
 ])
 def test_a_wrong_subjects_table_names_file_row_and_column(tmp_path, content, message):
@@ -72,7 +73,7 @@ def test_a_wrong_subjects_table_names_file_row_and_column(tmp_path, content, mes
         (tmp_path / name).write_text("")
     (tmp_path / "subjects.tsv").write_text(content)
     with pytest.raises(InputError, match=message):
-        read_subjects_table(tmp_path / "subjects.tsv")
+        read_subjects_table(tmp_path / "subjects.tsv", SUBJECTS_SCHEMA)
 
 
 def write_bids_like(root):

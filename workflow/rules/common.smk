@@ -3,13 +3,18 @@ from snakelight.own_data import read_subjects_table
 
 # Stop on a bad config before any job, with one line naming the key and the value.
 try:
-    config.update(validate_config(config, workflow.source_path("../schemas/config.schema.yaml")))
+    config.update(validate_config(config, workflow.source_path("../schemas/config.schema.yaml"),
+                                  workflow.source_path("../schemas/subjects.schema.yaml")))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 DATASET = config["dataset"]["source"]
 # Your own data: the subjects table's rows (validated with the config above).
-SUBJECTS_TABLE = read_subjects_table(config["dataset"]["subjects_table"]) if DATASET == "table" else None
+SUBJECTS_TABLE = (
+    read_subjects_table(config["dataset"]["subjects_table"], workflow.source_path("../schemas/subjects.schema.yaml"))
+    if DATASET == "table"
+    else None
+)
 SEARCHLIGHT = config["searchlight"]
 # Files fetch_haxby looks for in each subject's folder.
 HAXBY_SUBJECT_FILES = [
@@ -75,7 +80,11 @@ def generated_files(wildcards):
     )
 
 
+def subject_rows(wildcards):
+    """One subject's rows of the subjects table."""
+    return SUBJECTS_TABLE[SUBJECTS_TABLE["subject"] == int(wildcards.subject)]
+
+
 def subject_files(wildcards):
-    """The files of one subject's rows in the subjects table."""
-    rows = SUBJECTS_TABLE[SUBJECTS_TABLE["subject"] == int(wildcards.subject)]
+    rows = subject_rows(wildcards)
     return [path for column in ("bold", "events", "labels", "mask") for path in rows[column] if path]

@@ -58,12 +58,12 @@ rule fetch:
 
 rule collect_subject:
     input:
-        table=config["dataset"]["subjects_table"],
-        files=subject_files,
+        subject_files,
     output:
         manifest="results/table/sub-{subject}/dataset.json",
         data=multiext("results/table/sub-{subject}/data/", "bold.nii.gz", "mask.nii.gz", "labels.txt"),
     params:
+        rows=lambda wc: subject_rows(wc).to_dict("records"),
         events=config["dataset"]["events"],
     log:
         "results/table/logs/sub-{subject}/collect_subject.log",
