@@ -52,11 +52,12 @@ def prepare(quick):
         synthetic.write_mask(haxby, (40, 64, 64), (3.5, 3.75, 3.75))
         synthetic.write_subject(haxby, 2, n_runs=12, effect_size=1.0, seed=0)
     paths = {"manifest": WORK / "dataset.json", "samples": WORK / "samples.nii.gz",
-             "table": WORK / "samples.tsv",
+             "table": WORK / "samples.tsv", "masked": WORK / "masked_samples.npy",
              "process_mask": WORK / ("process_mask_quick.nii.gz" if quick else "process_mask.nii.gz")}
-    if not paths["samples"].exists():
+    if not paths["masked"].exists():
         fetch_subject(2, paths["manifest"], source="synthetic", data_dir=WORK)
-        select_conditions(paths["manifest"], ["face", "house"], paths["samples"], paths["table"])
+        select_conditions(paths["manifest"], ["face", "house"], paths["samples"], paths["table"],
+                          paths["masked"])
     mask_img = nib.load(json.loads(paths["manifest"].read_text())["mask"])
     keep = np.asarray(mask_img.dataobj) != 0
     if quick:  # every 20th brain voxel: spheres from the whole brain, edges included
@@ -109,14 +110,20 @@ def worker(job):
         process = np.asarray(nib.load(paths["process_mask"]).dataobj) != 0
         np.save(out, searchlight.scores_[process])
     else:
+        from nilearn.masking import apply_mask_fmri
+
         import snakelight.searchlight
-        from snakelight.io import read_chunk
+        from snakelight.io import read_chunk, write_masked_samples
         from snakelight.searchlight import run_chunk
 
         timed(snakelight.searchlight, "score_spheres", figures)
 
-        run_chunk(paths["samples"], paths["table"], paths["mask"], paths["process_mask"], chunk=0,
-                  n_chunks=1, radius=RADIUS, estimator=job["estimator"], cv=CV, scoring=None,
+        # The workflow masks once per contrast (select_conditions); counted here too, as
+        # nilearn's run masks the 4D image.
+        masked = out.with_suffix(".masked.npy")
+        write_masked_samples(masked, apply_mask_fmri(paths["samples"], paths["mask"]))
+        run_chunk(paths["samples"], masked, paths["table"], paths["mask"], paths["process_mask"],
+                  chunk=0, n_chunks=1, radius=RADIUS, estimator=job["estimator"], cv=CV, scoring=None,
                   engine=job["engine"], output=out.with_suffix(".npz"))
         _, fold_scores = read_chunk(out.with_suffix(".npz"))
         np.save(out, fold_scores.mean(axis=1))

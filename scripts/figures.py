@@ -1,10 +1,11 @@
 from snakelight.figures import write_figures
 from snakelight.logs import to_file
+from snakelight.summary import chance_level
 
 to_file(snakemake.log[0])
-figures = snakemake.params.figures
+params = snakemake.params
 write_figures(
     snakemake.input.samples, snakemake.input.map, snakemake.input.fscores, snakemake.input.process_mask,
-    snakemake.output.searchlight, snakemake.output.fscores, cut_coords=figures["cut_coords"],
-    vmin=figures["searchlight_vmin"], threshold=figures["searchlight_threshold"],
+    snakemake.output.searchlight, snakemake.output.fscores, cut_coords=params.cut_coords,
+    vmin=params.vmin, threshold=params.threshold, chance=chance_level(params.scoring, params.n_classes),
 )

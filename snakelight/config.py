@@ -11,6 +11,8 @@ import jsonschema
 import yaml
 
 from snakelight.batched import unsupported
+from snakelight.io import InputError
+from snakelight.own_data import read_subjects_table, subjects
 from snakelight.synthetic import HAXBY_CONDITIONS
 
 HAXBY_SUBJECTS = 6
@@ -41,11 +43,13 @@ def _key(path):
     return ".".join(str(part) for part in path) or "<top level>"
 
 
-def validate_config(config, schema_path):
+def validate_config(config, schema_path, subjects_schema_path=None):
     """Return a copy of ``config`` with defaults filled in, or raise ConfigError.
 
     Checks the JSON schema first, then what it cannot express: that each
-    contrast's conditions exist in the dataset and that files named exist.
+    contrast's conditions exist in the dataset and that files named exist. For the
+    ``table`` source, the subjects table is checked against ``subjects_schema_path``
+    (default: ``subjects.schema.yaml`` beside ``schema_path``) and gives the subjects.
     """
     schema = yaml.safe_load(Path(schema_path).read_text())
     config = copy.deepcopy(dict(config))
@@ -53,8 +57,17 @@ def validate_config(config, schema_path):
         _DefaultingValidator(schema).iter_errors(config)
     )
     if error is not None:
-        raise ConfigError(f"config key {_key(error.absolute_path)}: {error.message}")
-    _check_conditions(config["contrasts"])
+        raise ConfigError(f"config key {_key(error.absolute_path)}: {_message(error)}")
+    if config["dataset"]["source"] == "table":
+        # The subjects are the table's; its conditions are checked against its labels later.
+        try:
+            table = read_subjects_table(config["dataset"]["subjects_table"],
+                                        subjects_schema_path or Path(schema_path).with_name("subjects.schema.yaml"))
+            config["subjects"] = subjects(table)
+        except InputError as error:
+            raise ConfigError(f"config key dataset.subjects_table: {error}") from None
+    else:
+        _check_conditions(config["contrasts"])
     if config["dataset"]["source"] == "haxby":
         outside = [s for s in config["subjects"] if s > HAXBY_SUBJECTS]
         if outside:
@@ -64,6 +77,14 @@ def validate_config(config, schema_path):
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
     return config
+
+
+def _message(error):
+    """jsonschema's message, or a plainer one where it speaks in schema terms."""
+    path = list(error.absolute_path)
+    if error.validator == "minItems" and len(path) == 2 and path[0] == "contrasts":
+        return f"{error.instance!r} has {len(error.instance)} condition(s); a contrast decodes two or more"
+    return error.message
 
 
 def _check_engine(searchlight):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from nilearn.datasets import fetch_haxby
 
+from snakelight.checks import check_subject
 from snakelight.io import write_json
 from snakelight.synthetic import T_R
 
@@ -15,8 +16,12 @@ def fetch_subject(subject, manifest_path, *, source, data_dir=None):
     ``data_dir=None`` keeps nilearn's default (NILEARN_DATA, else ~/nilearn_data), so
     data fetched before by nilearn is reused. The synthetic source passes the folder
     it generated, which is laid out as fetch_haxby expects: the same reader serves both.
+    fetch_haxby only checks that the files exist, so they are then read in full and
+    checked against each other (:func:`snakelight.checks.check_subject`): a damaged
+    file stops the run here, with a message that says how to fetch it again.
     """
     bunch = fetch_haxby(data_dir=data_dir, subjects=[subject], fetch_stimuli=False, verbose=1)
+    check_subject(bunch.func[0], bunch.mask, bunch.session_target[0])
     manifest = {
         "source": source,
         "subject": subject,

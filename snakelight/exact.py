@@ -68,15 +68,18 @@ class LiblinearFolds:
         """Accuracy per fold for one sphere's data (samples, sphere voxels)."""
         X_sphere = np.asarray(X_sphere, dtype=np.float64)  # LinearSVC validates to float64
         estimator = self.estimator
+        # dual="auto" depends on the training data's shape only: resolve it once per shape.
+        solvers = {}
         scores = np.empty(len(self.folds))
         for i, fold in enumerate(self.folds):
             X_train = X_sphere[fold["train"]]
-            dual = _validate_dual_parameter(estimator.dual, estimator.loss, estimator.penalty,
-                                            estimator.multi_class, X_train)
-            solver = _get_liblinear_solver_type(estimator.multi_class, estimator.penalty,
-                                                estimator.loss, dual)
+            if X_train.shape not in solvers:
+                dual = _validate_dual_parameter(estimator.dual, estimator.loss, estimator.penalty,
+                                                estimator.multi_class, X_train)
+                solvers[X_train.shape] = _get_liblinear_solver_type(
+                    estimator.multi_class, estimator.penalty, estimator.loss, dual)
             raw_coef, _ = _liblinear.train_wrap(
-                X_train, fold["train_codes"], False, solver, estimator.tol, self.bias,
+                X_train, fold["train_codes"], False, solvers[X_train.shape], estimator.tol, self.bias,
                 estimator.C, fold["class_weight"], estimator.max_iter, self.seed, 0.1,
                 fold["sample_weight"],
             )
@@ -89,7 +92,7 @@ class LiblinearFolds:
                 predicted = (decision.ravel() > 0).astype(int)
             else:
                 predicted = decision.argmax(axis=1)
-            scores[i] = np.mean(fold["classes"][predicted] == fold["test_labels"])
+            scores[i] = np.count_nonzero(fold["classes"][predicted] == fold["test_labels"]) / predicted.size
         return scores
 
 
@@ -101,6 +104,7 @@ def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=
         _liblinear.set_verbosity_wrap(int(estimator.verbose))
         fits = LiblinearFolds(estimator, y, folds)
         score = fits.scores
+        X = np.asarray(X, dtype=np.float64)  # once, rather than sphere by sphere
     else:
         def score(X_sphere):
             return cross_val_score(estimator, X_sphere, y, cv=folds, scoring=scoring, n_jobs=1)

@@ -41,9 +41,10 @@ def _save(display, path):
 
 
 def write_figures(samples_img, score_map, fscores, process_mask, searchlight_png, fscores_png,
-                  *, cut_coords, vmin, threshold):
+                  *, cut_coords, vmin, threshold, chance):
     background = mean_img(nib.load(samples_img), copy_header=True)
-    plot_searchlight(nib.load(score_map), background, searchlight_png, title="Searchlight",
+    title = "Searchlight" if chance is None else f"Searchlight, chance {chance:.2f}"
+    plot_searchlight(nib.load(score_map), background, searchlight_png, title=title,
                      cut_coords=cut_coords, vmin=vmin, threshold=threshold)
     plot_fscores(nib.load(fscores), nib.load(process_mask), background, fscores_png,
                  title="F-scores", cut_coords=cut_coords)

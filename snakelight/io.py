@@ -5,6 +5,9 @@
   columns ``labels`` and ``chunks``), plus ``subject``, ``source`` and ``t_r``.
 - ``samples.nii.gz`` + ``samples.tsv`` (select_conditions): the selected volumes, and one
   row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
+- ``masked_samples.npy`` (select_conditions): the same volumes inside the brain mask, as
+  nilearn's ``apply_mask_fmri`` gives them: (volumes, mask voxels in C order), float32.
+  Chunk jobs read this instead of decompressing the 4D image.
 - ``process_mask.nii.gz`` (process_mask): uint8, 1 where a sphere is centred.
 - ``chunks/<i>.npz`` (searchlight_chunk): ``seeds`` (positions in the process mask's
   voxel order, C order) and ``fold_scores`` (seeds x folds, float64).
@@ -12,12 +15,16 @@
   voxel (float64, zeros outside the process mask, as nilearn's ``scores_``), and one
   volume per fold.
 - ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10.
+- ``<map>.json`` beside each of the three maps (merge, fscores): the JSON sidecar of
+  :mod:`snakelight.provenance`: ``map``, ``config`` (what the map depends on),
+  ``versions`` (packages) and ``inputs`` (name -> ``path``, ``sha256``).
 
 Every writer goes through :func:`atomic_path`, so a killed job never leaves a file
-that looks complete.
+that looks complete. An input that breaks this contract raises :class:`InputError`.
 """
 
 import contextlib
+import glob
 import json
 import os
 from pathlib import Path
@@ -25,12 +32,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+LABEL_COLUMNS = ("labels", "chunks")
+
+
+class InputError(ValueError):
+    """An input file (or a config key) is wrong; the message is one line that names it
+    and says what is wrong. Steps report it without a traceback (:mod:`snakelight.logs`)."""
+
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; move it into place only on success."""
+    """Yield a temporary path beside ``path``; move it into place only on success.
+
+    A job killed mid-write (SIGKILL skips the clean-up) leaves its temporary file; the
+    next writer of ``path`` removes it. Snakemake never runs two jobs for one output.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     # Keep the suffixes: nibabel picks the format (and gzip) from them.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{''.join(path.suffixes)}")
     try:
@@ -49,6 +69,32 @@ def read_json(path):
     return json.loads(Path(path).read_text())
 
 
+def read_labels(path):
+    """Haxby's labels.txt (space-separated columns ``labels`` and ``chunks``) as a table
+    with columns label and run."""
+    try:
+        labels = pd.read_csv(path, sep=" ", dtype={"labels": str})
+    except (OSError, ValueError) as error:  # pandas' parser errors are ValueErrors
+        raise InputError(f"{path}: unreadable labels file ({one_line(error)})") from None
+    missing = [column for column in LABEL_COLUMNS if column not in labels.columns]
+    if missing:
+        raise InputError(
+            f"{path}: no column {missing[0]!r}; a labels file has space-separated columns "
+            f"{' and '.join(map(repr, LABEL_COLUMNS))} (this one has {', '.join(map(repr, labels.columns))})"
+        )
+    return pd.DataFrame({"label": labels["labels"], "run": labels["chunks"]})
+
+
+def write_labels(path, table):
+    """A table with columns label and run, as Haxby's labels.txt."""
+    with atomic_path(path) as tmp:
+        pd.DataFrame({"labels": table["label"], "chunks": table["run"]}).to_csv(tmp, sep=" ", index=False)
+
+
+def one_line(error):
+    return " ".join(str(error).split())
+
+
 def write_samples_table(path, table):
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
@@ -56,6 +102,15 @@ def write_samples_table(path, table):
 
 def read_samples_table(path):
     return pd.read_csv(path, sep="\t", dtype={"label": str})
+
+
+def write_masked_samples(path, samples):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, samples)
+
+
+def read_masked_samples(path):
+    return np.load(path)
 
 
 def write_chunk(path, seeds, fold_scores):

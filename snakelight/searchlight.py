@@ -1,4 +1,4 @@
-"""Searchlight scoring in chunks, and the merge of chunks into maps.
+"""Searchlight scoring, and the chunk job around it.
 
 :func:`score_spheres` is the one place spheres are scored; chunk jobs, tests and
 benchmarks all go through it. It runs one of two engines:
@@ -14,14 +14,14 @@ import time
 import nibabel as nib
 import numpy as np
 from nilearn.decoding._utils import validate_estimator
-from nilearn.masking import apply_mask_fmri
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 from sklearn.naive_bayes import GaussianNB
 
 from snakelight import batched
+from snakelight.chunks import chunk_positions
 from snakelight.exact import score_spheres_exact
-from snakelight.io import atomic_path, read_chunk, read_samples_table, write_chunk
+from snakelight.io import read_masked_samples, read_samples_table, write_chunk
 from snakelight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
     spheres complete.
     """
     engine = resolve_engine(engine, estimator)
+    if len(spheres) == 0:
+        return np.empty((0, len(folds)))
     if engine == "exact":
         return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds,
                                    scoring=scoring, progress=progress)
@@ -82,14 +84,6 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
         raise ValueError(problem[1])
     return batched.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress,
                                       n_threads=n_threads)
-
-
-def chunk_positions(n_seeds, n_chunks, chunk):
-    """Positions (in seed order) handled by chunk ``chunk`` of ``n_chunks``: contiguous,
-    balanced, and together covering every seed exactly once."""
-    if not 0 <= chunk < n_chunks:
-        raise ValueError(f"chunk {chunk} is not in 0..{n_chunks - 1}")
-    return np.array_split(np.arange(n_seeds), n_chunks)[chunk]
 
 
 class ProgressLog:
@@ -110,18 +104,32 @@ class ProgressLog:
                  self.name, done, total, 100 * done / total, elapsed, eta)
 
 
-def run_chunk(samples_img, samples_table, mask_img, process_mask_img, *, chunk, n_chunks,
-              radius, estimator, cv, scoring, output, engine="auto", n_threads=1):
-    """Score the spheres of one chunk and write them (``chunks/<i>.npz``)."""
+def run_chunk(samples_img, masked_samples, samples_table, mask_img, process_mask_img, *, chunk,
+              n_chunks, radius, estimator, cv, scoring, output, engine="auto", n_threads=1):
+    """Score the spheres of one chunk and write them (``chunks/<i>.npz``). The samples
+    image gives only its affine (a header read); the data come from ``masked_samples``.
+
+    With more chunks than process-mask voxels, the extra chunks have no sphere: they
+    write an empty chunk (and warn), and the merge puts the others together as usual.
+    """
     table = read_samples_table(samples_table)
     imgs, mask_img, process_mask_img = map(nib.load, (samples_img, mask_img, process_mask_img))
     seeds = process_seeds(np.asarray(process_mask_img.dataobj))
     positions = chunk_positions(len(seeds), n_chunks, chunk)
     log.info("chunk %d/%d: %d of %d spheres, radius %s mm", chunk + 1, n_chunks,
              len(positions), len(seeds), radius)
-    spheres = sphere_members(np.asarray(mask_img.dataobj), imgs.affine, seeds[positions],
-                             radius, seed_affine=process_mask_img.affine)
-    X = apply_mask_fmri(imgs, mask_img)
+    if len(positions) == 0:
+        log.warning("chunk %d/%d has no sphere: searchlight.n_chunks (%d) is larger than the number of "
+                    "process-mask voxels (%d); writing an empty chunk", chunk + 1, n_chunks, n_chunks, len(seeds))
+        spheres = []
+    else:
+        spheres = sphere_members(np.asarray(mask_img.dataobj), imgs.affine, seeds[positions],
+                                 radius, seed_affine=process_mask_img.affine)
+    if spheres and all(sphere.size == 1 for sphere in spheres):
+        log.warning("searchlight.radius %s mm: every sphere of chunk %d/%d holds a single voxel "
+                    "(voxel size %s mm), so this is a voxel-wise decoding", radius, chunk + 1, n_chunks,
+                    " x ".join(f"{size:g}" for size in mask_img.header.get_zooms()[:3]))
+    X = read_masked_samples(masked_samples)
     y = table["label"].to_numpy()
     folds = make_folds(make_cv(**cv), X, y, table["run"].to_numpy())
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
@@ -129,29 +137,3 @@ def run_chunk(samples_img, samples_table, mask_img, process_mask_img, *, chunk, 
                            progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"), n_threads=n_threads)
     write_chunk(output, positions, scores)
     return scores
-
-
-def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
-    """Assemble chunk outputs into the score map (nilearn's ``scores_``) and the per-fold
-    maps. Fails if the chunks do not cover every seed exactly once."""
-    process_mask_img = nib.load(process_mask_img)
-    process_mask = np.asarray(process_mask_img.dataobj) != 0
-    n_seeds = int(process_mask.sum())
-    chunks = [read_chunk(path) for path in chunk_paths]
-    times_scored = np.bincount(np.concatenate([seeds for seeds, _ in chunks]), minlength=n_seeds)
-    if times_scored.size != n_seeds or np.any(times_scored != 1):
-        raise ValueError(f"chunks cover {np.count_nonzero(times_scored[:n_seeds])} of {n_seeds} seeds, "
-                         f"{np.count_nonzero(times_scored > 1)} more than once")
-    n_folds = chunks[0][1].shape[1]
-    fold_scores = np.empty((n_seeds, n_folds))
-    for seeds, scores in chunks:
-        fold_scores[seeds] = scores
-    seed_index = np.nonzero(process_mask)
-    score_map = np.zeros(process_mask.shape)
-    score_map[seed_index] = fold_scores.mean(axis=1)
-    fold_maps = np.zeros((*process_mask.shape, n_folds))
-    fold_maps[seed_index] = fold_scores
-    for path, data in ((map_path, score_map), (folds_path, fold_maps)):
-        with atomic_path(path) as tmp:
-            nib.Nifti1Image(data, process_mask_img.affine).to_filename(tmp)
-    return score_map

@@ -1,4 +1,6 @@
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -7,6 +9,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import requests
+import yaml
 
 from snakelight import synthetic
 
@@ -23,6 +27,20 @@ def haxby_dir(tmp_path_factory):
     synthetic.write_mask(root / "haxby2001", TINY["shape"], TINY["voxel_size"])
     synthetic.write_subject(root / "haxby2001", 2, n_runs=TINY["n_runs"], effect_size=1.5, seed=0)
     return root / "haxby2001"
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any download attempt fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(requests.Session, "send", refuse)
+
+
+def copy_haxby(haxby_dir, root):
+    """A copy of ``haxby_dir`` as ``root/haxby2001``, to damage; returns the copy."""
+    return Path(shutil.copytree(haxby_dir, Path(root) / "haxby2001"))
 
 
 @pytest.fixture(scope="session")
@@ -55,12 +73,15 @@ def _face_house(haxby_dir):
     }
 
 
+def snakemake_command(workdir, *args):
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+
+
 def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
     """Run the workflow in ``workdir`` with Snakemake's command line, from there, with
     ``env`` added to the environment; ``.stdout`` holds both of its output streams.
     After ``timeout`` seconds Snakemake and everything it started are killed."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-               "--directory", str(workdir), *args]
+    command = snakemake_command(workdir, *args)
     with subprocess.Popen(command, cwd=workdir, env={**os.environ, **(env or {})}, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True) as process:
         try:
@@ -73,3 +94,40 @@ def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout}")
     return result
+
+
+# The workflow on a tiny generated dataset: ~100 sphere centres in 3 chunks.
+TINY_CONFIG = {
+    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
+    "subjects": [2],
+    "contrasts": {"face_vs_house": ["face", "house"]},
+    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
+    "searchlight": {"radius": 5.6, "n_chunks": 3},
+    "figures": {"cut_coords": [-2]},
+}
+OUT = "results/synthetic/sub-02/face_vs_house"
+
+
+def job_counts(output):
+    """Rule name -> job count, from the 'Job stats' table Snakemake prints."""
+    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def write_config(workdir, config):
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A finished run of TINY_CONFIG. Tests that change it work on a copy."""
+    workdir = tmp_path_factory.mktemp("run")
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
+    assert job_counts(result.stdout) == {
+        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
+        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "summary": 1,
+        "all": 1,
+    }
+    return workdir

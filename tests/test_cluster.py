@@ -13,9 +13,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from .conftest import REPO, run_snakemake
+from .conftest import OUT, REPO, TINY_CONFIG, job_counts, run_snakemake, write_config
 from .local_slurm import ACCOUNT, PARTITION, LocalSlurm, unavailable
-from .test_workflow import OUT, TINY_CONFIG, job_counts, write_config
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 
@@ -28,7 +27,7 @@ SLURM = ["--profile", str(REPO / "profiles/slurm"), "--slurm-status-command", "s
 GENERIC = ["--profile", str(REPO / "profiles/cluster-generic"), "--seconds-between-status-checks", "2"]
 CHUNK_LOG = "results/synthetic/logs/sub-02/face_vs_house/searchlight_chunk_{}.log"
 # Every job but `all`, which runs in Snakemake itself.
-CLUSTER_JOBS = 11
+CLUSTER_JOBS = 12
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +46,8 @@ def slurm():
 
 
 @pytest.fixture(scope="module")
-def local_map(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("local")
-    run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
-    return merged_map(workdir)
+def local_map(tiny_run):
+    return merged_map(tiny_run)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +92,7 @@ def test_failed_chunk_fails_the_run_with_its_log_and_a_rerun_does_only_what_is_m
     os.utime(chunks / "1.npz", (0, 0))
     failed = run_snakemake(workdir, *SLURM, "--configfile", str(workdir / "config.yaml"), env=SITE, check=False)
     assert failed.returncode != 0
-    assert job_counts(failed.stdout) == {"searchlight_chunk": 2, "merge": 1, "figures": 1, "all": 1}
+    assert job_counts(failed.stdout) == {"searchlight_chunk": 2, "merge": 1, "figures": 1, "summary": 1, "all": 1}
     assert (chunks / "0.npz").is_file()
     log = (workdir / CHUNK_LOG.format(1)).read_text()
     assert "IsADirectoryError" in log
@@ -104,7 +101,7 @@ def test_failed_chunk_fails_the_run_with_its_log_and_a_rerun_does_only_what_is_m
 
     shutil.rmtree(chunks / "1.npz")
     rerun = run_snakemake(workdir, *SLURM, "--configfile", str(workdir / "config.yaml"), env=SITE)
-    assert job_counts(rerun.stdout) == {"searchlight_chunk": 1, "merge": 1, "figures": 1, "all": 1}
+    assert job_counts(rerun.stdout) == {"searchlight_chunk": 1, "merge": 1, "figures": 1, "summary": 1, "all": 1}
     assert chunk_job_id(workdir, 1) in re.findall(r"has been submitted with SLURM jobid (\d+)", rerun.stdout)
     assert np.array_equal(merged_map(workdir), local_map)
 

@@ -6,8 +6,7 @@ import subprocess
 
 import pytest
 
-from .conftest import REPO, run_snakemake
-from .test_workflow import TINY_CONFIG, job_counts, write_config
+from .conftest import REPO, TINY_CONFIG, job_counts, run_snakemake, write_config
 
 STATUS = REPO / "profiles" / "cluster-generic" / "status.sh"
 INVALID_ID = "slurm_load_jobs error: Invalid job id specified"

@@ -35,7 +35,8 @@ def test_figures_are_written_as_png(face_house, tmp_path):
     fscores.to_filename(tmp_path / "f.nii.gz")
     outputs = tmp_path / "searchlight.png", tmp_path / "fscores.png"
     write_figures(tmp_path / "samples.nii.gz", tmp_path / "map.nii.gz", tmp_path / "f.nii.gz",
-                  tmp_path / "pm.nii.gz", *outputs, cut_coords=[-1], vmin=0.42, threshold=0.2)
+                  tmp_path / "pm.nii.gz", *outputs, cut_coords=[-1], vmin=0.42, threshold=0.2,
+                  chance=0.5)
     for path in outputs:
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 2000

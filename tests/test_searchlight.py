@@ -1,5 +1,7 @@
 """The merged map equals nilearn's SearchLight.scores_, for any number of chunks."""
 
+import logging
+
 import nibabel as nib
 import numpy as np
 import pandas as pd
@@ -9,9 +11,12 @@ from nilearn.image.resampling import coord_transform
 from nilearn.maskers.nifti_spheres_masker import apply_mask_and_get_affinity
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from snakelight.io import write_chunk, write_samples_table
+from nilearn.masking import apply_mask_fmri
+
+from snakelight.chunks import chunk_positions, merge_chunks
+from snakelight.io import write_chunk, write_masked_samples, write_samples_table
 from snakelight.masks import process_mask
-from snakelight.searchlight import chunk_positions, merge_chunks, run_chunk
+from snakelight.searchlight import run_chunk
 from snakelight.spheres import process_seeds, sphere_members
 
 
@@ -25,11 +30,13 @@ def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
     paths = {name: tmp_path / f"{name}.nii.gz" for name in ("samples", "mask", "process_mask")}
     for name, img in (("samples", data["imgs"]), ("mask", data["mask"]), ("process_mask", process_mask_img)):
         img.to_filename(paths[name])
+    masked = tmp_path / "masked_samples.npy"
+    write_masked_samples(masked, apply_mask_fmri(paths["samples"], paths["mask"]))
     table = tmp_path / "samples.tsv"
     write_samples_table(table, pd.DataFrame({"label": data["labels"], "run": data["runs"]}))
     chunks = [tmp_path / f"chunks/{i}.npz" for i in range(n_chunks)]
     for i, output in enumerate(chunks):
-        run_chunk(paths["samples"], table, paths["mask"], paths["process_mask"], chunk=i,
+        run_chunk(paths["samples"], masked, table, paths["mask"], paths["process_mask"], chunk=i,
                   n_chunks=n_chunks, radius=radius, estimator="svc", cv=cv, scoring=None,
                   output=output)
     merge_chunks(chunks, paths["process_mask"], tmp_path / "map.nii.gz", tmp_path / "folds.nii.gz")
@@ -110,3 +117,28 @@ def test_merge_rejects_missing_chunk(face_house, slab, tmp_path):
     with pytest.raises(ValueError, match=f"chunks cover {n_seeds - 3} of {n_seeds} seeds"):
         merge_chunks([tmp_path / "0.npz"], tmp_path / "pm.nii.gz", tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")
     assert not (tmp_path / "m.nii.gz").exists()
+
+
+def test_more_chunks_than_voxels_write_empty_chunks_and_merge(face_house, tmp_path, caplog):
+    """searchlight.n_chunks is clamped in effect: chunks beyond the voxel count are empty."""
+    few = process_mask(face_house["mask"], slices={"x": [5], "y": [4], "z": [5, 6]})
+    assert np.asarray(few.dataobj).sum() == 2
+    with caplog.at_level(logging.WARNING, logger="snakelight"):
+        scores, _ = snakelight_scores(face_house, few, 5.6, {"method": "kfold", "n_splits": 4}, 4, tmp_path)
+    assert np.array_equal(scores, nilearn_scores(face_house, few, 5.6, KFold(4)))
+    assert caplog.messages == [
+        f"chunk {i}/4 has no sphere: searchlight.n_chunks (4) is larger than the number of process-mask voxels "
+        "(2); writing an empty chunk" for i in (3, 4)
+    ]
+
+
+def test_radius_below_the_voxel_size_warns_of_one_voxel_spheres(face_house, slab, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="snakelight"):
+        scores, _ = snakelight_scores(face_house, slab, 1.5, {"method": "kfold", "n_splits": 4}, 1, tmp_path)
+    assert caplog.messages == ["searchlight.radius 1.5 mm: every sphere of chunk 1/1 holds a single voxel "
+                               "(voxel size 3.5 x 3.75 x 3.75 mm), so this is a voxel-wise decoding"]
+    assert np.array_equal(scores, nilearn_scores(face_house, slab, 1.5, KFold(4)))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="snakelight"):
+        snakelight_scores(face_house, slab, 3.6, {"method": "kfold", "n_splits": 4}, 1, tmp_path)
+    assert caplog.messages == []

@@ -1,53 +1,25 @@
 """The whole DAG through Snakemake's command line, in a temporary directory."""
 
+import os
 import re
+import shutil
 
 import nibabel as nib
 import numpy as np
 import pytest
-import yaml
 from nilearn.decoding import SearchLight
 from sklearn.model_selection import KFold
 
 from snakelight.io import read_json, read_samples_table
 
-from .conftest import REPO, run_snakemake
+from .conftest import OUT, REPO, TINY_CONFIG, job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
-TINY_CONFIG = {
-    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
-    "subjects": [2],
-    "contrasts": {"face_vs_house": ["face", "house"]},
-    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
-    "searchlight": {"radius": 5.6, "n_chunks": 3},
-    "figures": {"cut_coords": [-2]},
-}
-OUT = "results/synthetic/sub-02/face_vs_house"
 
-
-def job_counts(output):
-    """Rule name -> job count, from the 'Job stats' table Snakemake prints."""
-    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
-
-
-def write_config(workdir, config):
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    """A finished run of the tiny config."""
-    workdir = tmp_path_factory.mktemp("run")
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
-    assert job_counts(result.stdout) == {
-        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
-        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "all": 1,
-    }
-    return workdir
+@pytest.fixture
+def workdir(tiny_run):
+    return tiny_run
 
 
 def test_run_writes_maps_and_figures(workdir):
@@ -70,19 +42,67 @@ def test_merged_map_equals_nilearn_on_the_workflows_data(workdir):
     assert merged.max() > 0.6
 
 
-def test_report_holds_both_figures(workdir):
-    run_snakemake(workdir, "--configfile", str(workdir / "config.yaml"), "--report", "report.html")
-    html = (workdir / "report.html").read_text()
-    assert "searchlight.png" in html and "fscores.png" in html
+REPORT_FIGURES = {"searchlight": "searchlight.png", "F-scores": "fscores.png",
+                  "score histogram": "score_histogram.png"}
+# Headless, and nothing that reaches out to the network on its own.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-sync",
+                 "--disable-component-update", "--disable-default-apps", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def report(tiny_run):
+    run_snakemake(tiny_run, "--configfile", str(tiny_run / "config.yaml"), "--report", "report.html")
+    return tiny_run / "report.html"
+
+
+def test_report_holds_every_figure_the_config_and_the_clusters(report):
+    html = report.read_text()
+    for name in (*REPORT_FIGURES.values(), "clusters.html"):
+        assert name in html
     assert "F-test" in html  # a caption
+    assert "cluster_above_chance" in html  # the configuration table
 
 
-def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir):
+def chromium():
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("SNAKELIGHT_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed, and SNAKELIGHT_REQUIRE_BROWSER is set")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def test_report_renders_in_a_browser(report):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        outside = []
+        page.route("http*://**", lambda route: (outside.append(route.request.url), route.abort()))
+        page.goto(report.as_uri())
+        page.get_by_text("Results", exact=True).click()
+        page.get_by_text("face_vs_house", exact=True).first.click()
+        for figure, filename in REPORT_FIGURES.items():
+            page.locator("tr", has=page.get_by_text(figure, exact=True)).locator("a[iconname=eye]").click()
+            image = page.locator(f"img[src*='filename={filename}']")
+            image.wait_for(timeout=10_000)
+            assert image.evaluate("img => img.complete && img.naturalWidth > 100"), figure
+        page.locator("tr", has=page.get_by_text("clusters", exact=True)).locator("a[iconname=eye]").click()
+        clusters = page.frame_locator("iframe").locator("body")
+        assert "Clusters of spheres scoring at least" in clusters.inner_text()
+        browser.close()
+    assert outside == []
+
+
+def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_path):
+    workdir = shutil.copytree(workdir, tmp_path / "run", symlinks=True)
     fscores = workdir / OUT / "fscores.nii.gz"
     before = fscores.stat().st_mtime_ns
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
-    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "all": 1}
+    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "summary": 1,
+                                         "all": 1}
     assert fscores.stat().st_mtime_ns == before
     # Up to date now: nothing to do.
     again = run_snakemake(workdir, "--cores", "2", "--configfile", str(workdir / "config.yaml"))
@@ -112,7 +132,7 @@ def test_seed_config_shows_the_whole_dag(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--configfile", str(REPO / "config/haxby2001.yaml"))
     assert job_counts(result.stdout) == {
         "fetch": 1, "select_conditions": 1, "process_mask": 1, "searchlight_chunk": 4,
-        "merge": 1, "fscores": 1, "figures": 1, "all": 1,
+        "merge": 1, "fscores": 1, "figures": 1, "summary": 1, "all": 1,
     }
     assert "results/haxby/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
 
@@ -123,7 +143,7 @@ def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--configfile", write_config(tmp_path, config))
     assert job_counts(result.stdout) == {
         "synthetic_mask": 1, "synthetic_subject": 2, "fetch": 2, "process_mask": 2, "select_conditions": 4,
-        "searchlight_chunk": 12, "merge": 4, "fscores": 4, "figures": 4, "all": 1,
+        "searchlight_chunk": 12, "merge": 4, "fscores": 4, "figures": 4, "summary": 4, "all": 1,
     }
     for subject in ("01", "02"):
         for contrast in config["contrasts"]:
@@ -133,3 +153,16 @@ def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
 def test_lint_is_clean(tmp_path):
     result = run_snakemake(REPO, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout
+
+
+def test_subject_is_spelled_one_way(tmp_path):
+    """sub-2 or sub-002 would build a second tree beside sub-02: no rule makes them."""
+    config = write_config(tmp_path, TINY_CONFIG)
+    for subject in ("2", "002"):
+        target = f"results/synthetic/sub-{subject}/face_vs_house/searchlight.nii.gz"
+        result = run_snakemake(tmp_path, "-n", target, "--configfile", config, check=False)
+        assert result.returncode != 0
+        assert f"No rule to produce {target}" in result.stdout
+    result = run_snakemake(tmp_path, "-n", "results/synthetic/sub-12/face_vs_house/searchlight.nii.gz",
+                           "--configfile", config)
+    assert job_counts(result.stdout)["fetch"] == 1

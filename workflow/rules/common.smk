@@ -1,15 +1,23 @@
 from snakelight import resources as cluster
 from snakelight.config import ConfigError, validate_config
 from snakelight.io import read_json
+from snakelight.own_data import read_subjects_table
 from snakelight.synthetic import bold_shape
 
 # Stop on a bad config before any job, with one line naming the key and the value.
 try:
-    config.update(validate_config(config, workflow.source_path("../schemas/config.schema.yaml")))
+    config.update(validate_config(config, workflow.source_path("../schemas/config.schema.yaml"),
+                                  workflow.source_path("../schemas/subjects.schema.yaml")))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 DATASET = config["dataset"]["source"]
+# Your own data: the subjects table's rows (validated with the config above).
+SUBJECTS_TABLE = (
+    read_subjects_table(config["dataset"]["subjects_table"], workflow.source_path("../schemas/subjects.schema.yaml"))
+    if DATASET == "table"
+    else None
+)
 SEARCHLIGHT = config["searchlight"]
 RESOURCES = config["resources"]
 # Files fetch_haxby looks for in each subject's folder.
@@ -25,9 +33,11 @@ HAXBY_SUBJECT_FILES = [
 ]
 
 
+# A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
+# match no rule, rather than building a second tree beside sub-02.
 wildcard_constraints:
-    dataset="synthetic|haxby",
-    subject=r"\d+",
+    dataset="synthetic|haxby|table",
+    subject=r"0[1-9]|[1-9]\d+",
     contrast="|".join(config["contrasts"]),
     chunk=r"\d+",
 
@@ -44,8 +54,23 @@ def final_outputs():
             "fscores.nii.gz",
             "searchlight.png",
             "fscores.png",
+            "score_histogram.png",
+            "clusters.tsv",
+            "clusters.html",
         ],
     )
+
+
+def map_config(wildcards, *sections):
+    """The configuration a map depends on, for its JSON sidecar: the dataset, subject,
+    contrast and the given sections, never the figure settings (as a param, a change
+    in it reruns the step that writes the map)."""
+    return {
+        "dataset": config["dataset"],
+        "subject": int(wildcards.subject),
+        "contrast": {wildcards.contrast: config["contrasts"][wildcards.contrast]},
+        **{section: config[section] for section in sections},
+    }
 
 
 def generated_files(wildcards):
@@ -57,6 +82,16 @@ def generated_files(wildcards):
         n=int(wildcards.subject),
         file=HAXBY_SUBJECT_FILES,
     )
+
+
+def subject_rows(wildcards):
+    """One subject's rows of the subjects table."""
+    return SUBJECTS_TABLE[SUBJECTS_TABLE["subject"] == int(wildcards.subject)]
+
+
+def subject_files(wildcards):
+    rows = subject_rows(wildcards)
+    return [path for column in ("bold", "events", "labels", "mask") for path in rows[column] if path]
 
 
 # mem_mb and runtime of each job (snakelight/resources.py; README "Running on a cluster").
@@ -92,3 +127,8 @@ def subject_bold_mb(input):
 
 def samples_mb(input):
     return cluster.image_mb(input.samples)
+
+
+def input_images_mb(input):
+    """The job's NIfTI inputs (collect_subject: the subject's runs, which it joins, and mask)."""
+    return sum(cluster.image_mb(path) for path in input if path.endswith((".nii", ".nii.gz")))

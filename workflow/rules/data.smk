@@ -46,6 +46,8 @@ rule fetch:
         generated_files,
     output:
         "results/{dataset}/sub-{subject}/dataset.json",
+    wildcard_constraints:
+        dataset="synthetic|haxby",
     params:
         data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
     resources:
@@ -60,14 +62,38 @@ rule fetch:
         "../../scripts/fetch.py"
 
 
+rule collect_subject:
+    input:
+        subject_files,
+    output:
+        manifest="results/table/sub-{subject}/dataset.json",
+        data=multiext("results/table/sub-{subject}/data/", "bold.nii.gz", "mask.nii.gz", "labels.txt"),
+    params:
+        rows=lambda wc: subject_rows(wc).to_dict("records"),
+        events=config["dataset"]["events"],
+    resources:
+        **job_resources(input_images_mb),
+    log:
+        "results/table/logs/sub-{subject}/collect_subject.log",
+    benchmark:
+        "results/table/benchmarks/sub-{subject}/collect_subject.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/collect_subject.py"
+
+
 rule select_conditions:
     input:
         "results/{dataset}/sub-{subject}/dataset.json",
     output:
         img="results/{dataset}/sub-{subject}/{contrast}/samples.nii.gz",
         table="results/{dataset}/sub-{subject}/{contrast}/samples.tsv",
+        masked="results/{dataset}/sub-{subject}/{contrast}/masked_samples.npy",
     params:
         conditions=lambda wc: config["contrasts"][wc.contrast],
+        # Only to check the folds before any chunk job: a new cv reruns this step.
+        cv=SEARCHLIGHT["cv"],
     resources:
         **job_resources(subject_bold_mb),
     log:

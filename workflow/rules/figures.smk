@@ -20,7 +20,11 @@ rule figures:
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "F-scores"},
         ),
     params:
-        figures=config["figures"],
+        cut_coords=config["figures"]["cut_coords"],
+        vmin=config["figures"]["searchlight_vmin"],
+        threshold=config["figures"]["searchlight_threshold"],
+        n_classes=lambda wc: len(config["contrasts"][wc.contrast]),
+        scoring=SEARCHLIGHT["scoring"],
     resources:
         **job_resources(samples_mb),
     log:
@@ -31,3 +35,40 @@ rule figures:
         "../../envs/figures.yaml"
     script:
         "../../scripts/figures.py"
+
+
+rule summary:
+    input:
+        map=rules.merge.output.map,
+        process_mask=rules.process_mask.output[0],
+    output:
+        histogram=report(
+            "results/{dataset}/sub-{subject}/{contrast}/score_histogram.png",
+            caption="../report/histogram.rst",
+            category="{contrast}",
+            subcategory="sub-{subject}",
+            labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "score histogram"},
+        ),
+        clusters="results/{dataset}/sub-{subject}/{contrast}/clusters.tsv",
+        clusters_html=report(
+            "results/{dataset}/sub-{subject}/{contrast}/clusters.html",
+            caption="../report/clusters.rst",
+            category="{contrast}",
+            subcategory="sub-{subject}",
+            labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "clusters"},
+        ),
+    params:
+        n_classes=lambda wc: len(config["contrasts"][wc.contrast]),
+        scoring=SEARCHLIGHT["scoring"],
+        cluster_above_chance=config["figures"]["cluster_above_chance"],
+        cluster_min_voxels=config["figures"]["cluster_min_voxels"],
+    resources:
+        **job_resources(),
+    log:
+        "results/{dataset}/logs/sub-{subject}/{contrast}/summary.log",
+    benchmark:
+        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/summary.tsv"
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../../scripts/summary.py"

@@ -2,6 +2,7 @@ rule searchlight_chunk:
     input:
         dataset="results/{dataset}/sub-{subject}/dataset.json",
         samples=rules.select_conditions.output.img,
+        masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
         process_mask=rules.process_mask.output[0],
     output:
@@ -30,9 +31,13 @@ rule merge:
     input:
         chunks=expand("results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz", chunk=range(SEARCHLIGHT["n_chunks"]), allow_missing=True),
         process_mask=rules.process_mask.output[0],
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
     output:
         map="results/{dataset}/sub-{subject}/{contrast}/searchlight.nii.gz",
         folds="results/{dataset}/sub-{subject}/{contrast}/searchlight_folds.nii.gz",
+        sidecars=multiext("results/{dataset}/sub-{subject}/{contrast}/searchlight", ".json", "_folds.json"),
+    params:
+        config=lambda wc: map_config(wc, "process_mask", "searchlight"),
     resources:
         **job_resources(),
     log:

@@ -5,6 +5,9 @@ rule fscores:
         table=rules.select_conditions.output.table,
     output:
         "results/{dataset}/sub-{subject}/{contrast}/fscores.nii.gz",
+        "results/{dataset}/sub-{subject}/{contrast}/fscores.json",
+    params:
+        config=lambda wc: map_config(wc),
     resources:
         **job_resources(samples_mb),
     log:

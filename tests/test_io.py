@@ -1,0 +1,54 @@
+"""Atomic writes and the JSON sidecars beside each map."""
+
+import hashlib
+import json
+from importlib import metadata
+
+import numpy as np
+import pytest
+
+from snakelight.io import atomic_path, read_chunk, write_chunk
+from snakelight.provenance import input_files, sidecar_path, write_sidecars
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "map.nii.gz") as tmp:
+        tmp.write_bytes(b"half a map")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_next_writer_removes_a_killed_writers_temporary(tmp_path):
+    # What SIGKILL leaves: the temporary of a writer whose clean-up never ran.
+    (tmp_path / ".0.npz.4242.tmp.npz").write_bytes(b"partial")
+    (tmp_path / ".1.npz.4242.tmp.npz").write_bytes(b"another output's")
+    write_chunk(tmp_path / "0.npz", np.arange(3), np.ones((3, 4)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".1.npz.4242.tmp.npz", "0.npz"]
+    seeds, scores = read_chunk(tmp_path / "0.npz")
+    assert seeds.tolist() == [0, 1, 2] and scores.shape == (3, 4)
+
+
+def test_sidecar_records_config_versions_and_input_checksums(tmp_path):
+    inputs = {}
+    for name in ("bold", "mask", "labels", "process_mask"):
+        inputs[name] = tmp_path / f"{name}.bin"
+        inputs[name].write_bytes(name.encode() * 100)
+    maps = [tmp_path / "searchlight.nii.gz", tmp_path / "searchlight_folds.nii.gz"]
+    config = {"subject": 2, "searchlight": {"radius": 5.6, "cv": {"method": "kfold", "n_splits": 4}}}
+    manifest = {name: str(inputs[name]) for name in ("bold", "mask", "labels")} | {"subject": 2, "t_r": 2.5}
+    write_sidecars(maps, config, input_files(manifest, process_mask=inputs["process_mask"]))
+
+    for map_path, name in zip(maps, ("searchlight.json", "searchlight_folds.json")):
+        assert sidecar_path(map_path) == str(tmp_path / name)
+        sidecar = json.loads((tmp_path / name).read_text())
+        assert sidecar["map"] == str(map_path)
+        assert sidecar["config"] == config
+        assert sidecar["inputs"] == {
+            name: {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            for name, path in inputs.items()
+        }
+        versions = sidecar["versions"]
+        assert {"python", "snakelight", "nilearn", "scikit-learn", "numpy", "nibabel"} <= set(versions)
+        assert versions["nilearn"] == metadata.version("nilearn")
+    with pytest.raises(ValueError, match="not a NIfTI file name"):
+        sidecar_path("map.png")
