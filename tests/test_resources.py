@@ -1,16 +1,18 @@
 """What jobs ask a cluster for (snakelight.resources), without Snakemake."""
 
 import math
+import re
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from snakelight import resources
 from snakelight.config import validate_config
 from snakelight.resources import Request, chunk_request, request
 
-from .conftest import SCHEMA
+from .conftest import SCHEMA, run_snakemake
 
 DEFAULTS = validate_config({}, SCHEMA)["resources"]
 # Floors of 1 MB and 1 minute, no margin: the estimates themselves.
@@ -60,3 +62,18 @@ def test_an_image_not_made_yet_is_named_for_snakemake(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         resources.image_mb(path)
     assert error.value.filename == path
+
+
+@pytest.mark.workflow
+def test_every_job_asked_for_more_than_its_benchmark_recorded(tiny_run):
+    """Each job's request (as Snakemake evaluates it) against the peak RSS and the time
+    its benchmark directive recorded in the finished tiny run."""
+    result = run_snakemake(tiny_run, "-n", "--forceall", "--configfile", str(tiny_run / "config.yaml"))
+    jobs = [block for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout) if "benchmark:" in block]
+    assert len(jobs) == 12  # every job of the tiny run but `all`
+    for job in jobs:
+        rule = re.match(r"(?:local)?rule (\w+):", job)[1]
+        benchmark = pd.read_csv(tiny_run / re.search(r"benchmark: (\S+)", job)[1], sep="\t")
+        asked = dict(re.findall(r"(mem_mb|runtime)=(\d+)", job))
+        assert benchmark["max_rss"].max() < int(asked["mem_mb"]), rule
+        assert benchmark["s"].max() < 60 * int(asked["runtime"]), rule

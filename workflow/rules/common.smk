@@ -121,6 +121,14 @@ def generated_bold_mb(input):
     return cluster.array_mb(bold_shape(synthetic["shape"], synthetic["n_runs"]))
 
 
+# Haxby's BOLD series (fetch reads it in full before we know its shape).
+HAXBY_BOLD_SHAPE = (40, 64, 64, 1452)
+
+
+def fetched_bold_mb(input):
+    return generated_bold_mb(input) if DATASET == "synthetic" else cluster.array_mb(HAXBY_BOLD_SHAPE)
+
+
 def subject_bold_mb(input):
     return cluster.image_mb(read_json(input[0])["bold"])
 

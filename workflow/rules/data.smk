@@ -51,7 +51,7 @@ rule fetch:
     params:
         data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
     resources:
-        **job_resources(),
+        **job_resources(fetched_bold_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/fetch.log",
     benchmark:
