@@ -12,7 +12,7 @@ import yaml
 
 from snakelight.batched import unsupported
 from snakelight.io import InputError
-from snakelight.own_data import read_subjects_table, subjects
+from snakelight.subjects_table import read_subjects_table, subjects
 from snakelight.synthetic import HAXBY_CONDITIONS
 
 HAXBY_SUBJECTS = 6

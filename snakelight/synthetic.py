@@ -15,7 +15,6 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
-from nilearn.glm.first_level import glover_hrf
 from scipy.ndimage import gaussian_filter
 
 from snakelight.io import atomic_path
@@ -98,6 +97,10 @@ def simulate_bold(mask_img, design, effect_size, rng):
     field = gaussian_filter(rng.random(mask.shape), 3)[mask]
     baseline = 700 + 600 * (field - field.min()) / np.ptp(field)
     noise_sd = 0.01 * baseline
+    # Imported here: nilearn.glm takes ~1 s to import, and every Snakemake start (each
+    # cluster job too) imports this module for HAXBY_CONDITIONS and bold_shape.
+    from nilearn.glm.first_level import glover_hrf
+
     hrf = glover_hrf(T_R, oversampling=1)
     series = np.empty((n_mask, len(design)), dtype=np.float32)
     for run in np.unique(design["chunks"]):

@@ -8,7 +8,8 @@ import pytest
 
 from snakelight import synthetic
 from snakelight.io import InputError, read_labels, read_samples_table
-from snakelight.own_data import read_events, read_subjects_table, repetition_time, volume_labels
+from snakelight.own_data import read_events, repetition_time, volume_labels
+from snakelight.subjects_table import read_subjects_table
 
 from .conftest import REPO, TINY, TINY_CONFIG, job_counts, run_snakemake, write_config
 

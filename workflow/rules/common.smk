@@ -1,7 +1,7 @@
 from snakelight import resources as cluster
 from snakelight.config import ConfigError, validate_config
 from snakelight.io import read_json
-from snakelight.own_data import read_subjects_table
+from snakelight.subjects_table import read_subjects_table
 from snakelight.synthetic import bold_shape
 
 # Stop on a bad config before any job, with one line naming the key and the value.
