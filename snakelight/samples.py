@@ -9,8 +9,6 @@ from snakelight.io import (InputError, atomic_path, one_line, read_json, read_la
                            write_masked_samples, write_samples_table)
 from snakelight.searchlight import make_cv, make_folds
 
-__all__ = ["check_folds", "read_labels", "select_conditions"]
-
 
 def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_table_path,
                       masked_samples_path):

@@ -59,7 +59,7 @@ def seed_sized(tmp_path_factory):
 
 
 def _face_house(haxby_dir):
-    from snakelight.samples import read_labels
+    from snakelight.io import read_labels
 
     labels = read_labels(haxby_dir / "subj2" / "labels.txt")
     keep = labels["label"].isin(["face", "house"]).to_numpy()

@@ -10,9 +10,9 @@ from nilearn.masking import apply_mask_fmri
 
 from snakelight import synthetic
 from snakelight.datasets import fetch_subject
-from snakelight.io import read_json, read_masked_samples, read_samples_table
+from snakelight.io import read_json, read_labels, read_masked_samples, read_samples_table
 from snakelight.masks import process_mask, write_process_mask
-from snakelight.samples import read_labels, select_conditions
+from snakelight.samples import select_conditions
 
 from .conftest import TINY
 
