@@ -56,7 +56,7 @@ def prepare(quick):
              "process_mask": WORK / ("process_mask_quick.nii.gz" if quick else "process_mask.nii.gz")}
     if not paths["masked"].exists():
         fetch_subject(2, paths["manifest"], source="synthetic", data_dir=WORK)
-        select_conditions(paths["manifest"], ["face", "house"], paths["samples"], paths["table"],
+        select_conditions(paths["manifest"], ["face", "house"], CV, paths["samples"], paths["table"],
                           paths["masked"])
     mask_img = nib.load(json.loads(paths["manifest"].read_text())["mask"])
     keep = np.asarray(mask_img.dataobj) != 0

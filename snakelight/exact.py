@@ -16,6 +16,7 @@ is exactly what nilearn runs.
 """
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -24,6 +25,15 @@ from sklearn.svm import LinearSVC, _liblinear
 from sklearn.svm._base import _get_liblinear_solver_type
 from sklearn.svm._classes import _validate_dual_parameter
 from sklearn.utils.class_weight import compute_class_weight
+
+
+class _Fold(NamedTuple):
+    train: np.ndarray
+    test: np.ndarray
+    train_codes: np.ndarray  # float64 class indices among the fold's training classes
+    test_codes: np.ndarray  # the same for the test samples, -1 for a class not trained on
+    class_weight: np.ndarray
+    sample_weight: np.ndarray
 
 
 class LiblinearFolds:
@@ -42,22 +52,24 @@ class LiblinearFolds:
             classes = np.unique(codes[train])
             if classes.size < 2:
                 raise ValueError(f"a training fold holds only the class {self.classes[classes[0]]!r}")
-            # LinearSVC label-encodes each training fold's own classes.
-            train_codes = np.searchsorted(classes, codes[train]).astype(np.float64)
-            self.folds.append({
-                "train": train,
-                "test": test,
-                "train_codes": np.require(train_codes, requirements="W"),
-                "test_labels": codes[test],
-                "classes": classes,
-                "class_weight": compute_class_weight(estimator.class_weight, classes=classes,
-                                                     y=codes[train]),
-                "sample_weight": np.ones(train.size),
-            })
+            # LinearSVC label-encodes each training fold's own classes; a test label
+            # outside them (-1) is never predicted.
+            position = np.full(self.classes.size, -1)
+            position[classes] = np.arange(classes.size)
+            self.folds.append(_Fold(
+                train=train,
+                test=test,
+                train_codes=position[codes[train]].astype(np.float64),
+                test_codes=position[codes[test]],
+                class_weight=compute_class_weight(estimator.class_weight, classes=classes, y=codes[train]),
+                sample_weight=np.ones(train.size),
+            ))
         # LinearSVC seeds liblinear with check_random_state(random_state).randint(...);
         # an integer random_state (nilearn always sets 0) makes that a constant.
         self.seed = np.random.RandomState(estimator.random_state).randint(np.iinfo("i").max)
         self.bias = estimator.intercept_scaling if estimator.fit_intercept else -1.0
+        self.intercept_scaling = np.float64(estimator.intercept_scaling)
+        self.solvers = {}
 
     @staticmethod
     def supports(estimator, scoring):
@@ -65,34 +77,29 @@ class LiblinearFolds:
                 and estimator.multi_class == "ovr" and isinstance(estimator.random_state, int))
 
     def scores(self, X_sphere):
-        """Accuracy per fold for one sphere's data (samples, sphere voxels)."""
-        X_sphere = np.asarray(X_sphere, dtype=np.float64)  # LinearSVC validates to float64
+        """Accuracy per fold for one sphere's float64 data (samples, sphere voxels)."""
         estimator = self.estimator
-        # dual="auto" depends on the training data's shape only: resolve it once per shape.
-        solvers = {}
         scores = np.empty(len(self.folds))
         for i, fold in enumerate(self.folds):
-            X_train = X_sphere[fold["train"]]
-            if X_train.shape not in solvers:
+            X_train = X_sphere[fold.train]
+            # dual="auto" depends on the training data's shape only: resolved once per shape.
+            solver = self.solvers.get(X_train.shape)
+            if solver is None:
                 dual = _validate_dual_parameter(estimator.dual, estimator.loss, estimator.penalty,
                                                 estimator.multi_class, X_train)
-                solvers[X_train.shape] = _get_liblinear_solver_type(
+                solver = self.solvers[X_train.shape] = _get_liblinear_solver_type(
                     estimator.multi_class, estimator.penalty, estimator.loss, dual)
             raw_coef, _ = _liblinear.train_wrap(
-                X_train, fold["train_codes"], False, solvers[X_train.shape], estimator.tol, self.bias,
-                estimator.C, fold["class_weight"], estimator.max_iter, self.seed, 0.1,
-                fold["sample_weight"],
+                X_train, fold.train_codes, False, solver, estimator.tol, self.bias, estimator.C,
+                fold.class_weight, estimator.max_iter, self.seed, 0.1, fold.sample_weight,
             )
+            # LinearSVC.decision_function, with coef_ and intercept_ as LinearSVC.fit sets them.
             if estimator.fit_intercept:
-                coef, intercept = raw_coef[:, :-1], estimator.intercept_scaling * raw_coef[:, -1]
+                decision = X_sphere[fold.test] @ raw_coef[:, :-1].T + self.intercept_scaling * raw_coef[:, -1]
             else:
-                coef, intercept = raw_coef, 0.0
-            decision = X_sphere[fold["test"]] @ coef.T + intercept
-            if decision.shape[1] == 1:
-                predicted = (decision.ravel() > 0).astype(int)
-            else:
-                predicted = decision.argmax(axis=1)
-            scores[i] = np.count_nonzero(fold["classes"][predicted] == fold["test_labels"]) / predicted.size
+                decision = X_sphere[fold.test] @ raw_coef.T
+            predicted = decision[:, 0] > 0 if decision.shape[1] == 1 else decision.argmax(axis=1)
+            scores[i] = np.count_nonzero(predicted == fold.test_codes) / fold.test.size
         return scores
 
 
