@@ -3,14 +3,18 @@ machinery.
 
 nilearn scores a sphere with ``cross_val_score``: per fold it clones the estimator,
 validates the data, encodes the labels, fits and predicts. For LinearSVC (nilearn's
-'svc', 'svc_l2' and 'svc_l1') the fit itself is one call to liblinear; everything around
-it costs about five times more than the solver. :class:`LiblinearFolds` makes that same
-call (scikit-learn's private ``train_wrap``, with the settings ``LinearSVC.fit`` resolves)
-on the same float64 values in the same feature order (ascending mask index), and predicts
-as ``LinearSVC.predict`` does. liblinear stops at a tolerance, so its answer depends on
-its exact inputs; identical inputs give identical coefficients, hence identical
-accuracies. ``tests/test_engines.py`` fails the day a scikit-learn release changes that.
+'svc', 'svc_l2' and 'svc_l1') the fit is one call to liblinear, which stops at a
+tolerance: its answer depends on its exact inputs and on every rounding on the way.
+:class:`LiblinearFolds` fits the same float64 values in the same feature order
+(ascending mask index), with the settings ``LinearSVC.fit`` resolves, and predicts as
+``LinearSVC.predict`` does:
 
+- LinearSVC's usual case (L2 penalty, squared hinge, primal, two classes per fold) runs
+  :mod:`snakelight.tron`, liblinear's solver compiled operation for operation, one call
+  per sphere for all its folds;
+- any other LinearSVC calls liblinear itself, scikit-learn's private ``train_wrap``.
+
+``tests/test_engines.py`` fails the day a scikit-learn release changes either result.
 Any other estimator or scorer goes through ``cross_val_score`` on the same folds, which
 is exactly what nilearn runs.
 """
@@ -26,6 +30,8 @@ from sklearn.svm._base import _get_liblinear_solver_type
 from sklearn.svm._classes import _validate_dual_parameter
 from sklearn.utils.class_weight import compute_class_weight
 
+from snakelight import tron
+
 
 class _Fold(NamedTuple):
     train: np.ndarray
@@ -37,7 +43,7 @@ class _Fold(NamedTuple):
 
 
 class LiblinearFolds:
-    """Fold-by-fold LinearSVC fits through liblinear, for spheres of one data matrix.
+    """Fold-by-fold LinearSVC fits as liblinear makes them, for spheres of one data matrix.
 
     ``y`` holds the labels, ``folds`` the (train, test) index pairs.
     """
@@ -69,38 +75,99 @@ class LiblinearFolds:
         self.seed = np.random.RandomState(estimator.random_state).randint(np.iinfo("i").max)
         self.bias = estimator.intercept_scaling if estimator.fit_intercept else -1.0
         self.intercept_scaling = np.float64(estimator.intercept_scaling)
-        self.solvers = {}
+        self.solvers = {}  # liblinear's solver per training shape
+        self.compiled_widths = {}  # sphere width -> whether snakelight.tron fits every fold
+        self.layout = self._tron_layout()
 
     @staticmethod
     def supports(estimator, scoring):
         return (type(estimator) is LinearSVC and scoring in (None, "accuracy")
                 and estimator.multi_class == "ovr" and isinstance(estimator.random_state, int))
 
-    def scores(self, X_sphere):
-        """Accuracy per fold for one sphere's float64 data (samples, sphere voxels)."""
+    def _tron_layout(self):
+        """The folds as :func:`snakelight.tron.sphere_scores` takes them, or None where
+        it cannot fit them (another penalty or loss, a fold with more than two classes,
+        liblinear's verbose output asked for)."""
         estimator = self.estimator
+        if (estimator.penalty != "l2" or estimator.loss != "squared_hinge" or estimator.verbose
+                or any(fold.class_weight.size != 2 for fold in self.folds)):
+            return None
+        train_rows, sign, cost, tolerance = [], [], [], []
+        for fold in self.folds:
+            # liblinear's train() groups the samples by class, each in its order; the
+            # first class is the negative one.
+            order = np.argsort(fold.train_codes, kind="stable")
+            positive = fold.train_codes[order] == 1
+            train_rows.append(fold.train[order])
+            sign.append(np.where(positive, 1.0, -1.0))
+            class_cost = estimator.C * fold.class_weight  # liblinear's weighted_C
+            cost.append(fold.sample_weight[order] * np.where(positive, class_cost[1], class_cost[0]))
+            n_positive = int(positive.sum())
+            # train_one's primal_solver_tol, in its order of operations.
+            tolerance.append(estimator.tol * max(min(n_positive, positive.size - n_positive), 1) / positive.size)
+
+        def start(parts):
+            return np.concatenate([[0], np.cumsum([part.size for part in parts])])
+
+        tests = [fold.test for fold in self.folds]
+        return (np.concatenate(train_rows), start(train_rows), np.concatenate(sign), np.concatenate(cost),
+                np.array(tolerance), np.concatenate(tests), start(tests),
+                np.concatenate([fold.test_codes for fold in self.folds]))
+
+    def _solver(self, shape):
+        """liblinear's solver for training data of this shape: dual="auto" depends on
+        the shape only, so it is resolved once per shape."""
+        solver = self.solvers.get(shape)
+        if solver is None:
+            estimator = self.estimator
+            dual = _validate_dual_parameter(estimator.dual, estimator.loss, estimator.penalty,
+                                            estimator.multi_class, np.empty(shape))
+            solver = self.solvers[shape] = _get_liblinear_solver_type(
+                estimator.multi_class, estimator.penalty, estimator.loss, dual)
+        return solver
+
+    def _compiled(self, width):
+        """Whether snakelight.tron fits every fold of a sphere of ``width`` voxels."""
+        compiled = self.compiled_widths.get(width)
+        if compiled is None:
+            primal = _get_liblinear_solver_type("ovr", "l2", "squared_hinge", False)
+            compiled = self.compiled_widths[width] = self.layout is not None and all(
+                self._solver((fold.train.size, width)) == primal for fold in self.folds)
+        return compiled
+
+    def scores(self, X, sphere):
+        """Accuracy per fold for the columns ``sphere`` (int array) of the float64, C-ordered
+        ``X`` (samples, voxels)."""
+        estimator = self.estimator
+        if self._compiled(sphere.size):
+            coef = np.empty((len(self.folds), sphere.size + 1))
+            tied = np.empty(len(self.folds), dtype=bool)
+            scores = tron.sphere_scores(X, sphere, *self.layout, self.bias,
+                                        self.intercept_scaling, estimator.max_iter, coef, tied)
+            n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
+            for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
+                scores[f] = self._score(X[:, sphere], self.folds[f], coef[f:f + 1, :n_coef])
+            return scores
+        X_sphere = X[:, sphere]
         scores = np.empty(len(self.folds))
         for i, fold in enumerate(self.folds):
             X_train = X_sphere[fold.train]
-            # dual="auto" depends on the training data's shape only: resolved once per shape.
-            solver = self.solvers.get(X_train.shape)
-            if solver is None:
-                dual = _validate_dual_parameter(estimator.dual, estimator.loss, estimator.penalty,
-                                                estimator.multi_class, X_train)
-                solver = self.solvers[X_train.shape] = _get_liblinear_solver_type(
-                    estimator.multi_class, estimator.penalty, estimator.loss, dual)
             raw_coef, _ = _liblinear.train_wrap(
-                X_train, fold.train_codes, False, solver, estimator.tol, self.bias, estimator.C,
-                fold.class_weight, estimator.max_iter, self.seed, 0.1, fold.sample_weight,
+                X_train, fold.train_codes, False, self._solver(X_train.shape), estimator.tol, self.bias,
+                estimator.C, fold.class_weight, estimator.max_iter, self.seed, 0.1, fold.sample_weight,
             )
-            # LinearSVC.decision_function, with coef_ and intercept_ as LinearSVC.fit sets them.
-            if estimator.fit_intercept:
-                decision = X_sphere[fold.test] @ raw_coef[:, :-1].T + self.intercept_scaling * raw_coef[:, -1]
-            else:
-                decision = X_sphere[fold.test] @ raw_coef.T
-            predicted = decision[:, 0] > 0 if decision.shape[1] == 1 else decision.argmax(axis=1)
-            scores[i] = np.count_nonzero(predicted == fold.test_codes) / fold.test.size
+            scores[i] = self._score(X_sphere, fold, raw_coef)
         return scores
+
+    def _score(self, X_sphere, fold, raw_coef):
+        """Accuracy on the fold's test samples of liblinear's coefficients ``raw_coef``,
+        through LinearSVC.decision_function with coef_ and intercept_ as LinearSVC.fit sets them."""
+        if self.estimator.fit_intercept:
+            decision = X_sphere[fold.test] @ raw_coef[:, :-1].T + self.intercept_scaling * raw_coef[:, -1]
+        else:
+            decision = X_sphere[fold.test] @ raw_coef.T
+        predicted = decision[:, 0] > 0 if decision.shape[1] == 1 else decision.argmax(axis=1)
+        return np.count_nonzero(predicted == fold.test_codes) / fold.test.size
 
 
 def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=None):
@@ -110,15 +177,17 @@ def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=
         # liblinear prints its iterations unless told not to; LinearSVC.fit does the same.
         _liblinear.set_verbosity_wrap(int(estimator.verbose))
         fits = LiblinearFolds(estimator, y, folds)
-        score = fits.scores
-        X = np.asarray(X, dtype=np.float64)  # once, rather than sphere by sphere
+        X = np.ascontiguousarray(X, dtype=np.float64)  # once, rather than sphere by sphere
+
+        def score(sphere):
+            return fits.scores(X, np.asarray(sphere, dtype=np.intp))
     else:
-        def score(X_sphere):
-            return cross_val_score(estimator, X_sphere, y, cv=folds, scoring=scoring, n_jobs=1)
+        def score(sphere):
+            return cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scoring, n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
         for i, sphere in enumerate(spheres):
-            scores[i] = score(X[:, sphere])
+            scores[i] = score(sphere)
             if progress is not None:
                 progress(i + 1, len(spheres))
     return scores

@@ -7,8 +7,11 @@ import pytest
 from nilearn.masking import apply_mask_fmri
 from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
 
+from sklearn.svm import LinearSVC, _liblinear
+
+from snakelight import tron
 from snakelight.batched import FoldDesign, SquaredHingeSVC, padded_spheres
-from snakelight.exact import LiblinearFolds
+from snakelight.exact import LiblinearFolds, score_spheres_exact
 from snakelight.searchlight import make_estimator, make_folds, score_spheres
 from snakelight.spheres import process_seeds, sphere_members
 
@@ -46,6 +49,51 @@ def test_exact_liblinear_equals_cross_val_score(problem, estimator, cv, n_sphere
     scores = score_spheres(X, y, spheres, estimator, folds, engine="exact")
     assert np.array_equal(scores, reference(X, y, spheres, estimator, folds))
     assert np.unique(scores.mean(axis=1)).size > 5
+
+
+@pytest.mark.parametrize("settings", [
+    {},  # nilearn's 'svc'
+    {"class_weight": "balanced"},
+    {"fit_intercept": False},
+    {"intercept_scaling": 3.0, "C": 0.05, "tol": 1e-3},
+])
+@pytest.mark.parametrize("cv", [KFold(4), LeaveOneGroupOut()])
+def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
+    """snakelight.tron's coefficients are liblinear's, bit for bit, fold by fold."""
+    X, y, runs, spheres = spheres_and_data(seed_sized)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    folds = make_folds(cv, X, y, runs)
+    estimator = make_estimator("svc").set_params(**settings)
+    fits = LiblinearFolds(estimator, y, folds)
+    n_coef = 1 if estimator.fit_intercept else 0
+    for sphere in spheres[::3]:
+        assert fits._compiled(sphere.size)
+        coef = np.empty((len(folds), sphere.size + 1))
+        tron.sphere_scores(X, sphere, *fits.layout, fits.bias, fits.intercept_scaling, estimator.max_iter,
+                           coef, np.empty(len(folds), dtype=bool))
+        for f, fold in enumerate(fits.folds):
+            X_train = X[np.ix_(fold.train, sphere)]
+            raw_coef, _ = _liblinear.train_wrap(
+                X_train, fold.train_codes, False, fits._solver(X_train.shape), estimator.tol, fits.bias,
+                estimator.C, fold.class_weight, estimator.max_iter, fits.seed, 0.1, fold.sample_weight)
+            assert np.array_equal(coef[f, :sphere.size + n_coef], raw_coef[0])
+
+
+def test_exact_engine_scores_decisions_at_zero_as_numpy(monkeypatch):
+    """A test sample whose decision is within rounding of zero is scored by numpy's
+    product, as LinearSVC.decision_function computes it: here it is exactly zero."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(["face", "house"], 20)
+    X = rng.normal(size=(40, 6)) + (y == "house")[:, None]
+    X[[3, 25]] = 0  # no intercept: a decision of exactly 0, predicted 'face'
+    folds = list(KFold(4).split(X))
+    estimator = LinearSVC(fit_intercept=False, random_state=0)
+    ties = []
+    numpy_score = LiblinearFolds._score
+    monkeypatch.setattr(LiblinearFolds, "_score", lambda *args: ties.append(args) or numpy_score(*args))
+    scores = score_spheres_exact(X, y, [np.arange(6)], estimator, folds)
+    assert len(ties) == 2
+    assert np.array_equal(scores[0], cross_val_score(estimator, X, y, cv=folds))
 
 
 def test_exact_engine_runs_other_scorers_through_scikit_learn(problem):
