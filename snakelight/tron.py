@@ -98,25 +98,31 @@ def _objective(w, X_by_column, sign, cost, margin):
 
 
 @njit(cache=True)
+def _add_twice_transposed_product(base, weights, size, X_active, out):
+    """out = base + 2 X_active[:size]^T weights[:size]: liblinear's subXTv, then its
+    ``g = w + 2*g`` in the gradient or ``Hs = s + 2*Hs`` in the Hessian product."""
+    out[:] = 0.0
+    for k in range(size):
+        weight = weights[k]
+        for j in range(out.size):
+            out[j] += weight * X_active[k, j]
+    for j in range(out.size):
+        out[j] = base[j] + 2 * out[j]
+
+
+@njit(cache=True)
 def _gradient(w, g, X, sign, cost, margin, X_active, X_active_by_column, cost_active):
     """l2r_l2_svc_fun::grad; copies the samples inside their margin (liblinear's index
     set I) into ``X_active`` for the Hessian products. Returns their number."""
-    m, n = X.shape
     size = 0
-    for i in range(m):
+    for i in range(X.shape[0]):
         if margin[i] < 1:
             margin[size] = cost[i] * sign[i] * (margin[i] - 1)
             cost_active[size] = cost[i]
             X_active[size] = X[i]
             size += 1
     X_active_by_column[:size] = X_active[:size]
-    g[:] = 0.0
-    for k in range(size):
-        factor = margin[k]
-        for j in range(n):
-            g[j] += factor * X_active[k, j]
-    for j in range(n):
-        g[j] = w[j] + 2 * g[j]
+    _add_twice_transposed_product(w, margin, size, X_active, g)
     return size
 
 
@@ -131,13 +137,7 @@ def _hessian_product(s, Hs, size, X_active, X_active_by_column, cost_active, wor
             work[k] += sj * X_active_by_column[k, j]
     for k in range(size):
         work[k] = cost_active[k] * work[k]
-    Hs[:] = 0.0
-    for k in range(size):
-        wk = work[k]
-        for j in range(n):
-            Hs[j] += wk * X_active[k, j]
-    for j in range(n):
-        Hs[j] = s[j] + 2 * Hs[j]
+    _add_twice_transposed_product(s, work, size, X_active, Hs)
 
 
 @njit(cache=True)
