@@ -88,7 +88,6 @@ def check_subject(bold_path, mask_path, labels_path):
         log.warning("%s: %d of %d brain-mask voxels are constant over time (the first at voxel %s); "
                     "they carry no information", bold_path, constant.sum(), constant.size,
                     tuple(map(int, voxels[constant][0])))
-    return labels
 
 
 def _shape(shape):

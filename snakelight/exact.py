@@ -42,6 +42,19 @@ class _Fold(NamedTuple):
     sample_weight: np.ndarray
 
 
+class _TronFolds(NamedTuple):
+    """Every fold at once, as :func:`snakelight.tron.sphere_scores` takes them: fold f's
+    entries are ``[train_start[f]:train_start[f + 1]]`` (``test_start`` for tests)."""
+    train_rows: np.ndarray  # in liblinear's order: grouped by class
+    train_start: np.ndarray
+    sign: np.ndarray  # +1 for the fold's second class, -1 for its first
+    cost: np.ndarray  # liblinear's C_i
+    tolerance: np.ndarray  # per fold: train_one's primal_solver_tol
+    test_rows: np.ndarray
+    test_start: np.ndarray
+    test_codes: np.ndarray
+
+
 class LiblinearFolds:
     """Fold-by-fold LinearSVC fits as liblinear makes them, for spheres of one data matrix.
 
@@ -85,8 +98,8 @@ class LiblinearFolds:
                 and estimator.multi_class == "ovr" and isinstance(estimator.random_state, int))
 
     def _tron_layout(self):
-        """The folds as :func:`snakelight.tron.sphere_scores` takes them, or None where
-        it cannot fit them (another penalty or loss, a fold with more than two classes,
+        """The folds as :func:`snakelight.tron.sphere_scores` takes them, or None where it
+        cannot fit them (another penalty or loss, a fold with more than two classes,
         liblinear's verbose output asked for)."""
         estimator = self.estimator
         if (estimator.penalty != "l2" or estimator.loss != "squared_hinge" or estimator.verbose
@@ -110,9 +123,10 @@ class LiblinearFolds:
             return np.concatenate([[0], np.cumsum([part.size for part in parts])])
 
         tests = [fold.test for fold in self.folds]
-        return (np.concatenate(train_rows), start(train_rows), np.concatenate(sign), np.concatenate(cost),
-                np.array(tolerance), np.concatenate(tests), start(tests),
-                np.concatenate([fold.test_codes for fold in self.folds]))
+        return _TronFolds(
+            train_rows=np.concatenate(train_rows), train_start=start(train_rows), sign=np.concatenate(sign),
+            cost=np.concatenate(cost), tolerance=np.array(tolerance), test_rows=np.concatenate(tests),
+            test_start=start(tests), test_codes=np.concatenate([fold.test_codes for fold in self.folds]))
 
     def _solver(self, shape):
         """liblinear's solver for training data of this shape: dual="auto" depends on

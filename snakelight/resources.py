@@ -9,12 +9,15 @@ multiplied by the attempt number, so a job killed for memory or time gets twice 
 much when Snakemake retries it. ``settings`` is the config's ``resources`` section.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+
+from snakelight.chunks import chunk_positions
 
 # A cluster job runs two Snakemake processes (the SLURM plugin's job step, and the job)
 # and the step's own Python with numpy, scikit-learn and nilearn imported: the step
@@ -58,9 +61,16 @@ def image_mb(path):
 
 
 def chunk_spheres(process_mask_img, n_chunks):
-    """Spheres in the largest of ``n_chunks`` chunks of the process mask."""
-    n_seeds = np.count_nonzero(np.asarray(_load(process_mask_img).dataobj))
-    return math.ceil(n_seeds / n_chunks)
+    """Spheres in the largest of ``n_chunks`` chunks of the process mask (the first)."""
+    n_seeds = _seed_count(process_mask_img, Path(process_mask_img).stat().st_mtime_ns)
+    return chunk_positions(n_seeds, n_chunks, 0).size
+
+
+@functools.cache
+def _seed_count(process_mask_img, mtime_ns):
+    """Voxels in the process mask, read once per version of the file: Snakemake asks
+    for every chunk's mem_mb and runtime."""
+    return np.count_nonzero(np.asarray(_load(process_mask_img).dataobj))
 
 
 def chunk_request(settings, samples_img, process_mask_img, n_chunks, *, attempt=1):

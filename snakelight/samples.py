@@ -41,7 +41,8 @@ def check_folds(table, cv, labels_path):
     run per sample) and check that every training fold holds every condition and every
     test fold a sample. Raises InputError naming the config key or the labels file."""
     y, runs = table["label"].to_numpy(), table["run"].to_numpy()
-    conditions = ", ".join(dict.fromkeys(y))
+    classes = list(dict.fromkeys(y))
+    conditions = ", ".join(classes)
     scheme = _describe(cv)
     try:
         folds = make_folds(make_cv(**cv), y[:, None], y, runs)
@@ -50,7 +51,8 @@ def check_folds(table, cv, labels_path):
         raise InputError(f"config key searchlight.cv.{key}: {scheme} cannot split the {len(y)} volumes of "
                          f"{conditions} in {labels_path} ({one_line(error)})") from None
     for number, (train, test) in enumerate(folds, start=1):
-        missing = [c for c in dict.fromkeys(y) if c not in set(y[train])]
+        trained = set(y[train])
+        missing = [c for c in classes if c not in trained]
         if missing:
             raise InputError(f"{labels_path}: too few volumes of {missing[0]!r} ({(y == missing[0]).sum()} in "
                              f"all) for {scheme}: training fold {number} of {len(folds)} holds none")

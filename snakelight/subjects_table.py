@@ -10,6 +10,9 @@ import yaml
 
 from snakelight.io import InputError
 
+# The columns that name files, relative to the table.
+FILE_COLUMNS = ("bold", "events", "labels", "mask")
+
 
 def read_subjects_table(path, schema_path):
     """The table with absolute paths, checked: each row against the schema
@@ -40,13 +43,13 @@ def read_subjects_table(path, schema_path):
                              f"{schema['properties'][column]['description']}")
         if bool(record.get("events")) == bool(record.get("labels")):
             raise InputError(f"{where}, columns events and labels: give exactly one of them")
-        for column in ("bold", "events", "labels", "mask"):
+        for column in FILE_COLUMNS:
             value = record.get(column)
             if value and not (path.parent / value).is_file():
                 raise InputError(f"{where}, column {column}: file not found: {value!r}")
     table = table.reindex(columns=columns, fill_value="")
     table.insert(0, "row", range(1, len(table) + 1))  # for messages about a row
-    for column in ("bold", "events", "labels", "mask"):
+    for column in FILE_COLUMNS:
         table[column] = [str((path.parent / value).resolve()) if value else "" for value in table[column]]
     table["subject"] = table["subject"].astype(int)
     for subject, rows in table.groupby("subject"):

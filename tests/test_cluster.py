@@ -67,13 +67,19 @@ def chunk_job_id(workdir, chunk):
     return re.search(r"SLURM job (\d+) on ", (workdir / CHUNK_LOG.format(chunk)).read_text())[1]
 
 
-def test_slurm_profile_runs_each_chunk_as_its_own_slurm_job(slurm_run, local_map):
-    workdir, output = slurm_run
-    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
+def assert_each_chunk_ran_as_its_own_job(workdir, submitted, local_map):
+    """Every job was submitted once, the three chunks as three of them, and the map is
+    the local run's."""
     assert len(set(submitted)) == CLUSTER_JOBS
     chunk_jobs = {chunk_job_id(workdir, chunk) for chunk in range(3)}
     assert len(chunk_jobs) == 3 and chunk_jobs <= set(submitted)
     assert np.array_equal(merged_map(workdir), local_map)
+
+
+def test_slurm_profile_runs_each_chunk_as_its_own_slurm_job(slurm_run, local_map):
+    workdir, output = slurm_run
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
+    assert_each_chunk_ran_as_its_own_job(workdir, submitted, local_map)
 
 
 def test_failed_chunk_fails_the_run_with_its_log_and_a_rerun_does_only_what_is_missing(
@@ -109,7 +115,4 @@ def test_failed_chunk_fails_the_run_with_its_log_and_a_rerun_does_only_what_is_m
 def test_cluster_generic_profile_runs_each_chunk_as_its_own_slurm_job(slurm, local_map, tmp_path):
     result = run_snakemake(tmp_path, *GENERIC, "--configfile", write_config(tmp_path, TINY_CONFIG), env=SITE)
     submitted = re.findall(r"with external jobid '(\d+)'", result.stdout)
-    assert len(set(submitted)) == CLUSTER_JOBS
-    chunk_jobs = {chunk_job_id(tmp_path, chunk) for chunk in range(3)}
-    assert len(chunk_jobs) == 3 and chunk_jobs <= set(submitted)
-    assert np.array_equal(merged_map(tmp_path), local_map)
+    assert_each_chunk_ran_as_its_own_job(tmp_path, submitted, local_map)

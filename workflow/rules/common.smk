@@ -1,7 +1,7 @@
 from snakelight import resources as cluster
 from snakelight.config import ConfigError, validate_config
 from snakelight.io import read_json
-from snakelight.subjects_table import read_subjects_table
+from snakelight.subjects_table import FILE_COLUMNS, read_subjects_table
 from snakelight.synthetic import bold_shape
 
 # Stop on a bad config before any job, with one line naming the key and the value.
@@ -91,7 +91,7 @@ def subject_rows(wildcards):
 
 def subject_files(wildcards):
     rows = subject_rows(wildcards)
-    return [path for column in ("bold", "events", "labels", "mask") for path in rows[column] if path]
+    return [path for column in FILE_COLUMNS for path in rows[column] if path]
 
 
 # mem_mb and runtime of each job (snakelight/resources.py; README "Running on a cluster").
