@@ -17,7 +17,7 @@ of spheres identical, largest difference), with scikit-learn's GaussianNB /
 LinearDiscriminantAnalysis (run per sphere through the exact engine) on a sample of
 spheres for gnb and lda. nilearn's scoring time over its liblinear time bounds what an
 engine calling liblinear itself could gain; the exact engine runs liblinear's solver
-compiled (snakelight.tron), so its "liblinear" column is empty.
+compiled (snakelight.searchlight.engines._tron), so its "liblinear" column is empty.
 """
 
 import argparse
@@ -49,21 +49,24 @@ CHECKED_SPHERES = 1000  # spheres scored by scikit-learn for the gnb/lda agreeme
 
 def prepare(quick):
     """Generate the subject once; write the process mask of this mode. Returns paths."""
-    from snakelight import synthetic
-    from snakelight.datasets import fetch_subject
-    from snakelight.samples import select_conditions
+    from snakelight.data import synthetic
+    from snakelight.data.conditions import select_conditions
+    from snakelight.data.haxby import fetch_subject
 
     haxby = WORK / "haxby2001"
     if not (haxby / "subj2" / "labels.txt").exists():
         synthetic.write_mask(haxby, SHAPE, VOXEL_SIZE)
         synthetic.write_subject(haxby, 2, n_runs=N_RUNS, effect_size=1.0, seed=0)
-    paths = {"manifest": WORK / "dataset.json", "samples": WORK / "samples.nii.gz",
-             "table": WORK / "samples.tsv", "masked": WORK / "masked_samples.npy",
-             "process_mask": WORK / ("process_mask_quick.nii.gz" if quick else "process_mask.nii.gz")}
+    paths = {
+        "manifest": WORK / "dataset.json",
+        "samples": WORK / "samples.nii.gz",
+        "table": WORK / "samples.tsv",
+        "masked": WORK / "masked_samples.npy",
+        "process_mask": WORK / ("process_mask_quick.nii.gz" if quick else "process_mask.nii.gz"),
+    }
     if not paths["masked"].exists():
         fetch_subject(2, paths["manifest"], source="synthetic", data_dir=WORK)
-        select_conditions(paths["manifest"], ["face", "house"], CV, paths["samples"], paths["table"],
-                          paths["masked"])
+        select_conditions(paths["manifest"], ["face", "house"], CV, paths["samples"], paths["table"], paths["masked"])
     mask_img = nib.load(json.loads(paths["manifest"].read_text())["mask"])
     keep = np.asarray(mask_img.dataobj) != 0
     if quick:  # every 20th brain voxel: spheres from the whole brain, edges included
@@ -115,27 +118,44 @@ def worker(job):
         timed(nilearn.decoding.searchlight, "search_light", figures, "scoring")
 
         y = pd.read_csv(paths["table"], sep="\t")["label"]  # a Series, as in the seed
-        searchlight = SearchLight(paths["mask"], process_mask_img=paths["process_mask"],
-                                  radius=RADIUS, n_jobs=1, cv=KFold(n_splits=CV["n_splits"]))
+        searchlight = SearchLight(
+            paths["mask"],
+            process_mask_img=paths["process_mask"],
+            radius=RADIUS,
+            n_jobs=1,
+            cv=KFold(n_splits=CV["n_splits"]),
+        )
         searchlight.fit(paths["samples"], y)
         process = np.asarray(nib.load(paths["process_mask"]).dataobj) != 0
         np.save(out, searchlight.scores_[process])
     else:
         from nilearn.masking import apply_mask_fmri
 
-        import snakelight.searchlight
+        import snakelight.searchlight.job
         from snakelight.io import read_chunk, write_masked_samples
-        from snakelight.searchlight import run_chunk
+        from snakelight.searchlight.job import run_chunk
 
-        timed(snakelight.searchlight, "score_spheres", figures, "scoring")
+        timed(snakelight.searchlight.job, "score_spheres", figures, "scoring")
 
         # The workflow masks once per contrast (select_conditions); counted here too, as
         # nilearn's run masks the 4D image.
         masked = out.with_suffix(".masked.npy")
         write_masked_samples(masked, apply_mask_fmri(paths["samples"], paths["mask"]))
-        run_chunk(paths["samples"], masked, paths["table"], paths["mask"], paths["process_mask"],
-                  chunk=0, n_chunks=1, radius=RADIUS, estimator=job["estimator"], cv=CV, scoring=None,
-                  engine=job["engine"], output=out.with_suffix(".npz"))
+        run_chunk(
+            paths["samples"],
+            masked,
+            paths["table"],
+            paths["mask"],
+            paths["process_mask"],
+            chunk=0,
+            n_chunks=1,
+            radius=RADIUS,
+            estimator=job["estimator"],
+            cv=CV,
+            scoring=None,
+            engine=job["engine"],
+            output=out.with_suffix(".npz"),
+        )
         _, fold_scores = read_chunk(out.with_suffix(".npz"))
         np.save(out, fold_scores.mean(axis=1))
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -147,8 +167,9 @@ def measure(paths, engine, estimator):
     out = WORK / f"scores_{engine}_{estimator}_{Path(paths['process_mask']).stem}.npy"
     job = {"paths": paths, "engine": engine, "estimator": estimator, "out": str(out)}
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, "--worker", json.dumps(job)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True, text=True, check=True
+    )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     figures["wall"] = time.perf_counter() - start
     figures["scores"] = np.load(out)
@@ -161,8 +182,9 @@ def sklearn_references(paths, estimators, n_spheres):
     from nilearn.masking import apply_mask_fmri
     from sklearn.model_selection import KFold
 
-    from snakelight.searchlight import make_folds, score_spheres
-    from snakelight.spheres import process_seeds, sphere_members
+    from snakelight.searchlight.cv import make_folds
+    from snakelight.searchlight.scoring import score_spheres
+    from snakelight.searchlight.spheres import process_seeds, sphere_members
 
     mask_img, process_img = nib.load(paths["mask"]), nib.load(paths["process_mask"])
     seeds = process_seeds(np.asarray(process_img.dataobj))
@@ -175,8 +197,10 @@ def sklearn_references(paths, estimators, n_spheres):
     # In float64, as the fast engine computes: scikit-learn would keep float32 data in
     # float32 and part from it on near-ties (decisions within ~1e-5 of zero).
     X = X.astype(np.float64)
-    return sample, {estimator: score_spheres(X, y, spheres, estimator, folds, engine="exact").mean(axis=1)
-                    for estimator in estimators}
+    return sample, {
+        estimator: score_spheres(X, y, spheres, estimator, folds, engine="exact").mean(axis=1)
+        for estimator in estimators
+    }
 
 
 def main(argv=None):
@@ -190,33 +214,50 @@ def main(argv=None):
     paths = prepare(args.quick)
     n_spheres = int(np.count_nonzero(np.asarray(nib.load(paths["process_mask"]).dataobj)))
     n_samples = len(pd.read_csv(paths["table"], sep="\t"))
-    print(f"{'quick' if args.quick else 'whole brain'}: {n_spheres} spheres, radius {RADIUS} mm, "
-          f"KFold({CV['n_splits']}), {n_samples} samples, {os.cpu_count()} CPUs, one thread per run",
-          flush=True)
-    print("CPU s: the whole process (imports, loading, neighbourhoods, scoring); scoring: the\n"
-          "CPU time inside nilearn's search_light / snakelight's score_spheres; liblinear: the\n"
-          "CPU time inside liblinear's train_wrap; x: nilearn's CPU time over this run's\n"
-          "(total / scoring).")
-    header = (f"{'run':<12}{'CPU s':>8}{'wall s':>8}{'scoring s':>10}{'liblinear s':>12}{'spheres/s':>10}"
-              f"{'x total':>9}{'x scoring':>10}{'peak RSS':>10}  agreement")
+    print(
+        f"{'quick' if args.quick else 'whole brain'}: {n_spheres} spheres, radius {RADIUS} mm, "
+        f"KFold({CV['n_splits']}), {n_samples} samples, {os.cpu_count()} CPUs, one thread per run",
+        flush=True,
+    )
+    print(
+        "CPU s: the whole process (imports, loading, neighbourhoods, scoring); scoring: the\n"
+        "CPU time inside nilearn's search_light / snakelight's score_spheres; liblinear: the\n"
+        "CPU time inside liblinear's train_wrap; x: nilearn's CPU time over this run's\n"
+        "(total / scoring)."
+    )
+    header = (
+        f"{'run':<12}{'CPU s':>8}{'wall s':>8}{'scoring s':>10}{'liblinear s':>12}{'spheres/s':>10}"
+        f"{'x total':>9}{'x scoring':>10}{'peak RSS':>10}  agreement"
+    )
     print(header + "\n" + "-" * len(header), flush=True)
 
     def row(name, figures, agreement, reference):
         solver = f"{figures['liblinear']:.2f}" if figures["liblinear"] else "-"
-        print(f"{name:<12}{figures['cpu']:>8.1f}{figures['wall']:>8.1f}{figures['scoring']:>10.2f}{solver:>12}"
-              f"{n_spheres / figures['scoring']:>10.0f}{reference['cpu'] / figures['cpu']:>8.1f}x"
-              f"{reference['scoring'] / figures['scoring']:>9.1f}x{figures['peak_rss_mb']:>7.0f} MB  "
-              f"{agreement}", flush=True)
+        print(
+            f"{name:<12}{figures['cpu']:>8.1f}{figures['wall']:>8.1f}{figures['scoring']:>10.2f}{solver:>12}"
+            f"{n_spheres / figures['scoring']:>10.0f}{reference['cpu'] / figures['cpu']:>8.1f}x"
+            f"{reference['scoring'] / figures['scoring']:>9.1f}x{figures['peak_rss_mb']:>7.0f} MB  "
+            f"{agreement}",
+            flush=True,
+        )
 
     nilearn = measure(paths, "nilearn", "svc")
     row("nilearn svc", nilearn, "reference", nilearn)
     exact = measure(paths, "exact", "svc")
-    row("exact svc", exact, f"np.array_equal with nilearn: {np.array_equal(exact['scores'], nilearn['scores'])}",
-        nilearn)
-    print(f"{'':<12}nilearn's scoring is {nilearn['scoring'] / nilearn['liblinear']:.1f}x its liblinear time: "
-          "the most an engine calling liblinear itself could gain", flush=True)
+    row(
+        "exact svc",
+        exact,
+        f"np.array_equal with nilearn: {np.array_equal(exact['scores'], nilearn['scores'])}",
+        nilearn,
+    )
+    print(
+        f"{'':<12}nilearn's scoring is {nilearn['scoring'] / nilearn['liblinear']:.1f}x its liblinear time: "
+        "the most an engine calling liblinear itself could gain",
+        flush=True,
+    )
     sample, references = sklearn_references(
-        paths, [estimator for _, estimator in FAST_RUNS if estimator != "svc"], CHECKED_SPHERES)
+        paths, [estimator for _, estimator in FAST_RUNS if estimator != "svc"], CHECKED_SPHERES
+    )
     for engine, estimator in FAST_RUNS:
         figures = measure(paths, engine, estimator)
         if estimator == "svc":
@@ -226,9 +267,11 @@ def main(argv=None):
         else:
             reference = references[estimator]
             same = figures["scores"][sample] == reference
-            agreement = (f"identical to scikit-learn's on {same.sum()} of {same.size} spheres checked"
-                         + ("" if same.all() else f", largest difference "
-                            f"{np.max(np.abs(figures['scores'][sample] - reference)):.4f}"))
+            agreement = f"identical to scikit-learn's on {same.sum()} of {same.size} spheres checked" + (
+                ""
+                if same.all()
+                else f", largest difference {np.max(np.abs(figures['scores'][sample] - reference)):.4f}"
+            )
         row(f"{engine} {estimator}", figures, agreement, nilearn)
 
 

@@ -1,8 +1,9 @@
-"""File formats passed between workflow steps (the data contract, README "Data contract").
+"""File formats passed between workflow steps: the data contract, documented here once.
 
-- ``dataset.json`` (fetch): paths of one subject's ``bold`` (4D NIfTI), brain ``mask``
-  (3D NIfTI on the same grid) and ``labels`` (Haxby's labels.txt: space-separated,
-  columns ``labels`` and ``chunks``), plus ``subject``, ``source`` and ``t_r``.
+- ``dataset.json`` (fetch, collect_subject; :func:`write_manifest`): paths of one
+  subject's ``bold`` (4D NIfTI), brain ``mask`` (3D NIfTI on the same grid) and
+  ``labels`` (Haxby's labels.txt: space-separated, columns ``labels`` and ``chunks``),
+  plus ``subject``, ``source`` and ``t_r``.
 - ``samples.nii.gz`` + ``samples.tsv`` (select_conditions): the selected volumes, and one
   row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
 - ``masked_samples.npy`` (select_conditions): the same volumes inside the brain mask, as
@@ -19,8 +20,8 @@
   :mod:`snakelight.provenance`: ``map``, ``config`` (what the map depends on),
   ``versions`` (packages) and ``inputs`` (name -> ``path``, ``sha256``).
 
-Every writer goes through :func:`atomic_path`, so a killed job never leaves a file
-that looks complete. An input that breaks this contract raises :class:`InputError`.
+Every writer goes through :func:`atomic_path` (NIfTI images through :func:`write_nifti`),
+so a killed job never leaves a file that looks complete. An input that breaks this contract raises :class:`InputError`.
 """
 
 import contextlib
@@ -33,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 LABEL_COLUMNS = ("labels", "chunks")
+# The files a dataset.json manifest names.
+MANIFEST_FILES = ("bold", "mask", "labels")
 
 
 class InputError(ValueError):
@@ -58,6 +61,27 @@ def atomic_path(path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_nifti(path, img):
+    """Write a nibabel image to ``path``, atomically."""
+    with atomic_path(path) as tmp:
+        img.to_filename(tmp)
+
+
+def write_manifest(path, *, source, subject, t_r, **files):
+    """Write a subject's ``dataset.json``: its source, number, TR and the absolute paths
+    of the :data:`MANIFEST_FILES` given as keywords."""
+    if sorted(files) != sorted(MANIFEST_FILES):
+        raise ValueError(f"a manifest names {', '.join(MANIFEST_FILES)}, not {', '.join(files)}")
+    manifest = {
+        "source": source,
+        "subject": subject,
+        "t_r": t_r,
+        **{name: str(Path(files[name]).resolve()) for name in MANIFEST_FILES},
+    }
+    write_json(path, manifest)
+    return manifest
 
 
 def write_json(path, data):

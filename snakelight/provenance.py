@@ -10,7 +10,7 @@ import hashlib
 import platform
 from importlib import metadata
 
-from snakelight.io import write_json
+from snakelight.io import MANIFEST_FILES, write_json
 
 PACKAGES = ("snakelight", "nilearn", "scikit-learn", "numpy", "scipy", "nibabel", "pandas", "snakemake")
 
@@ -46,7 +46,7 @@ def versions():
 def input_files(manifest, **more):
     """The input files named in a ``dataset.json`` manifest (bold, mask, labels), and
     ``more`` (name -> path)."""
-    return {**{name: manifest[name] for name in ("bold", "mask", "labels")}, **more}
+    return {**{name: manifest[name] for name in MANIFEST_FILES}, **more}
 
 
 def write_sidecars(map_paths, config, inputs):

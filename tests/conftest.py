@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from snakelight import synthetic
+from snakelight.data import synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -32,6 +32,7 @@ def haxby_dir(tmp_path_factory):
 @pytest.fixture
 def offline(monkeypatch):
     """Any download attempt fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a download was attempted")
 
@@ -74,7 +75,16 @@ def _face_house(haxby_dir):
 
 
 def snakemake_command(workdir, *args):
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
 
 
 def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
@@ -82,8 +92,15 @@ def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
     ``env`` added to the environment; ``.stdout`` holds both of its output streams.
     After ``timeout`` seconds Snakemake and everything it started are killed."""
     command = snakemake_command(workdir, *args)
-    with subprocess.Popen(command, cwd=workdir, env={**os.environ, **(env or {})}, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True) as process:
+    with subprocess.Popen(
+        command,
+        cwd=workdir,
+        env={**os.environ, **(env or {})},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as process:
         try:
             stdout, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -126,8 +143,16 @@ def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run")
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, TINY_CONFIG))
     assert job_counts(result.stdout) == {
-        "synthetic_mask": 1, "synthetic_subject": 1, "fetch": 1, "select_conditions": 1,
-        "process_mask": 1, "searchlight_chunk": 3, "merge": 1, "fscores": 1, "figures": 1, "summary": 1,
+        "synthetic_mask": 1,
+        "synthetic_subject": 1,
+        "fetch": 1,
+        "select_conditions": 1,
+        "process_mask": 1,
+        "searchlight_chunk": 3,
+        "merge": 1,
+        "fscores": 1,
+        "figures": 1,
+        "summary": 1,
         "all": 1,
     }
     return workdir

@@ -50,6 +50,7 @@ def mask_voxels(dataset_dir, count):
 
 def set_voxels(subject_dir, voxels, value, dtype=None):
     """Give the BOLD series of ``voxels`` the constant ``value`` (NaN needs a float dtype)."""
+
     def edit(data, affine):
         data = data.astype(dtype or data.dtype)
         for voxel in voxels:

@@ -32,8 +32,10 @@ def unavailable():
     """Why a test cluster cannot start here, or None."""
     missing = [name for name in BINARIES if shutil.which(name) is None]
     if missing:
-        return (f"SLURM is not installed ({', '.join(missing)} not found); "
-                "apt-get install munge slurmctld slurmd slurm-client (.ci/run does)")
+        return (
+            f"SLURM is not installed ({', '.join(missing)} not found); "
+            "apt-get install munge slurmctld slurmd slurm-client (.ci/run does)"
+        )
     if os.geteuid() != 0:
         return "starting munged and slurmd needs root"
     if SLURM_CONF.exists() and MARKER not in SLURM_CONF.read_text():
@@ -72,12 +74,20 @@ class LocalSlurm:
         munge.mkdir(mode=0o755)
         shutil.chown(munge, "munge", "munge")
         as_munge = {"user": "munge", "group": "munge", "extra_groups": []}
-        subprocess.run(["mungekey", "--create", f"--keyfile={munge}/munge.key"], check=True, timeout=30,
-                       **as_munge)
-        self._daemon("munged", ["munged", "--foreground", f"--key-file={munge}/munge.key",
-                                f"--socket={munge}/socket", f"--pid-file={munge}/munged.pid",
-                                f"--log-file={munge}/munged.log", f"--seed-file={munge}/munged.seed"],
-                     **as_munge)
+        subprocess.run(["mungekey", "--create", f"--keyfile={munge}/munge.key"], check=True, timeout=30, **as_munge)
+        self._daemon(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                f"--key-file={munge}/munge.key",
+                f"--socket={munge}/socket",
+                f"--pid-file={munge}/munged.pid",
+                f"--log-file={munge}/munged.log",
+                f"--seed-file={munge}/munged.seed",
+            ],
+            **as_munge,
+        )
         SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
         SLURM_CONF.write_text(self._config(munge / "socket"))
         self._daemon("slurmctld", ["slurmctld", "-D", "-i"])
@@ -118,18 +128,21 @@ class LocalSlurm:
 
     def logs(self):
         """The daemons' output, for an error message."""
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-                         for path in sorted(self.dir.glob("*.out")))
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in sorted(self.dir.glob("*.out"))
+        )
 
     def _daemon(self, name, command, **user):
         with open(self.dir / f"{name}.out", "w") as out:
-            self.daemons[name] = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                                  stdin=subprocess.DEVNULL, **user)
+            self.daemons[name] = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **user
+            )
 
     def _config(self, munge_socket):
         # The node as slurmd sees it: its name, CPUs, sockets, cores and memory.
-        hardware = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True,
-                                  timeout=30).stdout.splitlines()[0]
+        hardware = subprocess.run(
+            ["slurmd", "-C"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.splitlines()[0]
         host = hardware.split()[0].removeprefix("NodeName=")
         return f"""{MARKER}
 ClusterName=snakelight-test

@@ -16,8 +16,11 @@ def test_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(benchmark, "WORK", tmp_path)
     monkeypatch.setattr(benchmark, "SHAPE", TINY["shape"])
     benchmark.main(["--quick"])
-    rows = {line[:12].strip(): line[12:] for line in capsys.readouterr().out.splitlines()
-            if line.startswith(("nilearn ", "exact ", "fast "))}
+    rows = {
+        line[:12].strip(): line[12:]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith(("nilearn ", "exact ", "fast "))
+    }
     assert set(rows) == {"nilearn svc", "exact svc", "fast svc", "fast gnb", "fast lda"}
     assert rows["exact svc"].endswith("np.array_equal with nilearn: True")
     assert re.search(r"identical to nilearn on \d+\.\d% of spheres", rows["fast svc"])

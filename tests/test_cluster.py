@@ -22,8 +22,14 @@ pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 SITE = {"SNAKELIGHT_SLURM_PARTITION": PARTITION, "SNAKELIGHT_SLURM_ACCOUNT": ACCOUNT}
 # The test cluster keeps no accounting (sacct is disabled), so the SLURM plugin asks
 # squeue. Its first status check of a wave waits 15 s: a job takes about 10 s here.
-SLURM = ["--profile", str(REPO / "profiles/slurm"), "--slurm-status-command", "squeue",
-         "--slurm-init-seconds-before-status-checks", "15"]
+SLURM = [
+    "--profile",
+    str(REPO / "profiles/slurm"),
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "15",
+]
 GENERIC = ["--profile", str(REPO / "profiles/cluster-generic"), "--seconds-between-status-checks", "2"]
 CHUNK_LOG = "results/synthetic/logs/sub-02/face_vs_house/searchlight_chunk_{}.log"
 # Every job but `all`, which runs in Snakemake itself.
@@ -82,8 +88,7 @@ def test_slurm_profile_runs_each_chunk_as_its_own_slurm_job(slurm_run, local_map
     assert_each_chunk_ran_as_its_own_job(workdir, submitted, local_map)
 
 
-def test_failed_chunk_fails_the_run_with_its_log_and_a_rerun_does_only_what_is_missing(
-        slurm_run, local_map, tmp_path):
+def test_failed_chunk_fails_the_run_with_its_log_and_a_rerun_does_only_what_is_missing(slurm_run, local_map, tmp_path):
     workdir = tmp_path / "run"
     shutil.copytree(slurm_run[0], workdir, symlinks=True)
     # Back to before the chunks, but for chunk 2: this run scores chunks 0 and 1.

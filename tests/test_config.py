@@ -2,9 +2,9 @@ import pytest
 import yaml
 from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
 
-from snakelight.batched import ESTIMATORS as FAST_ESTIMATORS
-from snakelight.config import ConfigError, validate_config
-from snakelight.searchlight import NILEARN_ESTIMATORS
+from snakelight.searchlight.engines.fast import ESTIMATORS as FAST_ESTIMATORS
+from snakelight.searchlight.scoring import NILEARN_ESTIMATORS
+from snakelight.workflow.config import ConfigError, validate_config
 
 from .conftest import REPO, SCHEMA
 
@@ -50,8 +50,10 @@ def test_seed_config_is_the_seed():
     assert searchlight["cv"] == {"method": "kfold", "n_splits": 4}
 
 
-ESTIMATORS = "['svc', 'svc_l2', 'svc_l1', 'logistic', 'logistic_l2', 'logistic_l1', 'ridge_classifier', " \
-             "'dummy_classifier', 'gnb', 'lda']"
+ESTIMATORS = (
+    "['svc', 'svc_l2', 'svc_l1', 'logistic', 'logistic_l2', 'logistic_l1', 'ridge_classifier', "
+    "'dummy_classifier', 'gnb', 'lda']"
+)
 
 
 @pytest.mark.parametrize(
@@ -64,21 +66,29 @@ ESTIMATORS = "['svc', 'svc_l2', 'svc_l1', 'logistic', 'logistic_l2', 'logistic_l
         ({"searchlight": {"radus": 3}}, "searchlight: Additional properties are not allowed ('radus' was unexpected)"),
         ({"serchlight": {}}, "<top level>: Additional properties are not allowed ('serchlight' was unexpected)"),
         ({"subjects": "2"}, "subjects: '2' is not of type 'array'"),
-        ({"contrasts": {"fh": ["face", "hous"]}},
-         "contrasts.fh: unknown condition 'hous'; the dataset has rest, face, house, cat, bottle, scissors, shoe, "
-         "chair, scrambledpix"),
+        (
+            {"contrasts": {"fh": ["face", "hous"]}},
+            "contrasts.fh: unknown condition 'hous'; the dataset has rest, face, house, cat, bottle, scissors, shoe, "
+            "chair, scrambledpix",
+        ),
         ({"contrasts": {"fh": ["face"]}}, "contrasts.fh: ['face'] has 1 condition(s); a contrast decodes two or more"),
         ({"contrasts": {"fh": ["face", "face"]}}, "contrasts.fh: ['face', 'face'] has non-unique elements"),
         ({"dataset": {"source": "haxby"}, "subjects": [2, 7]}, "subjects: Haxby has subjects 1 to 6, not 7"),
         ({"process_mask": {"roi": "missing/roi.nii.gz"}}, "process_mask.roi: file not found: 'missing/roi.nii.gz'"),
-        ({"searchlight": {"engine": "fast", "estimator": "logistic"}},
-         "searchlight.estimator: engine 'fast' has no estimator 'logistic'; it has svc, svc_l2, gnb, lda"),
-        ({"searchlight": {"engine": "fast", "estimator": "gnb", "scoring": "roc_auc"}},
-         "searchlight.scoring: engine 'fast' scores accuracy only, not 'roc_auc'"),
+        (
+            {"searchlight": {"engine": "fast", "estimator": "logistic"}},
+            "searchlight.estimator: engine 'fast' has no estimator 'logistic'; it has svc, svc_l2, gnb, lda",
+        ),
+        (
+            {"searchlight": {"engine": "fast", "estimator": "gnb", "scoring": "roc_auc"}},
+            "searchlight.scoring: engine 'fast' scores accuracy only, not 'roc_auc'",
+        ),
         ({"searchlight": {"engine": "quick"}}, "searchlight.engine: 'quick' is not one of ['auto', 'exact', 'fast']"),
         ({"searchlight": {"cv": {"n_splits": 1}}}, "searchlight.cv.n_splits: 1 is less than the minimum of 2"),
-        ({"searchlight": {"cv": {"method": "loro"}}},
-         "searchlight.cv.method: 'loro' is not one of ['kfold', 'leave_one_run_out']"),
+        (
+            {"searchlight": {"cv": {"method": "loro"}}},
+            "searchlight.cv.method: 'loro' is not one of ['kfold', 'leave_one_run_out']",
+        ),
         ({"resources": {"margin": 0.5}}, "resources.margin: 0.5 is less than the minimum of 1"),
     ],
 )

@@ -8,11 +8,11 @@ import pytest
 from nilearn.image import index_img, new_img_like
 from nilearn.masking import apply_mask_fmri
 
-from snakelight import synthetic
-from snakelight.datasets import fetch_subject
+from snakelight.data import haxby_design, synthetic
+from snakelight.data.conditions import select_conditions
+from snakelight.data.haxby import fetch_subject
+from snakelight.data.masks import process_mask, write_process_mask
 from snakelight.io import read_json, read_labels, read_masked_samples, read_samples_table
-from snakelight.masks import process_mask, write_process_mask
-from snakelight.samples import select_conditions
 
 from .conftest import TINY
 
@@ -46,8 +46,8 @@ def test_synthetic_has_haxbys_geometry_and_design():
     design = synthetic.block_design(12, np.random.default_rng(0))
     assert len(design) == 12 * 121
     counts = design.groupby("chunks")["labels"].value_counts().unstack()
-    assert (counts[list(synthetic.CATEGORIES)] == 9).all().all()
-    assert set(design["labels"]) == set(synthetic.HAXBY_CONDITIONS)
+    assert (counts[list(haxby_design.CATEGORIES)] == 9).all().all()
+    assert set(design["labels"]) == set(haxby_design.CONDITIONS)
 
 
 def test_synthetic_is_seeded_to_the_byte(tmp_path):
@@ -72,8 +72,14 @@ def test_planted_regions_carry_the_signal(haxby_dir):
 
 def test_select_conditions_equals_nilearn_index_img(haxby_dir, tmp_path):
     manifest = fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=haxby_dir.parent)
-    table = select_conditions(tmp_path / "dataset.json", ["house", "face"], {"method": "kfold", "n_splits": 4},
-                              tmp_path / "s.nii.gz", tmp_path / "s.tsv", tmp_path / "s.npy")
+    table = select_conditions(
+        tmp_path / "dataset.json",
+        ["house", "face"],
+        {"method": "kfold", "n_splits": 4},
+        tmp_path / "s.nii.gz",
+        tmp_path / "s.tsv",
+        tmp_path / "s.npy",
+    )
     labels = read_labels(manifest["labels"])
     keep = labels["label"].isin(["face", "house"])
     expected = index_img(manifest["bold"], keep.to_numpy())
@@ -109,14 +115,20 @@ def test_process_mask_selections_intersect(tmp_path):
     two_slices = np.asarray(process_mask(mask_img, slices={"z": [10, 12]}).dataobj) > 0
     assert np.array_equal(np.flatnonzero(two_slices.any(axis=(0, 1))), [10, 12])
     box = np.asarray(process_mask(mask_img, box={"x": [5, 8], "z": [None, 11]}).dataobj) > 0
-    assert np.array_equal(box, mask & (np.arange(20)[:, None, None] >= 5) & (np.arange(20)[:, None, None] < 8)
-                          & (np.arange(22)[None, None, :] < 11))
+    assert np.array_equal(
+        box,
+        mask
+        & (np.arange(20)[:, None, None] >= 5)
+        & (np.arange(20)[:, None, None] < 8)
+        & (np.arange(22)[None, None, :] < 11),
+    )
     roi = np.zeros(mask.shape, dtype=np.uint8)
     roi[:10] = 1
     new_img_like(mask_img, roi).to_filename(tmp_path / "roi.nii.gz")
     mask_img.to_filename(tmp_path / "mask.nii.gz")
-    written = write_process_mask({"mask": str(tmp_path / "mask.nii.gz")}, tmp_path / "pm.nii.gz",
-                                 slices={}, box={}, roi=tmp_path / "roi.nii.gz")
+    written = write_process_mask(
+        {"mask": str(tmp_path / "mask.nii.gz")}, tmp_path / "pm.nii.gz", slices={}, box={}, roi=tmp_path / "roi.nii.gz"
+    )
     assert np.array_equal(np.asarray(written.dataobj) > 0, mask & (roi > 0))
     nib.Nifti1Image(np.ones((3, 3, 3), np.uint8), mask_img.affine).to_filename(tmp_path / "small.nii.gz")
     with pytest.raises(ValueError, match=r"small.nii.gz is not on the brain mask's grid \(shape \(3, 3, 3\)"):

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from nilearn.masking import apply_mask_fmri
 from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
-
 from sklearn.svm import LinearSVC, _liblinear
 
-from snakelight import tron
-from snakelight.batched import FoldDesign, SquaredHingeSVC, padded_spheres
-from snakelight.exact import LiblinearFolds, score_spheres_exact
-from snakelight.searchlight import make_estimator, make_folds, score_spheres
-from snakelight.spheres import process_seeds, sphere_members
+from snakelight.searchlight.cv import make_folds
+from snakelight.searchlight.engines import _tron
+from snakelight.searchlight.engines.exact import LiblinearFolds, score_spheres_exact
+from snakelight.searchlight.engines.fast import FoldDesign, SquaredHingeSVC, padded_spheres
+from snakelight.searchlight.scoring import make_estimator, score_spheres
+from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 # liblinear's L1 solver runs out of iterations on raw BOLD values, in nilearn too.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -32,15 +32,19 @@ def problem(face_house):
 
 
 def reference(X, y, spheres, estimator, folds, scoring=None):
-    return np.array([cross_val_score(make_estimator(estimator), X[:, s], y, cv=folds, scoring=scoring)
-                     for s in spheres])
+    return np.array(
+        [cross_val_score(make_estimator(estimator), X[:, s], y, cv=folds, scoring=scoring) for s in spheres]
+    )
 
 
-@pytest.mark.parametrize(("estimator", "cv", "n_spheres"), [
-    ("svc", KFold(4), None),
-    ("svc", LeaveOneGroupOut(), None),
-    ("svc_l1", KFold(4), 40),  # L1 liblinear runs to max_iter on raw BOLD: slow
-])
+@pytest.mark.parametrize(
+    ("estimator", "cv", "n_spheres"),
+    [
+        ("svc", KFold(4), None),
+        ("svc", LeaveOneGroupOut(), None),
+        ("svc_l1", KFold(4), 40),  # L1 liblinear runs to max_iter on raw BOLD: slow
+    ],
+)
 def test_exact_liblinear_equals_cross_val_score(problem, estimator, cv, n_spheres):
     X, y, runs, spheres = problem
     spheres = spheres[:n_spheres]
@@ -51,15 +55,18 @@ def test_exact_liblinear_equals_cross_val_score(problem, estimator, cv, n_sphere
     assert np.unique(scores.mean(axis=1)).size > 5
 
 
-@pytest.mark.parametrize("settings", [
-    {},  # nilearn's 'svc'
-    {"class_weight": "balanced"},
-    {"fit_intercept": False},
-    {"intercept_scaling": 3.0, "C": 0.05, "tol": 1e-3},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},  # nilearn's 'svc'
+        {"class_weight": "balanced"},
+        {"fit_intercept": False},
+        {"intercept_scaling": 3.0, "C": 0.05, "tol": 1e-3},
+    ],
+)
 @pytest.mark.parametrize("cv", [KFold(4), LeaveOneGroupOut()])
 def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
-    """snakelight.tron's coefficients are liblinear's, bit for bit, fold by fold."""
+    """snakelight.searchlight.engines._tron's coefficients are liblinear's, bit for bit, fold by fold."""
     X, y, runs, spheres = spheres_and_data(seed_sized)
     X = np.ascontiguousarray(X, dtype=np.float64)
     folds = make_folds(cv, X, y, runs)
@@ -69,14 +76,33 @@ def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
     for sphere in spheres[::3]:
         assert fits._compiled(sphere.size)
         coef = np.empty((len(folds), sphere.size + 1))
-        tron.sphere_scores(X, sphere, *fits.layout, fits.bias, fits.intercept_scaling, estimator.max_iter,
-                           coef, np.empty(len(folds), dtype=bool))
+        _tron.sphere_scores(
+            X,
+            sphere,
+            *fits.layout,
+            fits.bias,
+            fits.intercept_scaling,
+            estimator.max_iter,
+            coef,
+            np.empty(len(folds), dtype=bool),
+        )
         for f, fold in enumerate(fits.folds):
             X_train = X[np.ix_(fold.train, sphere)]
             raw_coef, _ = _liblinear.train_wrap(
-                X_train, fold.train_codes, False, fits._solver(X_train.shape), estimator.tol, fits.bias,
-                estimator.C, fold.class_weight, estimator.max_iter, fits.seed, 0.1, fold.sample_weight)
-            assert np.array_equal(coef[f, :sphere.size + n_coef], raw_coef[0])
+                X_train,
+                fold.train_codes,
+                False,
+                fits._solver(X_train.shape),
+                estimator.tol,
+                fits.bias,
+                estimator.C,
+                fold.class_weight,
+                estimator.max_iter,
+                fits.seed,
+                0.1,
+                fold.sample_weight,
+            )
+            assert np.array_equal(coef[f, : sphere.size + n_coef], raw_coef[0])
 
 
 def test_exact_engine_scores_decisions_at_zero_as_numpy(monkeypatch):
@@ -158,7 +184,7 @@ def test_batches_do_not_change_scores(problem, monkeypatch):
     X, y, runs, spheres = problem
     folds = make_folds(KFold(4), X, y, runs)
     whole = {e: score_spheres(X, y, spheres, e, folds, engine="fast") for e in ("gnb", "lda", "svc")}
-    monkeypatch.setattr("snakelight.batched.BATCH_BYTES", 1)
+    monkeypatch.setattr("snakelight.searchlight.engines.fast.BATCH_BYTES", 1)
     for estimator, scores in whole.items():
         assert np.array_equal(score_spheres(X, y, spheres, estimator, folds, engine="fast"), scores)
 
@@ -168,8 +194,15 @@ def test_progress_reaches_the_total(problem):
     folds = make_folds(KFold(4), X, y, runs)
     for engine in ("exact", "fast"):
         calls = []
-        score_spheres(X, y, spheres[:30], "svc", folds, engine=engine,
-                      progress=lambda done, total: calls.append((done, total)))
+        score_spheres(
+            X,
+            y,
+            spheres[:30],
+            "svc",
+            folds,
+            engine=engine,
+            progress=lambda done, total: calls.append((done, total)),  # noqa: B023 (called before the next loop)
+        )
         assert calls[-1] == (30, 30)
         assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 

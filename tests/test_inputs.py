@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakelight.datasets import fetch_subject
+from snakelight.data.conditions import check_folds, select_conditions
+from snakelight.data.haxby import fetch_subject
+from snakelight.data.masks import process_mask, write_process_mask
 from snakelight.io import InputError
-from snakelight.masks import process_mask, write_process_mask
-from snakelight.samples import check_folds, select_conditions
 
 from . import damage
 from .conftest import copy_haxby
@@ -93,8 +93,11 @@ def test_damaged_gzip_stream_is_caught_by_its_checksum(haxby_dir, offline, tmp_p
     damage.flip_byte(copy / "subj2/bold.nii.gz")
     with pytest.raises(InputError) as error:
         fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=tmp_path / "data")
-    assert re.fullmatch(rf"{copy}/subj2/bold.nii.gz: truncated or corrupt \((CRC check failed|Error -3) .+\); "
-                        rf"delete {copy}/subj2 and rerun to fetch it again", str(error.value))
+    assert re.fullmatch(
+        rf"{copy}/subj2/bold.nii.gz: truncated or corrupt \((CRC check failed|Error -3) .+\); "
+        rf"delete {copy}/subj2 and rerun to fetch it again",
+        str(error.value),
+    )
 
 
 def test_constant_voxels_warn_with_their_count(haxby_dir, offline, tmp_path, caplog):
@@ -102,8 +105,10 @@ def test_constant_voxels_warn_with_their_count(haxby_dir, offline, tmp_path, cap
     damage.set_voxels(copy / "subj2", damage.mask_voxels(copy, 3), 700)
     with caplog.at_level(logging.WARNING, logger="snakelight"):
         fetch_subject(2, tmp_path / "dataset.json", source="haxby", data_dir=tmp_path / "data")
-    assert caplog.messages == [f"{copy}/subj2/bold.nii.gz: 3 of 550 brain-mask voxels are constant over time "
-                               "(the first at voxel (1, 4, 5)); they carry no information"]
+    assert caplog.messages == [
+        f"{copy}/subj2/bold.nii.gz: 3 of 550 brain-mask voxels are constant over time "
+        "(the first at voxel (1, 4, 5)); they carry no information"
+    ]
     assert (tmp_path / "dataset.json").exists()
 
 
@@ -114,8 +119,10 @@ def test_condition_missing_from_the_labels_lists_those_present(haxby_dir, offlin
     outputs = [tmp_path / name for name in ("samples.nii.gz", "samples.tsv", "masked_samples.npy")]
     with pytest.raises(InputError) as error:
         select_conditions(tmp_path / "dataset.json", ["face", "cat"], KFOLD4, *outputs)
-    assert str(error.value) == (f"{copy}/subj2/labels.txt: no volume is labelled 'cat'; the labels are bottle, "
-                                "chair, face, house, rest, scissors, scrambledpix, shoe")
+    assert str(error.value) == (
+        f"{copy}/subj2/labels.txt: no volume is labelled 'cat'; the labels are bottle, "
+        "chair, face, house, rest, scissors, scrambledpix, shoe"
+    )
     assert not any(path.exists() for path in outputs)
 
 
@@ -128,20 +135,31 @@ def samples(runs):
     ("table", "cv", "message"),
     [
         # Acquisition order: 'bottle' only at the end, so the last KFold test fold takes all of it.
-        (samples([["face"] * 9] * 3 + [["face"] * 9 + ["bottle"] * 9]), KFOLD4,
-         "labels.txt: too few volumes of 'bottle' (9 in all) for kfold with 4 splits: training fold 4 of 4 "
-         "holds none"),
-        (samples([["chair"], ["scissors", "scissors"]]), KFOLD4,
-         "config key searchlight.cv.n_splits: kfold with 4 splits cannot split the 3 volumes of chair, scissors "
-         "in labels.txt (Cannot have number of splits n_splits=4 greater than the number of samples: "
-         "n_samples=3.)"),
-        (samples([["face", "house"] * 5]), {"method": "leave_one_run_out", "n_splits": 4},
-         "config key searchlight.cv.method: leave_one_run_out cannot split the 10 volumes of face, house in "
-         "labels.txt (The groups parameter contains fewer than 2 unique groups ([0]). LeaveOneGroupOut "
-         "expects at least 2.)"),
-        (samples([["face", "house"], ["face"]]), {"method": "leave_one_run_out", "n_splits": 4},
-         "labels.txt: too few volumes of 'house' (1 in all) for leave_one_run_out: training fold 1 of 2 holds "
-         "none"),
+        (
+            samples([["face"] * 9] * 3 + [["face"] * 9 + ["bottle"] * 9]),
+            KFOLD4,
+            "labels.txt: too few volumes of 'bottle' (9 in all) for kfold with 4 splits: training fold 4 of 4 "
+            "holds none",
+        ),
+        (
+            samples([["chair"], ["scissors", "scissors"]]),
+            KFOLD4,
+            "config key searchlight.cv.n_splits: kfold with 4 splits cannot split the 3 volumes of chair, scissors "
+            "in labels.txt (Cannot have number of splits n_splits=4 greater than the number of samples: "
+            "n_samples=3.)",
+        ),
+        (
+            samples([["face", "house"] * 5]),
+            {"method": "leave_one_run_out", "n_splits": 4},
+            "config key searchlight.cv.method: leave_one_run_out cannot split the 10 volumes of face, house in "
+            "labels.txt (The groups parameter contains fewer than 2 unique groups ([0]). LeaveOneGroupOut "
+            "expects at least 2.)",
+        ),
+        (
+            samples([["face", "house"], ["face"]]),
+            {"method": "leave_one_run_out", "n_splits": 4},
+            "labels.txt: too few volumes of 'house' (1 in all) for leave_one_run_out: training fold 1 of 2 holds none",
+        ),
     ],
 )
 def test_folds_that_cannot_cross_validate_are_refused(table, cv, message):
@@ -158,17 +176,26 @@ def test_enough_samples_give_the_chunk_jobs_folds():
 def test_slice_outside_the_volume_names_its_key(face_house):
     with pytest.raises(InputError) as error:
         process_mask(face_house["mask"], slices={"z": [5, 50]})
-    assert str(error.value) == "config key process_mask.slices.z: index 50 is outside the volume " \
-                               "(z has 12 voxels: 0 to 11)"
+    assert (
+        str(error.value) == "config key process_mask.slices.z: index 50 is outside the volume "
+        "(z has 12 voxels: 0 to 11)"
+    )
 
 
 def test_empty_process_mask_stops_with_no_output(face_house, tmp_path):
     face_house["mask"].to_filename(tmp_path / "mask.nii.gz")
     with pytest.raises(InputError) as error:  # the lowest slices lie below the brain
-        write_process_mask({"mask": str(tmp_path / "mask.nii.gz")}, tmp_path / "pm.nii.gz",
-                           slices={"z": [1]}, box={"y": [None, 8]}, roi=None)
-    assert str(error.value) == (f"config key process_mask: no voxel of the brain mask {tmp_path}/mask.nii.gz is "
-                                "selected (slices {'z': [1]}, box {'y': [None, 8]}); nothing to score")
+        write_process_mask(
+            {"mask": str(tmp_path / "mask.nii.gz")},
+            tmp_path / "pm.nii.gz",
+            slices={"z": [1]},
+            box={"y": [None, 8]},
+            roi=None,
+        )
+    assert str(error.value) == (
+        f"config key process_mask: no voxel of the brain mask {tmp_path}/mask.nii.gz is "
+        "selected (slices {'z': [1]}, box {'y': [None, 8]}); nothing to score"
+    )
     assert not (tmp_path / "pm.nii.gz").exists()
 
 
@@ -181,13 +208,15 @@ def test_empty_process_mask_stops_with_no_output(face_house, tmp_path):
 )
 def test_steps_report_input_errors_in_one_line_and_bugs_with_a_traceback(tmp_path, error, stderr):
     log = tmp_path / "step.log"
-    script = (f"from snakelight.io import InputError\nfrom snakelight.logs import to_file\n"
-              f"to_file({str(log)!r})\nraise {error}\n")
+    script = (
+        f"from snakelight.io import InputError\nfrom snakelight.logs import to_file\n"
+        f"to_file({str(log)!r})\nraise {error}\n"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 1
     if stderr is not None:
         assert result.stderr == stderr
-        assert log.read_text().endswith(f" ERROR {stderr[len('error: '):]}")
+        assert log.read_text().endswith(f" ERROR {stderr[len('error: ') :]}")
     else:
         assert "Traceback" in result.stderr and result.stderr.endswith("ZeroDivisionError: a bug\n")
         assert "Traceback" in log.read_text()

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakelight import synthetic
+from snakelight.data import synthetic
+from snakelight.data.table import read_events, repetition_time, volume_labels
 from snakelight.io import InputError, read_labels, read_samples_table
-from snakelight.own_data import read_events, repetition_time, volume_labels
-from snakelight.subjects_table import read_subjects_table
+from snakelight.workflow.subjects_table import read_subjects_table
 
 from .conftest import REPO, TINY, TINY_CONFIG, job_counts, run_snakemake, write_config
 
@@ -27,12 +27,24 @@ def test_events_label_the_volumes_acquired_during_them():
     assert list(volume_labels(events, 8, 2.0)) == ["rest", "face", "face", "rest", "rest", "house", "house", "rest"]
     # A 4 s hemodynamic shift: a volume at t shows the event at t - 4.
     assert list(volume_labels(events, 9, 2.0, shift=4, baseline="none")) == [
-        "none", "none", "none", "face", "face", "none", "none", "house", "house"]
+        "none",
+        "none",
+        "none",
+        "face",
+        "face",
+        "none",
+        "none",
+        "house",
+        "house",
+    ]
 
 
 def test_an_event_past_the_run_end_names_file_row_and_column():
-    with pytest.raises(InputError, match=r"^run1_events.tsv row 2, column duration: the event ends at 21 s, "
-                                         r"after the run's end \(10 volumes x 2 s = 20 s\)$"):
+    with pytest.raises(
+        InputError,
+        match=r"^run1_events.tsv row 2, column duration: the event ends at 21 s, "
+        r"after the run's end \(10 volumes x 2 s = 20 s\)$",
+    ):
         volume_labels(events_table([(0, 2, "a"), (18, 3, "b")]), 10, 2.0, source="run1_events.tsv")
 
 
@@ -61,14 +73,29 @@ def test_a_missing_repetition_time_names_the_image():
     assert repetition_time(img, "b.nii.gz") == 2.5
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("subject\tevents\n1\te.tsv\n", r"subjects.tsv: no column 'bold'"),
-    ("subject\tbold\tevents\tsession\n1\tb.nii.gz\te.tsv\t1\n", r"subjects.tsv: unknown column 'session'"),
-    ("subject\tbold\tevents\n1\tmissing.nii.gz\te.tsv\n", r"subjects.tsv row 1, column bold: file not found: 'missing.nii.gz'"),
-    ("subject\tbold\tevents\tlabels\n1\tb.nii.gz\te.tsv\tl.tsv\n", r"subjects.tsv row 1, columns events and labels: give exactly one"),
-    ("subject\tbold\tevents\nS1\tb.nii.gz\te.tsv\n", r"subjects.tsv row 1, column subject: 'S1' is not a positive integer$"),
-    ("subject\tbold\tevents\n1\tb.nii.gz\te.tsv\n2\tb.nii.gz\tnowhere.tsv\n", r"subjects.tsv row 2, column events: file not found"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("subject\tevents\n1\te.tsv\n", r"subjects.tsv: no column 'bold'"),
+        ("subject\tbold\tevents\tsession\n1\tb.nii.gz\te.tsv\t1\n", r"subjects.tsv: unknown column 'session'"),
+        (
+            "subject\tbold\tevents\n1\tmissing.nii.gz\te.tsv\n",
+            r"subjects.tsv row 1, column bold: file not found: 'missing.nii.gz'",
+        ),
+        (
+            "subject\tbold\tevents\tlabels\n1\tb.nii.gz\te.tsv\tl.tsv\n",
+            r"subjects.tsv row 1, columns events and labels: give exactly one",
+        ),
+        (
+            "subject\tbold\tevents\nS1\tb.nii.gz\te.tsv\n",
+            r"subjects.tsv row 1, column subject: 'S1' is not a positive integer$",
+        ),
+        (
+            "subject\tbold\tevents\n1\tb.nii.gz\te.tsv\n2\tb.nii.gz\tnowhere.tsv\n",
+            r"subjects.tsv row 2, column events: file not found",
+        ),
+    ],
+)
 def test_a_wrong_subjects_table_names_file_row_and_column(tmp_path, content, message):
     for name in ("b.nii.gz", "e.tsv", "l.tsv"):
         (tmp_path / name).write_text("")
@@ -101,12 +128,21 @@ def write_bids_like(root):
             run_labels = labels["label"].to_numpy()[volumes]
             starts = np.flatnonzero(np.r_[True, run_labels[1:] != run_labels[:-1]])
             stops = np.r_[starts[1:], run_labels.size]
-            events = [(start * T_R, (stop - start) * T_R, run_labels[start])
-                      for start, stop in zip(starts, stops) if run_labels[start] != "rest"]
+            events = [
+                (start * T_R, (stop - start) * T_R, run_labels[start])
+                for start, stop in zip(starts, stops)
+                if run_labels[start] != "rest"
+            ]
             events_table(events).to_csv(func / f"{name}_events.tsv", sep="\t", index=False)
-            rows.append({"subject": subject, "run": run, "bold": f"sub-{subject:02d}/func/{name}_bold.nii.gz",
-                         "events": f"sub-{subject:02d}/func/{name}_events.tsv",
-                         "mask": "generated/mask.nii.gz" if subject == 1 else ""})
+            rows.append(
+                {
+                    "subject": subject,
+                    "run": run,
+                    "bold": f"sub-{subject:02d}/func/{name}_bold.nii.gz",
+                    "events": f"sub-{subject:02d}/func/{name}_events.tsv",
+                    "mask": "generated/mask.nii.gz" if subject == 1 else "",
+                }
+            )
         truth[subject] = labels
     table = root / "subjects.tsv"
     pd.DataFrame(rows).to_csv(table, sep="\t", index=False)

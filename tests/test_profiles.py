@@ -42,8 +42,13 @@ def fake_command(folder, name, output, exit_code=0):
 def test_status_command_maps_slurm_states(tmp_path, squeue, sacct, expected):
     fake_command(tmp_path, "squeue", *squeue)
     fake_command(tmp_path, "sacct", sacct or "")
-    result = subprocess.run([STATUS, "42;cluster"], capture_output=True, text=True, check=True,
-                            env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    result = subprocess.run(
+        [STATUS, "42;cluster"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+    )
     assert result.stdout == f"{expected}\n"
     assert "--jobs=42" in (tmp_path / "squeue.args").read_text().split()
 
@@ -51,6 +56,12 @@ def test_status_command_maps_slurm_states(tmp_path, squeue, sacct, expected):
 @pytest.mark.workflow
 @pytest.mark.parametrize("profile", ["slurm", "cluster-generic"])
 def test_profiles_load(tmp_path, profile):
-    result = run_snakemake(tmp_path, "-n", "--profile", str(REPO / "profiles" / profile),
-                           "--configfile", write_config(tmp_path, TINY_CONFIG))
+    result = run_snakemake(
+        tmp_path,
+        "-n",
+        "--profile",
+        str(REPO / "profiles" / profile),
+        "--configfile",
+        write_config(tmp_path, TINY_CONFIG),
+    )
     assert job_counts(result.stdout)["searchlight_chunk"] == 3

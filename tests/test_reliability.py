@@ -33,38 +33,46 @@ def _subject_2_labels(table):
 
 # subject -> (damage to its folder (a copy of the tiny subject 2), the line Snakemake shows; {d} = haxby2001)
 BROKEN_SUBJECTS = {
-    1: (lambda s: damage.truncate(s / "bold.nii.gz"),
+    1: (
+        lambda s: damage.truncate(s / "bold.nii.gz"),
         "error: {d}/subj1/bold.nii.gz: truncated or corrupt (Compressed file ended before the end-of-stream "
-        "marker was reached); delete {d}/subj1 and rerun to fetch it again"),
-    3: (lambda s: damage.edit_labels(s, lambda t: t.drop(columns="chunks")),
+        "marker was reached); delete {d}/subj1 and rerun to fetch it again",
+    ),
+    3: (
+        lambda s: damage.edit_labels(s, lambda t: t.drop(columns="chunks")),
         "error: {d}/subj3/labels.txt: no column 'chunks'; a labels file has space-separated columns 'labels' "
-        "and 'chunks' (this one has 'labels')"),
-    4: (lambda s: damage.edit_labels(s, lambda t: t.iloc[:-1]),
+        "and 'chunks' (this one has 'labels')",
+    ),
+    4: (
+        lambda s: damage.edit_labels(s, lambda t: t.iloc[:-1]),
         "error: {d}/subj4/labels.txt: 483 label rows, but {d}/subj4/bold.nii.gz has 484 volumes; there must be "
-        "one row per volume (if the file is damaged, delete {d}/subj4 and rerun to fetch it again)"),
-    5: (lambda s: damage.edit_image(s / "bold.nii.gz", lambda data, affine: (data[..., 0], affine)),
-        "error: {d}/subj5/bold.nii.gz: the BOLD image is 3D (shape 12x14x12); it must be 4D (x, y, z, volumes)"),
-    6: (lambda s: damage.set_voxels(s, damage.mask_voxels(s.parent, 2), np.nan, dtype=np.float32),
+        "one row per volume (if the file is damaged, delete {d}/subj4 and rerun to fetch it again)",
+    ),
+    5: (
+        lambda s: damage.edit_image(s / "bold.nii.gz", lambda data, affine: (data[..., 0], affine)),
+        "error: {d}/subj5/bold.nii.gz: the BOLD image is 3D (shape 12x14x12); it must be 4D (x, y, z, volumes)",
+    ),
+    6: (
+        lambda s: damage.set_voxels(s, damage.mask_voxels(s.parent, 2), np.nan, dtype=np.float32),
         "error: {d}/subj6/bold.nii.gz: 2 brain-mask voxels hold NaN or infinite values (the first at voxel "
-        "(1, 4, 5)); fix the image or leave those voxels out of the brain mask"),
+        "(1, 4, 5)); fix the image or leave those voxels out of the brain mask",
+    ),
 }
 # Subject 2 passes the fetch (with a warning); then each contrast, and the process mask, fail.
 BROKEN_STEPS = {
-    "sub-02/face_vs_cat/samples.nii.gz":
-        "error: {d}/subj2/labels.txt: no volume is labelled 'cat'; the labels are bottle, chair, face, house, "
-        "rest, scissors, scrambledpix, shoe",
-    "sub-02/face_vs_shoe/samples.nii.gz":
-        "error: {d}/subj2/labels.txt: too few volumes of 'shoe' (3 in all) for kfold with 4 splits: training fold "
-        "4 of 4 holds none",
-    "sub-02/chair_vs_scissors/samples.nii.gz":
-        "error: config key searchlight.cv.n_splits: kfold with 4 splits cannot split the 3 volumes of chair, "
-        "scissors in {d}/subj2/labels.txt (Cannot have number of splits n_splits=4 greater than the number of "
-        "samples: n_samples=3.)",
-    "sub-02/process_mask.nii.gz":
-        "error: config key process_mask.slices.z: index 50 is outside the volume (z has 12 voxels: 0 to 11)",
+    "sub-02/face_vs_cat/samples.nii.gz": "error: {d}/subj2/labels.txt: no volume is labelled 'cat'; the labels are bottle, chair, face, house, "
+    "rest, scissors, scrambledpix, shoe",
+    "sub-02/face_vs_shoe/samples.nii.gz": "error: {d}/subj2/labels.txt: too few volumes of 'shoe' (3 in all) for kfold with 4 splits: training fold "
+    "4 of 4 holds none",
+    "sub-02/chair_vs_scissors/samples.nii.gz": "error: config key searchlight.cv.n_splits: kfold with 4 splits cannot split the 3 volumes of chair, "
+    "scissors in {d}/subj2/labels.txt (Cannot have number of splits n_splits=4 greater than the number of "
+    "samples: n_samples=3.)",
+    "sub-02/process_mask.nii.gz": "error: config key process_mask.slices.z: index 50 is outside the volume (z has 12 voxels: 0 to 11)",
 }
-SUBJECT_2_WARNING = ("warning: {d}/subj2/bold.nii.gz: 3 of 550 brain-mask voxels are constant over time (the first "
-                     "at voxel (1, 4, 5)); they carry no information")
+SUBJECT_2_WARNING = (
+    "warning: {d}/subj2/bold.nii.gz: 3 of 550 brain-mask voxels are constant over time (the first "
+    "at voxel (1, 4, 5)); they carry no information"
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +87,16 @@ def broken_run(haxby_dir, tmp_path_factory):
     config = {
         "dataset": {"source": "haxby", "data_dir": str(workdir / "data")},
         "subjects": [1, 2, 3, 4, 5, 6],
-        "contrasts": {"face_vs_cat": ["face", "cat"], "face_vs_shoe": ["face", "shoe"],
-                      "chair_vs_scissors": ["chair", "scissors"]},
+        "contrasts": {
+            "face_vs_cat": ["face", "cat"],
+            "face_vs_shoe": ["face", "shoe"],
+            "chair_vs_scissors": ["chair", "scissors"],
+        },
         "process_mask": {"slices": {"z": [5, 50]}},
     }
-    result = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", write_config(workdir, config),
-                           check=False)
+    result = run_snakemake(
+        workdir, "--cores", "2", "--keep-going", "--configfile", write_config(workdir, config), check=False
+    )
     assert result.returncode != 0
     return workdir, data, result.stdout
 
@@ -117,8 +129,15 @@ def second_run(tmp_path_factory):
     """TINY_CONFIG from scratch again, in one chunk instead of three (maps only)."""
     workdir = tmp_path_factory.mktemp("again")
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "n_chunks": 1}}
-    run_snakemake(workdir, f"{OUT}/searchlight.nii.gz", f"{OUT}/fscores.nii.gz", "--cores", "2",
-                  "--configfile", write_config(workdir, config))
+    run_snakemake(
+        workdir,
+        f"{OUT}/searchlight.nii.gz",
+        f"{OUT}/fscores.nii.gz",
+        "--cores",
+        "2",
+        "--configfile",
+        write_config(workdir, config),
+    )
     return workdir
 
 
@@ -161,10 +180,12 @@ def _chunk_jobs(process):
 def run_and_kill(workdir, kill, timeout=120):
     """Run Snakemake on one core until a chunk is written and the next chunk job runs,
     then ``kill(snakemake, chunk_job)``; returns Snakemake's output."""
-    command = snakemake_command(workdir, f"{OUT}/searchlight.nii.gz", "--cores", "1",
-                                "--configfile", str(workdir / "config.yaml"))
-    snakemake = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 start_new_session=True)
+    command = snakemake_command(
+        workdir, f"{OUT}/searchlight.nii.gz", "--cores", "1", "--configfile", str(workdir / "config.yaml")
+    )
+    snakemake = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         parent, before, deadline = psutil.Process(snakemake.pid), None, time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -206,8 +227,9 @@ def test_killed_run_resumes_with_only_the_unfinished_chunks(tiny_run, tmp_path, 
         assert "Error in rule searchlight_chunk:" in output
     else:  # Snakemake killed by a signal cannot release its lock: README says to unlock.
         run_snakemake(workdir, "--unlock", "--configfile", str(workdir / "config.yaml"))
-    rerun = run_snakemake(workdir, f"{OUT}/searchlight.nii.gz", "--cores", "2",
-                          "--configfile", str(workdir / "config.yaml"))
+    rerun = run_snakemake(
+        workdir, f"{OUT}/searchlight.nii.gz", "--cores", "2", "--configfile", str(workdir / "config.yaml")
+    )
     assert job_counts(rerun.stdout) == {"searchlight_chunk": 3 - finished, "merge": 1}
     for name in MAPS[:2]:
         assert (workdir / OUT / name).read_bytes() == (tiny_run / OUT / name).read_bytes()

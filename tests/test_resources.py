@@ -1,4 +1,4 @@
-"""What jobs ask a cluster for (snakelight.resources), without Snakemake."""
+"""What jobs ask a cluster for (snakelight.workflow.resources), without Snakemake."""
 
 import math
 import re
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakelight import resources
-from snakelight.config import validate_config
-from snakelight.resources import Request, chunk_request, request
+from snakelight.workflow import resources
+from snakelight.workflow.config import validate_config
+from snakelight.workflow.resources import Request, chunk_request, request
 
 from .conftest import SCHEMA, run_snakemake
 
@@ -32,11 +32,11 @@ def test_estimates_follow_the_documented_formula():
     assert image_mb == pytest.approx(283.1, abs=0.1)
     scoring_s = 21_893 * 216 * 50e-6
     bare = request(BARE, image_mb=image_mb, scoring_s=scoring_s)
-    assert bare == Request(mem_mb=math.ceil(500 + image_mb),
-                           runtime=math.ceil((30 + 0.05 * image_mb + scoring_s) / 60))
+    assert bare == Request(mem_mb=math.ceil(500 + image_mb), runtime=math.ceil((30 + 0.05 * image_mb + scoring_s) / 60))
     assert bare.mem_mb > 370 and bare.runtime * 60 > 30
     assert request(DEFAULTS, image_mb=image_mb, scoring_s=scoring_s) == Request(
-        mem_mb=math.ceil(2 * (500 + image_mb)), runtime=math.ceil(2 * (30 + 0.05 * image_mb + scoring_s) / 60))
+        mem_mb=math.ceil(2 * (500 + image_mb)), runtime=math.ceil(2 * (30 + 0.05 * image_mb + scoring_s) / 60)
+    )
 
 
 def test_a_retry_asks_for_twice_as_much():
@@ -53,7 +53,8 @@ def test_chunk_request_counts_its_spheres_and_samples(tmp_path):
     settings = {**BARE, "sphere_cost_us": 1e6}  # a second per sphere and sample
     assert resources.chunk_spheres(tmp_path / "pm.nii.gz", 3) == 84
     assert chunk_request(settings, tmp_path / "samples.nii.gz", tmp_path / "pm.nii.gz", 3, attempt=2) == request(
-        settings, attempt=2, image_mb=resources.array_mb((10, 10, 10, 40)), scoring_s=84 * 40)
+        settings, attempt=2, image_mb=resources.array_mb((10, 10, 10, 40)), scoring_s=84 * 40
+    )
 
 
 def test_an_image_not_made_yet_is_named_for_snakemake(tmp_path):

@@ -6,9 +6,9 @@ from nilearn.image import get_data
 from nilearn.maskers import NiftiMasker
 from sklearn.feature_selection import f_classif
 
-from snakelight.figures import write_figures
-from snakelight.masks import process_mask
-from snakelight.stats import fscore_map
+from snakelight.data.masks import process_mask
+from snakelight.report.figures import write_figures
+from snakelight.report.fscores import fscore_map
 
 
 def test_fscores_equal_the_seeds_computation(face_house):
@@ -34,9 +34,17 @@ def test_figures_are_written_as_png(face_house, tmp_path):
     fscores = fscore_map(face_house["imgs"], face_house["labels"], face_house["runs"], face_house["mask"])
     fscores.to_filename(tmp_path / "f.nii.gz")
     outputs = tmp_path / "searchlight.png", tmp_path / "fscores.png"
-    write_figures(tmp_path / "samples.nii.gz", tmp_path / "map.nii.gz", tmp_path / "f.nii.gz",
-                  tmp_path / "pm.nii.gz", *outputs, cut_coords=[-1], vmin=0.42, threshold=0.2,
-                  chance=0.5)
+    write_figures(
+        tmp_path / "samples.nii.gz",
+        tmp_path / "map.nii.gz",
+        tmp_path / "f.nii.gz",
+        tmp_path / "pm.nii.gz",
+        *outputs,
+        cut_coords=[-1],
+        vmin=0.42,
+        threshold=0.2,
+        chance=0.5,
+    )
     for path in outputs:
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 2000

@@ -9,15 +9,14 @@ import pytest
 from nilearn.decoding import SearchLight
 from nilearn.image.resampling import coord_transform
 from nilearn.maskers.nifti_spheres_masker import apply_mask_and_get_affinity
+from nilearn.masking import apply_mask_fmri
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from nilearn.masking import apply_mask_fmri
-
-from snakelight.chunks import chunk_positions, merge_chunks
+from snakelight.data.masks import process_mask
 from snakelight.io import write_chunk, write_masked_samples, write_samples_table
-from snakelight.masks import process_mask
-from snakelight.searchlight import run_chunk
-from snakelight.spheres import process_seeds, sphere_members
+from snakelight.searchlight.chunks import chunk_positions, merge_chunks
+from snakelight.searchlight.job import run_chunk
+from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 
 def nilearn_scores(data, process_mask_img, radius, cv):
@@ -36,9 +35,20 @@ def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
     write_samples_table(table, pd.DataFrame({"label": data["labels"], "run": data["runs"]}))
     chunks = [tmp_path / f"chunks/{i}.npz" for i in range(n_chunks)]
     for i, output in enumerate(chunks):
-        run_chunk(paths["samples"], masked, table, paths["mask"], paths["process_mask"], chunk=i,
-                  n_chunks=n_chunks, radius=radius, estimator="svc", cv=cv, scoring=None,
-                  output=output)
+        run_chunk(
+            paths["samples"],
+            masked,
+            table,
+            paths["mask"],
+            paths["process_mask"],
+            chunk=i,
+            n_chunks=n_chunks,
+            radius=radius,
+            estimator="svc",
+            cv=cv,
+            scoring=None,
+            output=output,
+        )
     merge_chunks(chunks, paths["process_mask"], tmp_path / "map.nii.gz", tmp_path / "folds.nii.gz")
     return nib.load(tmp_path / "map.nii.gz").get_fdata(), nib.load(tmp_path / "folds.nii.gz").get_fdata()
 
@@ -57,8 +67,7 @@ def reference(face_house, slab):
 
 @pytest.mark.parametrize("n_chunks", [1, 3, 7])
 def test_merged_map_equals_nilearn(face_house, slab, reference, n_chunks, tmp_path):
-    scores, folds = snakelight_scores(face_house, slab, 5.6, {"method": "kfold", "n_splits": 4},
-                                      n_chunks, tmp_path)
+    scores, folds = snakelight_scores(face_house, slab, 5.6, {"method": "kfold", "n_splits": 4}, n_chunks, tmp_path)
     assert np.asarray(slab.dataobj).sum() > 50
     assert np.array_equal(scores, reference)
     assert folds.shape == (*scores.shape, 4)
@@ -128,15 +137,18 @@ def test_more_chunks_than_voxels_write_empty_chunks_and_merge(face_house, tmp_pa
     assert np.array_equal(scores, nilearn_scores(face_house, few, 5.6, KFold(4)))
     assert caplog.messages == [
         f"chunk {i}/4 has no sphere: searchlight.n_chunks (4) is larger than the number of process-mask voxels "
-        "(2); writing an empty chunk" for i in (3, 4)
+        "(2); writing an empty chunk"
+        for i in (3, 4)
     ]
 
 
 def test_radius_below_the_voxel_size_warns_of_one_voxel_spheres(face_house, slab, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="snakelight"):
         scores, _ = snakelight_scores(face_house, slab, 1.5, {"method": "kfold", "n_splits": 4}, 1, tmp_path)
-    assert caplog.messages == ["searchlight.radius 1.5 mm: every sphere of chunk 1/1 holds a single voxel "
-                               "(voxel size 3.5 x 3.75 x 3.75 mm), so this is a voxel-wise decoding"]
+    assert caplog.messages == [
+        "searchlight.radius 1.5 mm: every sphere of chunk 1/1 holds a single voxel "
+        "(voxel size 3.5 x 3.75 x 3.75 mm), so this is a voxel-wise decoding"
+    ]
     assert np.array_equal(scores, nilearn_scores(face_house, slab, 1.5, KFold(4)))
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="snakelight"):

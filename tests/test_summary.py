@@ -5,14 +5,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakelight.summary import chance_level, clusters_table, sphere_scores, write_summary
+from snakelight.report.summary import clusters_table, sphere_scores, write_summary
+from snakelight.searchlight.chance import chance_level
 
 AFFINE = np.diag([3.0, 3.0, 3.0, 1.0])
 
 
-@pytest.mark.parametrize(("scoring", "n_classes", "chance"), [
-    (None, 2, 0.5), ("accuracy", 3, 1 / 3), ("balanced_accuracy", 4, 0.25), ("roc_auc", 2, 0.5), ("f1", 2, None),
-])
+@pytest.mark.parametrize(
+    ("scoring", "n_classes", "chance"),
+    [
+        (None, 2, 0.5),
+        ("accuracy", 3, 1 / 3),
+        ("balanced_accuracy", 4, 0.25),
+        ("roc_auc", 2, 0.5),
+        ("f1", 2, None),
+    ],
+)
 def test_chance_level(scoring, n_classes, chance):
     assert chance_level(scoring, n_classes) == chance
 
@@ -48,8 +56,7 @@ def test_summary_files(planted, tmp_path):
     for img, path in zip(planted, paths):
         img.to_filename(path)
     outputs = [tmp_path / name for name in ("histogram.png", "clusters.tsv", "clusters.html")]
-    write_summary(*paths, *outputs, n_classes=2, scoring=None, cluster_above_chance=0.2,
-                  cluster_min_voxels=5, title="test")
+    write_summary(*paths, *outputs, chance=0.5, cluster_above_chance=0.2, cluster_min_voxels=5, title="test")
     assert outputs[0].read_bytes().startswith(b"\x89PNG")
     assert len(pd.read_csv(outputs[1], sep="\t")) == 2
     assert "at least 0.70 (chance 0.50 + 0.2)" in outputs[2].read_text()

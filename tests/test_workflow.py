@@ -34,19 +34,29 @@ def test_run_writes_maps_and_figures(workdir):
 def test_merged_map_equals_nilearn_on_the_workflows_data(workdir):
     manifest = read_json(workdir / "results/synthetic/sub-02/dataset.json")
     table = read_samples_table(workdir / OUT / "samples.tsv")
-    searchlight = SearchLight(manifest["mask"], process_mask_img=str(workdir / "results/synthetic/sub-02/process_mask.nii.gz"),
-                              radius=5.6, cv=KFold(4))
+    searchlight = SearchLight(
+        manifest["mask"],
+        process_mask_img=str(workdir / "results/synthetic/sub-02/process_mask.nii.gz"),
+        radius=5.6,
+        cv=KFold(4),
+    )
     searchlight.fit(str(workdir / OUT / "samples.nii.gz"), table["label"])
     merged = nib.load(workdir / OUT / "searchlight.nii.gz").get_fdata()
     assert np.array_equal(merged, searchlight.scores_)
     assert merged.max() > 0.6
 
 
-REPORT_FIGURES = {"searchlight": "searchlight.png", "F-scores": "fscores.png",
-                  "score histogram": "score_histogram.png"}
+REPORT_FIGURES = {"searchlight": "searchlight.png", "F-scores": "fscores.png", "score histogram": "score_histogram.png"}
 # Headless, and nothing that reaches out to the network on its own.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-sync",
-                 "--disable-component-update", "--disable-default-apps", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-sync",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +111,7 @@ def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_
     before = fscores.stat().st_mtime_ns
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
-    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "summary": 1,
-                                         "all": 1}
+    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "summary": 1, "all": 1}
     assert fscores.stat().st_mtime_ns == before
     # Up to date now: nothing to do.
     again = run_snakemake(workdir, "--cores", "2", "--configfile", str(workdir / "config.yaml"))
@@ -112,7 +121,10 @@ def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"searchlight": {"radius": -1}}, "config key searchlight.radius: -1 is less than or equal to the minimum of 0"),
+        (
+            {"searchlight": {"radius": -1}},
+            "config key searchlight.radius: -1 is less than or equal to the minimum of 0",
+        ),
         ({"searchlight": {"n_chunks": 0}}, "config key searchlight.n_chunks: 0 is less than the minimum of 1"),
         ({"searchlight": {"estimator": "forest"}}, "config key searchlight.estimator: 'forest' is not one of"),
         ({"contrasts": {"fh": ["face", "houses"]}}, "config key contrasts.fh: unknown condition 'houses'"),
@@ -121,8 +133,9 @@ def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, change, message):
-    result = run_snakemake(tmp_path, "--cores", "1", "--configfile", write_config(tmp_path, {**TINY_CONFIG, **change}),
-                           check=False)
+    result = run_snakemake(
+        tmp_path, "--cores", "1", "--configfile", write_config(tmp_path, {**TINY_CONFIG, **change}), check=False
+    )
     assert result.returncode != 0
     assert [line for line in result.stdout.splitlines() if message in line]
     assert not (tmp_path / "results").exists()
@@ -131,19 +144,38 @@ def test_bad_config_stops_before_any_job(tmp_path, change, message):
 def test_seed_config_shows_the_whole_dag(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--configfile", str(REPO / "config/haxby2001.yaml"))
     assert job_counts(result.stdout) == {
-        "fetch": 1, "select_conditions": 1, "process_mask": 1, "searchlight_chunk": 4,
-        "merge": 1, "fscores": 1, "figures": 1, "summary": 1, "all": 1,
+        "fetch": 1,
+        "select_conditions": 1,
+        "process_mask": 1,
+        "searchlight_chunk": 4,
+        "merge": 1,
+        "fscores": 1,
+        "figures": 1,
+        "summary": 1,
+        "all": 1,
     }
     assert "results/haxby/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
 
 
 def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
-    config = {**TINY_CONFIG, "subjects": [1, 2],
-              "contrasts": {"face_vs_house": ["face", "house"], "cat_chair_shoe": ["cat", "chair", "shoe"]}}
+    config = {
+        **TINY_CONFIG,
+        "subjects": [1, 2],
+        "contrasts": {"face_vs_house": ["face", "house"], "cat_chair_shoe": ["cat", "chair", "shoe"]},
+    }
     result = run_snakemake(tmp_path, "-n", "--configfile", write_config(tmp_path, config))
     assert job_counts(result.stdout) == {
-        "synthetic_mask": 1, "synthetic_subject": 2, "fetch": 2, "process_mask": 2, "select_conditions": 4,
-        "searchlight_chunk": 12, "merge": 4, "fscores": 4, "figures": 4, "summary": 4, "all": 1,
+        "synthetic_mask": 1,
+        "synthetic_subject": 2,
+        "fetch": 2,
+        "process_mask": 2,
+        "select_conditions": 4,
+        "searchlight_chunk": 12,
+        "merge": 4,
+        "fscores": 4,
+        "figures": 4,
+        "summary": 4,
+        "all": 1,
     }
     for subject in ("01", "02"):
         for contrast in config["contrasts"]:
@@ -163,6 +195,7 @@ def test_subject_is_spelled_one_way(tmp_path):
         result = run_snakemake(tmp_path, "-n", target, "--configfile", config, check=False)
         assert result.returncode != 0
         assert f"No rule to produce {target}" in result.stdout
-    result = run_snakemake(tmp_path, "-n", "results/synthetic/sub-12/face_vs_house/searchlight.nii.gz",
-                           "--configfile", config)
+    result = run_snakemake(
+        tmp_path, "-n", "results/synthetic/sub-12/face_vs_house/searchlight.nii.gz", "--configfile", config
+    )
     assert job_counts(result.stdout)["fetch"] == 1

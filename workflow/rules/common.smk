@@ -1,36 +1,24 @@
-from snakelight import resources as cluster
-from snakelight.config import ConfigError, validate_config
+from snakelight.data.haxby_design import BOLD_SHAPE, SUBJECT_FILES, bold_shape
 from snakelight.io import read_json
-from snakelight.subjects_table import FILE_COLUMNS, read_subjects_table
-from snakelight.synthetic import bold_shape
+from snakelight.searchlight.chance import chance_level
+from snakelight.workflow import resources as cluster
+from snakelight.workflow.config import ConfigError, validate_config_and_table
+from snakelight.workflow.subjects_table import FILE_COLUMNS
 
 # Stop on a bad config before any job, with one line naming the key and the value.
 try:
-    config.update(validate_config(config, workflow.source_path("../schemas/config.schema.yaml"),
-                                  workflow.source_path("../schemas/subjects.schema.yaml")))
+    validated, SUBJECTS_TABLE = validate_config_and_table(
+        config,
+        workflow.source_path("../schemas/config.schema.yaml"),
+        workflow.source_path("../schemas/subjects.schema.yaml"),
+    )
+    config.update(validated)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 DATASET = config["dataset"]["source"]
-# Your own data: the subjects table's rows (validated with the config above).
-SUBJECTS_TABLE = (
-    read_subjects_table(config["dataset"]["subjects_table"], workflow.source_path("../schemas/subjects.schema.yaml"))
-    if DATASET == "table"
-    else None
-)
 SEARCHLIGHT = config["searchlight"]
 RESOURCES = config["resources"]
-# Files fetch_haxby looks for in each subject's folder.
-HAXBY_SUBJECT_FILES = [
-    "bold.nii.gz",
-    "labels.txt",
-    "mask4_vt.nii.gz",
-    "mask8b_face_vt.nii.gz",
-    "mask8b_house_vt.nii.gz",
-    "mask8_face_vt.nii.gz",
-    "mask8_house_vt.nii.gz",
-    "anat.nii.gz",
-]
 
 
 # A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
@@ -80,8 +68,13 @@ def generated_files(wildcards):
     return expand(
         "results/synthetic/haxby2001/subj{n}/{file}",
         n=int(wildcards.subject),
-        file=HAXBY_SUBJECT_FILES,
+        file=SUBJECT_FILES,
     )
+
+
+def chance(wildcards):
+    """The contrast's chance score, or None for a scorer without one."""
+    return chance_level(SEARCHLIGHT["scoring"], len(config["contrasts"][wildcards.contrast]))
 
 
 def subject_rows(wildcards):
@@ -109,7 +102,7 @@ def chunk_resources():
 
 
 def resources_of(estimate):
-    """Snakemake resources from ``estimate(input, attempt)``, a snakelight.resources.Request."""
+    """Snakemake resources from ``estimate(input, attempt)``, a snakelight.workflow.resources.Request."""
     return {
         "mem_mb": lambda wildcards, input, attempt: estimate(input, attempt).mem_mb,
         "runtime": lambda wildcards, input, attempt: estimate(input, attempt).runtime,
@@ -121,12 +114,9 @@ def generated_bold_mb(input):
     return cluster.array_mb(bold_shape(synthetic["shape"], synthetic["n_runs"]))
 
 
-# Haxby's BOLD series (fetch reads it in full before we know its shape).
-HAXBY_BOLD_SHAPE = (40, 64, 64, 1452)
-
-
 def fetched_bold_mb(input):
-    return generated_bold_mb(input) if DATASET == "synthetic" else cluster.array_mb(HAXBY_BOLD_SHAPE)
+    """Haxby's BOLD series, which fetch reads in full before its shape is known."""
+    return generated_bold_mb(input) if DATASET == "synthetic" else cluster.array_mb(BOLD_SHAPE)
 
 
 def subject_bold_mb(input):

@@ -2,43 +2,43 @@ rule synthetic_mask:
     output:
         mask="results/synthetic/haxby2001/mask.nii.gz",
         md5sums="results/synthetic/haxby2001/MD5SUMS",
-    params:
-        shape=config["dataset"]["synthetic"]["shape"],
-        voxel_size=config["dataset"]["synthetic"]["voxel_size"],
-    resources:
-        **job_resources(),
     log:
         "results/synthetic/logs/synthetic_mask.log",
     benchmark:
         "results/synthetic/benchmarks/synthetic_mask.tsv"
     conda:
-        "../../envs/data.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        shape=config["dataset"]["synthetic"]["shape"],
+        voxel_size=config["dataset"]["synthetic"]["voxel_size"],
     script:
-        "../../scripts/synthetic_mask.py"
+        "../scripts/synthetic_mask.py"
 
 
 rule synthetic_subject:
     input:
         mask=rules.synthetic_mask.output.mask,
     output:
-        files=expand("results/synthetic/haxby2001/subj{n}/{file}", file=HAXBY_SUBJECT_FILES, allow_missing=True),
+        files=expand("results/synthetic/haxby2001/subj{n}/{file}", file=SUBJECT_FILES, allow_missing=True),
         truth="results/synthetic/haxby2001/subj{n}/truth.nii.gz",
-    params:
-        n_runs=config["dataset"]["synthetic"]["n_runs"],
-        effect_size=config["dataset"]["synthetic"]["effect_size"],
-        seed=config["dataset"]["synthetic"]["seed"],
-    wildcard_constraints:
-        n=r"[1-9]\d*",
-    resources:
-        **job_resources(generated_bold_mb),
     log:
         "results/synthetic/logs/synthetic_subj{n}.log",
     benchmark:
         "results/synthetic/benchmarks/synthetic_subj{n}.tsv"
+    wildcard_constraints:
+        n=r"[1-9]\d*",
     conda:
-        "../../envs/data.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(generated_bold_mb),
+    params:
+        n_runs=config["dataset"]["synthetic"]["n_runs"],
+        effect_size=config["dataset"]["synthetic"]["effect_size"],
+        seed=config["dataset"]["synthetic"]["seed"],
     script:
-        "../../scripts/synthetic_subject.py"
+        "../scripts/synthetic_subject.py"
 
 
 rule fetch:
@@ -46,20 +46,20 @@ rule fetch:
         generated_files,
     output:
         "results/{dataset}/sub-{subject}/dataset.json",
-    wildcard_constraints:
-        dataset="synthetic|haxby",
-    params:
-        data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
-    resources:
-        **job_resources(fetched_bold_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/fetch.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/fetch.tsv"
+    wildcard_constraints:
+        dataset="synthetic|haxby",
     conda:
-        "../../envs/data.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(fetched_bold_mb),
+    params:
+        data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
     script:
-        "../../scripts/fetch.py"
+        "../scripts/fetch.py"
 
 
 rule collect_subject:
@@ -68,19 +68,19 @@ rule collect_subject:
     output:
         manifest="results/table/sub-{subject}/dataset.json",
         data=multiext("results/table/sub-{subject}/data/", "bold.nii.gz", "mask.nii.gz", "labels.txt"),
-    params:
-        rows=lambda wc: subject_rows(wc).to_dict("records"),
-        events=config["dataset"]["events"],
-    resources:
-        **job_resources(input_images_mb),
     log:
         "results/table/logs/sub-{subject}/collect_subject.log",
     benchmark:
         "results/table/benchmarks/sub-{subject}/collect_subject.tsv"
     conda:
-        "../../envs/data.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(input_images_mb),
+    params:
+        rows=lambda wc: subject_rows(wc).to_dict("records"),
+        events=config["dataset"]["events"],
     script:
-        "../../scripts/collect_subject.py"
+        "../scripts/collect_subject.py"
 
 
 rule select_conditions:
@@ -90,20 +90,20 @@ rule select_conditions:
         img="results/{dataset}/sub-{subject}/{contrast}/samples.nii.gz",
         table="results/{dataset}/sub-{subject}/{contrast}/samples.tsv",
         masked="results/{dataset}/sub-{subject}/{contrast}/masked_samples.npy",
-    params:
-        conditions=lambda wc: config["contrasts"][wc.contrast],
-        # Only to check the folds before any chunk job: a new cv reruns this step.
-        cv=SEARCHLIGHT["cv"],
-    resources:
-        **job_resources(subject_bold_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/select_conditions.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/{contrast}/select_conditions.tsv"
     conda:
-        "../../envs/data.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(subject_bold_mb),
+    params:
+        conditions=lambda wc: config["contrasts"][wc.contrast],
+        # Only to check the folds before any chunk job: a new cv reruns this step.
+        cv=SEARCHLIGHT["cv"],
     script:
-        "../../scripts/select_conditions.py"
+        "../scripts/select_conditions.py"
 
 
 rule process_mask:
@@ -112,16 +112,16 @@ rule process_mask:
         roi=config["process_mask"]["roi"] or [],
     output:
         "results/{dataset}/sub-{subject}/process_mask.nii.gz",
-    params:
-        slices=config["process_mask"]["slices"],
-        box=config["process_mask"]["box"],
-    resources:
-        **job_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/process_mask.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/process_mask.tsv"
     conda:
-        "../../envs/data.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        slices=config["process_mask"]["slices"],
+        box=config["process_mask"]["box"],
     script:
-        "../../scripts/process_mask.py"
+        "../scripts/process_mask.py"

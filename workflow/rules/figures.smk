@@ -19,22 +19,21 @@ rule figures:
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "F-scores"},
         ),
-    params:
-        cut_coords=config["figures"]["cut_coords"],
-        vmin=config["figures"]["searchlight_vmin"],
-        threshold=config["figures"]["searchlight_threshold"],
-        n_classes=lambda wc: len(config["contrasts"][wc.contrast]),
-        scoring=SEARCHLIGHT["scoring"],
-    resources:
-        **job_resources(samples_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/figures.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/{contrast}/figures.tsv"
     conda:
-        "../../envs/figures.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(samples_mb),
+    params:
+        cut_coords=config["figures"]["cut_coords"],
+        vmin=config["figures"]["searchlight_vmin"],
+        threshold=config["figures"]["searchlight_threshold"],
+        chance=chance,
     script:
-        "../../scripts/figures.py"
+        "../scripts/figures.py"
 
 
 rule summary:
@@ -57,18 +56,17 @@ rule summary:
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "clusters"},
         ),
-    params:
-        n_classes=lambda wc: len(config["contrasts"][wc.contrast]),
-        scoring=SEARCHLIGHT["scoring"],
-        cluster_above_chance=config["figures"]["cluster_above_chance"],
-        cluster_min_voxels=config["figures"]["cluster_min_voxels"],
-    resources:
-        **job_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/summary.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/{contrast}/summary.tsv"
     conda:
-        "../../envs/figures.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        chance=chance,
+        cluster_above_chance=config["figures"]["cluster_above_chance"],
+        cluster_min_voxels=config["figures"]["cluster_min_voxels"],
     script:
-        "../../scripts/summary.py"
+        "../scripts/summary.py"

@@ -7,6 +7,15 @@ rule searchlight_chunk:
         process_mask=rules.process_mask.output[0],
     output:
         "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
+    log:
+        "results/{dataset}/logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.tsv"
+    conda:
+        "../envs/snakelight.yaml"
+    threads: SEARCHLIGHT["threads"]
+    resources:
+        **chunk_resources(),
     params:
         n_chunks=SEARCHLIGHT["n_chunks"],
         radius=SEARCHLIGHT["radius"],
@@ -14,37 +23,32 @@ rule searchlight_chunk:
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
         engine=SEARCHLIGHT["engine"],
-    threads: SEARCHLIGHT["threads"]
-    resources:
-        **chunk_resources(),
-    log:
-        "results/{dataset}/logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log",
-    benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.tsv"
-    conda:
-        "../../envs/searchlight.yaml"
     script:
-        "../../scripts/searchlight_chunk.py"
+        "../scripts/searchlight_chunk.py"
 
 
 rule merge:
     input:
-        chunks=expand("results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz", chunk=range(SEARCHLIGHT["n_chunks"]), allow_missing=True),
+        chunks=expand(
+            "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
+            chunk=range(SEARCHLIGHT["n_chunks"]),
+            allow_missing=True,
+        ),
         process_mask=rules.process_mask.output[0],
         dataset="results/{dataset}/sub-{subject}/dataset.json",
     output:
         map="results/{dataset}/sub-{subject}/{contrast}/searchlight.nii.gz",
         folds="results/{dataset}/sub-{subject}/{contrast}/searchlight_folds.nii.gz",
         sidecars=multiext("results/{dataset}/sub-{subject}/{contrast}/searchlight", ".json", "_folds.json"),
-    params:
-        config=lambda wc: map_config(wc, "process_mask", "searchlight"),
-    resources:
-        **job_resources(),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/merge.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/{contrast}/merge.tsv"
     conda:
-        "../../envs/searchlight.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        config=lambda wc: map_config(wc, "process_mask", "searchlight"),
     script:
-        "../../scripts/merge.py"
+        "../scripts/merge.py"

@@ -6,15 +6,15 @@ rule fscores:
     output:
         "results/{dataset}/sub-{subject}/{contrast}/fscores.nii.gz",
         "results/{dataset}/sub-{subject}/{contrast}/fscores.json",
-    params:
-        config=lambda wc: map_config(wc),
-    resources:
-        **job_resources(samples_mb),
     log:
         "results/{dataset}/logs/sub-{subject}/{contrast}/fscores.log",
     benchmark:
         "results/{dataset}/benchmarks/sub-{subject}/{contrast}/fscores.tsv"
     conda:
-        "../../envs/searchlight.yaml"
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(samples_mb),
+    params:
+        config=lambda wc: map_config(wc),
     script:
-        "../../scripts/fscores.py"
+        "../scripts/fscores.py"

@@ -1,6 +1,0 @@
-from snakelight.datasets import fetch_subject
-from snakelight.logs import to_file
-
-to_file(snakemake.log[0])
-fetch_subject(int(snakemake.wildcards.subject), snakemake.output[0],
-              source=snakemake.wildcards.dataset, data_dir=snakemake.params.data_dir)

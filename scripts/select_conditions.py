@@ -1,6 +1,0 @@
-from snakelight.logs import to_file
-from snakelight.samples import select_conditions
-
-to_file(snakemake.log[0])
-select_conditions(snakemake.input[0], snakemake.params.conditions, snakemake.params.cv, snakemake.output.img,
-                  snakemake.output.table, snakemake.output.masked)

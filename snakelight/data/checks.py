@@ -1,0 +1,110 @@
+"""Checks of one subject's input files, run by the fetch step before anything else.
+
+Each problem raises :class:`~snakelight.io.InputError` with one line that names the
+file and what is wrong; a damaged download also says how to fetch it again. Checks
+that need the configuration run later but still before any searchlight chunk:
+conditions and cross-validation folds in :mod:`snakelight.data.conditions`, the process mask
+in :mod:`snakelight.data.masks`.
+"""
+
+import gzip
+import logging
+import zlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from nibabel.filebasedimages import ImageFileError
+from nibabel.spatialimages import HeaderDataError
+
+from snakelight.io import InputError, one_line, read_labels
+
+log = logging.getLogger(__name__)
+
+_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError, ImageFileError, HeaderDataError)
+
+
+def read_nifti(path, refetch):
+    """A NIfTI-1 image and its stored (unscaled) data, read in full.
+
+    Reading the whole gzip stream checks its CRC and length, so a truncated or damaged
+    file fails here rather than deep inside a later step. ``refetch`` is what to
+    delete so that the fetch step downloads the file again. The data are a view on
+    the bytes read (no second copy: Haxby's BOLD series is 475 MB).
+    """
+    try:
+        with (gzip.open if str(path).endswith(".gz") else open)(path, "rb") as f:
+            raw = f.read()
+        img = nib.Nifti1Image.from_bytes(raw)
+        stored = img.dataobj  # where and how nibabel would read the data
+        data = np.frombuffer(raw, dtype=stored.dtype, count=int(np.prod(img.shape)), offset=stored.offset).reshape(
+            img.shape, order=stored.order
+        )
+    except _READ_ERRORS as error:
+        raise InputError(
+            f"{path}: truncated or corrupt ({one_line(error)}); delete {refetch} and rerun to fetch it again"
+        ) from None
+    return img, data
+
+
+def check_subject(bold_path, mask_path, labels_path):
+    """Check a subject's BOLD series, brain mask and labels against each other (see
+    README, "Reliability"). Constant voxels only warn: scikit-learn's estimators accept
+    them, they just carry no information."""
+    subject_dir = Path(bold_path).parent
+    bold, bold_data = read_nifti(bold_path, refetch=subject_dir)
+    mask, mask_data = read_nifti(mask_path, refetch=mask_path)
+    if bold.ndim != 4:
+        raise InputError(
+            f"{bold_path}: the BOLD image is {bold.ndim}D (shape {_shape(bold.shape)}); "
+            "it must be 4D (x, y, z, volumes)"
+        )
+    if mask.ndim != 3:
+        raise InputError(f"{mask_path}: the brain mask is {mask.ndim}D (shape {_shape(mask.shape)}); it must be 3D")
+    if mask.shape != bold.shape[:3]:
+        raise InputError(
+            f"{mask_path}: the brain mask's shape {_shape(mask.shape)} differs from the BOLD "
+            f"image's {_shape(bold.shape[:3])} ({bold_path}); they must share one grid"
+        )
+    if not np.allclose(mask.affine, bold.affine):
+        difference = np.abs(mask.affine - bold.affine).max()
+        raise InputError(
+            f"{mask_path}: the brain mask's affine differs from the BOLD image's ({bold_path}) "
+            f"by up to {difference:.3g}; they must share one grid"
+        )
+    in_mask = mask_data != 0
+    if not in_mask.any():
+        raise InputError(f"{mask_path}: the brain mask is empty (no nonzero voxel)")
+
+    labels = read_labels(labels_path)
+    if len(labels) != bold.shape[3]:
+        raise InputError(
+            f"{labels_path}: {len(labels)} label rows, but {bold_path} has {bold.shape[3]} volumes; "
+            f"there must be one row per volume (if the file is damaged, delete {subject_dir} "
+            "and rerun to fetch it again)"
+        )
+
+    series = bold_data[in_mask]  # (mask voxels, volumes)
+    voxels = np.argwhere(in_mask)
+    not_finite = ~np.isfinite(series).all(axis=1)
+    if not_finite.any():
+        raise InputError(
+            f"{bold_path}: {not_finite.sum()} brain-mask voxels hold NaN or infinite values "
+            f"(the first at voxel {tuple(map(int, voxels[not_finite][0]))}); "
+            "fix the image or leave those voxels out of the brain mask"
+        )
+    constant = series.min(axis=1) == series.max(axis=1)
+    if constant.all():
+        raise InputError(f"{bold_path}: every brain-mask voxel is constant over time; there is nothing to decode")
+    if constant.any():
+        log.warning(
+            "%s: %d of %d brain-mask voxels are constant over time (the first at voxel %s); they carry no information",
+            bold_path,
+            constant.sum(),
+            constant.size,
+            tuple(map(int, voxels[constant][0])),
+        )
+
+
+def _shape(shape):
+    return "x".join(map(str, shape))

@@ -1,0 +1,77 @@
+"""Condition selection: keep the volumes of the conditions to decode, after checking
+that the cross-validation can run on them."""
+
+import nibabel as nib
+from nilearn.image import index_img
+from nilearn.masking import apply_mask_fmri
+
+from snakelight.io import (
+    InputError,
+    one_line,
+    read_json,
+    read_labels,
+    write_masked_samples,
+    write_nifti,
+    write_samples_table,
+)
+from snakelight.searchlight.cv import make_cv, make_folds
+
+
+def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_table_path, masked_samples_path):
+    """Write the volumes whose label is in ``conditions``, in acquisition order, with
+    a table of their label, run and original volume index, and the volumes' brain-mask
+    voxels as a matrix. ``cv`` is the searchlight.cv config: its folds are checked
+    first (:func:`check_folds`), so that no chunk job starts on a contrast it cannot
+    cross-validate."""
+    manifest = read_json(manifest_path)
+    labels = read_labels(manifest["labels"])
+    present = set(labels["label"])
+    absent = [c for c in conditions if c not in present]
+    if absent:
+        raise InputError(
+            f"{manifest['labels']}: no volume is labelled {absent[0]!r}; the labels are {', '.join(sorted(present))}"
+        )
+    keep = labels["label"].isin(conditions).to_numpy()
+    table = labels[keep].assign(volume=keep.nonzero()[0])
+    check_folds(table, cv, manifest["labels"])
+    samples = index_img(nib.load(manifest["bold"]), keep)
+    write_nifti(samples_img_path, samples)
+    # Masked from the file as written: the values every later step reads.
+    write_masked_samples(masked_samples_path, apply_mask_fmri(samples_img_path, manifest["mask"]))
+    write_samples_table(samples_table_path, table)
+    return table
+
+
+def check_folds(table, cv, labels_path):
+    """Build the cross-validation folds the chunk jobs will use on ``table`` (label and
+    run per sample) and check that every training fold holds every condition and every
+    test fold a sample. Raises InputError naming the config key or the labels file."""
+    y, runs = table["label"].to_numpy(), table["run"].to_numpy()
+    classes = list(dict.fromkeys(y))
+    conditions = ", ".join(classes)
+    scheme = _describe(cv)
+    try:
+        folds = make_folds(make_cv(**cv), y[:, None], y, runs)
+    except ValueError as error:  # scikit-learn: more splits than samples, or one run
+        key = "n_splits" if cv["method"] == "kfold" else "method"
+        raise InputError(
+            f"config key searchlight.cv.{key}: {scheme} cannot split the {len(y)} volumes of "
+            f"{conditions} in {labels_path} ({one_line(error)})"
+        ) from None
+    for number, (train, test) in enumerate(folds, start=1):
+        trained = set(y[train])
+        missing = [c for c in classes if c not in trained]
+        if missing:
+            raise InputError(
+                f"{labels_path}: too few volumes of {missing[0]!r} ({(y == missing[0]).sum()} in "
+                f"all) for {scheme}: training fold {number} of {len(folds)} holds none"
+            )
+        if test.size == 0:
+            raise InputError(f"{labels_path}: test fold {number} of {len(folds)} of {scheme} is empty")
+    return folds
+
+
+def _describe(cv):
+    if cv["method"] == "kfold":
+        return f"kfold with {cv['n_splits']} splits"
+    return cv["method"]

@@ -1,0 +1,153 @@
+"""A generated dataset with Haxby et al. (2001)'s geometry and design, laid out on disk
+exactly as ``nilearn.datasets.fetch_haxby`` expects, so the real fetcher reads it.
+
+Each run has one 9-volume block per category, in a per-run random order, between
+rest periods (121 volumes at TR = 2.5 s, as in Haxby's data). The BOLD signal is a
+voxel-wise baseline, spatially smooth AR(1) noise with a slow drift, and two planted
+category-selective regions (face, house) whose response follows the block design
+convolved with nilearn's Glover HRF. The ground truth is written as ``truth.nii.gz``
+(1 = face-selective, 2 = house-selective). Everything is seeded: the same
+parameters give the same bytes.
+"""
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from scipy.ndimage import gaussian_filter
+
+from snakelight.data.haxby_design import BLOCK_VOLUMES, CATEGORIES, RUN_VOLUMES, SUBJECT_MASKS, T_R
+from snakelight.io import atomic_path, write_nifti
+
+# Rest volumes before the first block and between blocks.
+_LEAD_REST, _GAP_REST = 6, 5
+# Planted regions: centre as a fraction of the volume's half-extent, and radius (mm).
+# On Haxby's grid both cross the seed's process mask (slice z = 29, i.e. -9.4 mm,
+# posterior to y = 30, i.e. -5.6 mm): face at (35, -54, -9) mm, house at (-24, -42, -9).
+_REGIONS = {"face": ((0.5, -0.45, -0.075), 10.0), "house": ((-0.35, -0.35, -0.075), 10.0)}
+# The truth values each of fetch_haxby's ROI masks covers.
+_MASK_REGIONS = dict(zip(SUBJECT_MASKS, [(1, 2), (1,), (2,), (1,), (2,)]))
+
+
+def haxby_affine(shape, voxel_size):
+    """Haxby's orientation (x flipped), with the volume centred on the origin."""
+    zooms = np.array([-voxel_size[0], voxel_size[1], voxel_size[2]], dtype=float)
+    affine = np.diag([*zooms, 1.0])
+    affine[:3, 3] = -zooms * (np.array(shape) - 1) / 2
+    return affine
+
+
+def brain_mask(shape, voxel_size):
+    """A brain-shaped mask: an ellipsoid flattened at the base, filling the grid like
+    Haxby's mask (about 40,000 voxels on the 40x64x64 grid)."""
+    affine = haxby_affine(shape, voxel_size)
+    world = _world_grid(shape, affine)
+    extent = np.abs(np.diag(affine)[:3]) * np.array(shape) / 2
+    semi_axes = extent * np.array([0.88, 0.78, 0.78])
+    centre = np.array([0.0, -0.05, 0.08]) * extent
+    r = np.sqrt((((world - centre) / semi_axes) ** 2).sum(axis=-1))
+    floor = world[..., 2] > centre[2] - 0.75 * semi_axes[2]
+    return nib.Nifti1Image(((r <= 1.0) & floor).astype(np.uint8), affine)
+
+
+def _world_grid(shape, affine):
+    ijk = np.stack(np.meshgrid(*map(np.arange, shape), indexing="ij"), axis=-1)
+    return ijk @ affine[:3, :3].T + affine[:3, 3]
+
+
+def block_design(n_runs, rng):
+    """Per-volume labels and runs: a DataFrame with Haxby's columns (labels, chunks)."""
+    labels = []
+    for _ in range(n_runs):
+        run = ["rest"] * _LEAD_REST
+        for i, category in enumerate(rng.permutation(CATEGORIES)):
+            run += [str(category)] * BLOCK_VOLUMES + ["rest"] * (_GAP_REST if i < 7 else 0)
+        run += ["rest"] * (RUN_VOLUMES - len(run))
+        labels += run
+    chunks = np.repeat(np.arange(n_runs), RUN_VOLUMES)
+    return pd.DataFrame({"labels": labels, "chunks": chunks})
+
+
+def truth_map(mask_img):
+    """Integer image: 1 inside the planted face region, 2 inside the house region."""
+    world = _world_grid(mask_img.shape, mask_img.affine)
+    half_extent = np.abs(np.diag(mask_img.affine)[:3]) * np.array(mask_img.shape) / 2
+    mask = np.asarray(mask_img.dataobj) > 0
+    truth = np.zeros(mask.shape, dtype=np.uint8)
+    for value, (centre, radius) in enumerate(_REGIONS.values(), start=1):
+        inside = np.linalg.norm(world - np.array(centre) * half_extent, axis=-1) <= radius
+        truth[inside & mask] = value
+    return nib.Nifti1Image(truth, mask_img.affine)
+
+
+def simulate_bold(mask_img, design, effect_size, rng):
+    """int16 BOLD series (x, y, z, volumes) on the mask's grid."""
+    mask = np.asarray(mask_img.dataobj) > 0
+    n_mask = int(mask.sum())
+    truth = np.asarray(truth_map(mask_img).dataobj)[mask]
+    field = gaussian_filter(rng.random(mask.shape), 3)[mask]
+    baseline = 700 + 600 * (field - field.min()) / np.ptp(field)
+    noise_sd = 0.01 * baseline
+    # Imported here: nilearn.glm takes ~1 s to import, which the steps that only read
+    # the generated files need not pay.
+    from nilearn.glm.first_level import glover_hrf
+
+    hrf = glover_hrf(T_R, oversampling=1)
+    series = np.empty((n_mask, len(design)), dtype=np.float32)
+    for run in np.unique(design["chunks"]):
+        volumes = np.flatnonzero(design["chunks"].to_numpy() == run)
+        noise = _smooth_ar1_noise(mask, len(volumes), rng)
+        drift = np.outer(rng.normal(0, 0.5, n_mask), np.linspace(-1, 1, len(volumes)))
+        signal = np.zeros_like(noise)
+        for value, category in enumerate(_REGIONS, start=1):
+            boxcar = (design["labels"].to_numpy()[volumes] == category).astype(float)
+            response = np.convolve(boxcar, hrf)[: len(volumes)] / hrf.max()
+            signal[truth == value] += effect_size * response
+        series[:, volumes] = baseline[:, None] + noise_sd[:, None] * (noise + drift + signal)
+    data = np.zeros((*mask.shape, len(design)), dtype=np.int16)
+    data[mask] = np.round(series).astype(np.int16)
+    return nib.Nifti1Image(data, mask_img.affine)
+
+
+def _smooth_ar1_noise(mask, n_volumes, rng, rho=0.4, fwhm_voxels=1.5):
+    """Unit-variance noise, smooth in space (Gaussian kernel) and AR(1) in time."""
+    sigma = fwhm_voxels / 2.355
+    innovations = rng.standard_normal((n_volumes, *mask.shape)).astype(np.float32)
+    smooth = gaussian_filter(innovations, (0, sigma, sigma, sigma))[:, mask]
+    smooth /= smooth.std()
+    noise = np.empty_like(smooth)
+    noise[0] = smooth[0]
+    for t in range(1, n_volumes):
+        noise[t] = rho * noise[t - 1] + np.sqrt(1 - rho**2) * smooth[t]
+    return noise.T
+
+
+def write_mask(haxby_dir, shape, voxel_size):
+    """Write the dataset-wide files: ``mask.nii.gz`` and ``MD5SUMS``."""
+    haxby_dir = Path(haxby_dir)
+    haxby_dir.mkdir(parents=True, exist_ok=True)
+    write_nifti(haxby_dir / "mask.nii.gz", brain_mask(shape, voxel_size))
+    # fetch_haxby reads MD5SUMS; the md5 of an archive is only checked on download.
+    with atomic_path(haxby_dir / "MD5SUMS") as path:
+        Path(path).write_text("".join(f"0  subj{s}-2010.01.14.tar.gz\n" for s in range(1, 7)))
+
+
+def write_subject(haxby_dir, subject, *, n_runs, effect_size, seed):
+    """Write ``subj<N>/`` as fetch_haxby lays it out, for a mask written by write_mask."""
+    haxby_dir = Path(haxby_dir)
+    mask_img = nib.load(haxby_dir / "mask.nii.gz")
+    rng = np.random.default_rng([seed, subject])
+    design = block_design(n_runs, rng)
+    subject_dir = haxby_dir / f"subj{subject}"
+    subject_dir.mkdir(parents=True, exist_ok=True)
+    truth = truth_map(mask_img)
+    truth_data = np.asarray(truth.dataobj)
+    for name, region in _MASK_REGIONS.items():
+        data = np.isin(truth_data, region).astype(np.uint8)
+        write_nifti(subject_dir / f"{name}.nii.gz", nib.Nifti1Image(data, truth.affine))
+    write_nifti(subject_dir / "truth.nii.gz", truth)
+    write_nifti(subject_dir / "anat.nii.gz", mask_img)
+    with atomic_path(subject_dir / "labels.txt") as path:
+        design.to_csv(path, sep=" ", index=False)
+    write_nifti(subject_dir / "bold.nii.gz", simulate_bold(mask_img, design, effect_size, rng))

@@ -1,0 +1,131 @@
+"""The user's own data: a table of each subject's files (``config/subjects.tsv``) turned
+into the layout every later step reads (one 4D series, a labels table, a brain mask).
+
+The table has one row per run (or one row for a series holding every run):
+
+- ``subject`` (integer), ``bold`` (a 4D NIfTI image): required;
+- ``events`` (a BIDS ``*_events.tsv``: onset, duration, trial_type) or ``labels`` (a
+  table with a ``label`` column, one row per volume, and a ``run`` column when the
+  image holds several runs): exactly one of the two per row;
+- ``run``: the run's number (default: the row's position among the subject's rows);
+- ``mask``: a brain mask on the BOLD grid, the same for all of a subject's rows; left
+  empty, it is computed from the series (nilearn's ``compute_epi_mask``).
+
+Relative paths are relative to the table's folder; :mod:`snakelight.workflow.subjects_table`
+reads and checks the table. Events become volume labels as :func:`volume_labels`
+documents.
+"""
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from nilearn.image import concat_imgs, mean_img
+from nilearn.masking import compute_epi_mask
+
+from snakelight.data.checks import check_subject
+from snakelight.io import InputError, write_labels, write_manifest, write_nifti
+
+EVENT_COLUMNS = ("onset", "duration", "trial_type")
+
+
+def repetition_time(img, where):
+    """The TR in seconds from the header, or an error naming the image."""
+    zooms = img.header.get_zooms()
+    if len(zooms) < 4 or not zooms[3] > 0:
+        raise InputError(
+            f"{where}: no repetition time in the header (pixdim[4] is "
+            f"{zooms[3] if len(zooms) > 3 else 'missing'}); events need it to label volumes"
+        )
+    t_r = float(zooms[3])
+    if img.header.get_xyzt_units()[1] == "msec":
+        t_r /= 1000
+    return t_r
+
+
+def read_events(path):
+    events = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={"onset": ["n/a"], "duration": ["n/a"]})
+    for column in EVENT_COLUMNS:
+        if column not in events.columns:
+            raise InputError(f"{path}: no column {column!r}; BIDS events have {', '.join(EVENT_COLUMNS)}")
+    for column in ("onset", "duration"):
+        values = pd.to_numeric(events[column], errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 1
+            raise InputError(
+                f"{path} row {row}, column {column}: {events[column].iloc[row - 1]!r} is not a number of seconds ≥ 0"
+            )
+        events[column] = values
+    events["trial_type"] = events["trial_type"].astype(str)
+    return events
+
+
+def volume_labels(events, n_volumes, t_r, *, shift=0.0, baseline="rest", source="events"):
+    """One label per volume: volume ``i``, acquired at ``i * t_r`` seconds from the run's
+    start, takes the ``trial_type`` of the event with ``onset <= i * t_r - shift <
+    onset + duration``; ``shift`` is a hemodynamic delay in seconds. Volumes in no event
+    take ``baseline``. Events past the run's end, or overlapping on a volume, are errors.
+    """
+    run_end = n_volumes * t_r
+    times = np.arange(n_volumes) * t_r - shift
+    labels = np.full(n_volumes, baseline, dtype=object)
+    owner = np.zeros(n_volumes, dtype=int)  # 1-based event row that labelled each volume
+    for row, event in enumerate(events.itertuples(index=False), start=1):
+        end = event.onset + event.duration
+        if end > run_end:
+            raise InputError(
+                f"{source} row {row}, column duration: the event ends at {end:g} s, after the "
+                f"run's end ({n_volumes} volumes x {t_r:g} s = {run_end:g} s)"
+            )
+        during = (times >= event.onset) & (times < end)
+        clash = during & (owner > 0)
+        if clash.any():
+            raise InputError(
+                f"{source} row {row}, column onset: the event overlaps row {owner[clash][0]} "
+                f"on volume {int(np.flatnonzero(clash)[0])}"
+            )
+        labels[during] = event.trial_type
+        owner[during] = row
+    return labels
+
+
+def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
+    """Write one subject's series (runs concatenated in the table's order), labels and
+    mask under ``data_dir``, and its manifest (``dataset.json``)."""
+    data_dir = Path(data_dir)
+    runs, labels = [], []
+    for position, record in enumerate(rows.itertuples(index=False)):
+        img = nib.load(record.bold)
+        if img.ndim != 4:
+            raise InputError(f"{record.bold}: the BOLD image is {img.ndim}D; it must be 4D (x, y, z, volumes)")
+        run = int(record.run) if record.run else position
+        if record.events:
+            t_r = repetition_time(img, f"{record.bold} (subjects table row {record.row}, column bold)")
+            run_labels = volume_labels(
+                read_events(record.events), img.shape[3], t_r, shift=shift, baseline=baseline, source=record.events
+            )
+            labels.append(pd.DataFrame({"label": run_labels, "run": run}))
+        else:
+            table = pd.read_csv(record.labels, sep="\t", dtype={"label": str})
+            if "label" not in table.columns:
+                raise InputError(f"{record.labels}: no column 'label' (columns: {', '.join(table.columns)})")
+            if len(table) != img.shape[3]:
+                raise InputError(f"{record.labels}: {len(table)} rows, but {record.bold} has {img.shape[3]} volumes")
+            labels.append(
+                pd.DataFrame({"label": table["label"], "run": table["run"] if "run" in table.columns else run})
+            )
+        runs.append(img)
+    series = runs[0] if len(runs) == 1 else concat_imgs(runs)
+    first = rows.iloc[0]
+    mask = nib.load(first["mask"]) if first["mask"] else compute_epi_mask(mean_img(series, copy_header=True))
+    paths = {name: data_dir / f"{name}.nii.gz" for name in ("bold", "mask")}
+    paths["labels"] = data_dir / "labels.txt"
+    for name, img in (("bold", series), ("mask", mask)):
+        write_nifti(paths[name], img)
+    write_labels(paths["labels"], pd.concat(labels, ignore_index=True))
+    check_subject(paths["bold"], paths["mask"], paths["labels"])
+    return write_manifest(
+        manifest_path, source="table", subject=int(first["subject"]), t_r=float(series.header.get_zooms()[3]), **paths
+    )

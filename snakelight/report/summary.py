@@ -1,0 +1,83 @@
+"""What the report shows beside the maps: how sphere scores are distributed against
+chance, and where the high-scoring clusters are."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+from nilearn.reporting import get_clusters_table  # noqa: E402
+
+from snakelight.io import atomic_path  # noqa: E402
+
+CLUSTER_COLUMNS = {
+    "Cluster ID": "cluster",
+    "X": "x_mm",
+    "Y": "y_mm",
+    "Z": "z_mm",
+    "Peak Stat": "peak_score",
+    "Cluster Size (mm3)": "size_mm3",
+}
+
+
+def sphere_scores(score_img, process_mask_img):
+    """The score of every sphere: the map's values inside the process mask."""
+    return np.asarray(score_img.dataobj)[np.asarray(process_mask_img.dataobj) != 0]
+
+
+def plot_score_histogram(scores, path, *, chance, title):
+    figure, axes = plt.subplots(figsize=(6, 3.5))
+    axes.hist(scores, bins=np.linspace(0, 1, 41), color="0.35")
+    if chance is not None:
+        axes.axvline(chance, color="tab:red", linestyle="--", label=f"chance = {chance:.2f}")
+        axes.legend()
+    axes.set(xlabel="sphere score", ylabel="spheres", title=f"{title} ({scores.size} spheres)")
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120)
+    plt.close(figure)
+
+
+def clusters_table(score_img, process_mask_img, *, threshold, min_voxels):
+    """Clusters of spheres scoring at least ``threshold``, largest first: their peak
+    (and sub-peak) coordinates in mm, peak score and size (nilearn's cluster table)."""
+    inside = np.asarray(process_mask_img.dataobj) != 0
+    scores = np.where(inside, np.asarray(score_img.dataobj), 0)
+    table = get_clusters_table(
+        nib.Nifti1Image(scores, score_img.affine), stat_threshold=threshold, cluster_threshold=min_voxels
+    )
+    return table.rename(columns=CLUSTER_COLUMNS)[list(CLUSTER_COLUMNS.values())]
+
+
+def write_summary(
+    score_map,
+    process_mask,
+    histogram_png,
+    clusters_tsv,
+    clusters_html,
+    *,
+    chance,
+    cluster_above_chance,
+    cluster_min_voxels,
+    title,
+):
+    """The histogram and the cluster table; ``chance`` is the chance score, or None."""
+    score_img, process_mask_img = nib.load(score_map), nib.load(process_mask)
+    plot_score_histogram(sphere_scores(score_img, process_mask_img), histogram_png, chance=chance, title=title)
+    threshold = (chance or 0) + cluster_above_chance
+    table = clusters_table(score_img, process_mask_img, threshold=threshold, min_voxels=cluster_min_voxels)
+    with atomic_path(clusters_tsv) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    caption = (
+        f"<p>Clusters of spheres scoring at least {threshold:.2f} (chance "
+        f"{'unknown' if chance is None else f'{chance:.2f}'} + {cluster_above_chance}), "
+        f"at least {cluster_min_voxels} voxels; coordinates of each peak in mm.</p>"
+    )
+    body = table.to_html(index=False, float_format="{:.3f}".format) if len(table) else "<p>No cluster.</p>"
+    with atomic_path(clusters_html) as tmp:
+        tmp.write_text(
+            f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body>{caption}{body}</body></html>\n"
+        )
+    return table

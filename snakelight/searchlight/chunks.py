@@ -1,0 +1,45 @@
+"""Chunks: how the process-mask seeds are split between jobs, and put back together.
+
+Kept apart from the engines so that the merge job imports neither
+scikit-learn nor nilearn.
+"""
+
+import nibabel as nib
+import numpy as np
+
+from snakelight.io import read_chunk, write_nifti
+
+
+def chunk_positions(n_seeds, n_chunks, chunk):
+    """Positions (in seed order) handled by chunk ``chunk`` of ``n_chunks``: contiguous,
+    balanced, and together covering every seed exactly once."""
+    if not 0 <= chunk < n_chunks:
+        raise ValueError(f"chunk {chunk} is not in 0..{n_chunks - 1}")
+    return np.array_split(np.arange(n_seeds), n_chunks)[chunk]
+
+
+def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
+    """Assemble chunk outputs into the score map (nilearn's ``scores_``) and the per-fold
+    maps. Fails if the chunks do not cover every seed exactly once."""
+    process_mask_img = nib.load(process_mask_img)
+    process_mask = np.asarray(process_mask_img.dataobj) != 0
+    n_seeds = int(process_mask.sum())
+    chunks = [read_chunk(path) for path in chunk_paths]
+    times_scored = np.bincount(np.concatenate([seeds for seeds, _ in chunks]), minlength=n_seeds)
+    if times_scored.size != n_seeds or np.any(times_scored != 1):
+        raise ValueError(
+            f"chunks cover {np.count_nonzero(times_scored[:n_seeds])} of {n_seeds} seeds, "
+            f"{np.count_nonzero(times_scored > 1)} more than once"
+        )
+    n_folds = chunks[0][1].shape[1]
+    fold_scores = np.empty((n_seeds, n_folds))
+    for seeds, scores in chunks:
+        fold_scores[seeds] = scores
+    seed_index = np.nonzero(process_mask)
+    score_map = np.zeros(process_mask.shape)
+    score_map[seed_index] = fold_scores.mean(axis=1)
+    fold_maps = np.zeros((*process_mask.shape, n_folds))
+    fold_maps[seed_index] = fold_scores
+    for path, data in ((map_path, score_map), (folds_path, fold_maps)):
+        write_nifti(path, nib.Nifti1Image(data, process_mask_img.affine))
+    return score_map

@@ -1,0 +1,239 @@
+"""The ``exact`` engine: nilearn's accuracies bit for bit, without nilearn's per-sphere
+machinery.
+
+nilearn scores a sphere with ``cross_val_score``: per fold it clones the estimator,
+validates the data, encodes the labels, fits and predicts. For LinearSVC (nilearn's
+'svc', 'svc_l2' and 'svc_l1') the fit is one call to liblinear, which stops at a
+tolerance: its answer depends on its exact inputs and on every rounding on the way.
+:class:`LiblinearFolds` fits the same float64 values in the same feature order
+(ascending mask index), with the settings ``LinearSVC.fit`` resolves, and predicts as
+``LinearSVC.predict`` does:
+
+- LinearSVC's usual case (L2 penalty, squared hinge, primal, two classes per fold) runs
+  :mod:`snakelight.searchlight.engines._tron`, liblinear's solver compiled operation for operation, one call
+  per sphere for all its folds;
+- any other LinearSVC calls liblinear itself, scikit-learn's private ``train_wrap``.
+
+``tests/test_engines.py`` fails the day a scikit-learn release changes either result.
+Any other estimator or scorer goes through ``cross_val_score`` on the same folds, which
+is exactly what nilearn runs.
+"""
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_val_score
+from sklearn.svm import LinearSVC
+from sklearn.utils.class_weight import compute_class_weight
+
+from snakelight._compat import liblinear, liblinear_solver_type, resolve_dual
+from snakelight.searchlight.engines import _tron
+
+
+class _Fold(NamedTuple):
+    train: np.ndarray
+    test: np.ndarray
+    train_codes: np.ndarray  # float64 class indices among the fold's training classes
+    test_codes: np.ndarray  # the same for the test samples, -1 for a class not trained on
+    class_weight: np.ndarray
+    sample_weight: np.ndarray
+
+
+class _TronFolds(NamedTuple):
+    """Every fold at once, as :func:`snakelight.searchlight.engines._tron.sphere_scores` takes them: fold f's
+    entries are ``[train_start[f]:train_start[f + 1]]`` (``test_start`` for tests)."""
+
+    train_rows: np.ndarray  # in liblinear's order: grouped by class
+    train_start: np.ndarray
+    sign: np.ndarray  # +1 for the fold's second class, -1 for its first
+    cost: np.ndarray  # liblinear's C_i
+    tolerance: np.ndarray  # per fold: train_one's primal_solver_tol
+    test_rows: np.ndarray
+    test_start: np.ndarray
+    test_codes: np.ndarray
+
+
+class LiblinearFolds:
+    """Fold-by-fold LinearSVC fits as liblinear makes them, for spheres of one data matrix.
+
+    ``y`` holds the labels, ``folds`` the (train, test) index pairs.
+    """
+
+    def __init__(self, estimator, y, folds):
+        if not self.supports(estimator, None):
+            raise ValueError(f"{estimator!r} is not a LinearSVC liblinear can fit directly")
+        self.estimator = estimator
+        self.classes, codes = np.unique(y, return_inverse=True)
+        self.folds = []
+        for train, test in folds:
+            classes = np.unique(codes[train])
+            if classes.size < 2:
+                raise ValueError(f"a training fold holds only the class {self.classes[classes[0]]!r}")
+            # LinearSVC label-encodes each training fold's own classes; a test label
+            # outside them (-1) is never predicted.
+            position = np.full(self.classes.size, -1)
+            position[classes] = np.arange(classes.size)
+            self.folds.append(
+                _Fold(
+                    train=train,
+                    test=test,
+                    train_codes=position[codes[train]].astype(np.float64),
+                    test_codes=position[codes[test]],
+                    class_weight=compute_class_weight(estimator.class_weight, classes=classes, y=codes[train]),
+                    sample_weight=np.ones(train.size),
+                )
+            )
+        # LinearSVC seeds liblinear with check_random_state(random_state).randint(...);
+        # an integer random_state (nilearn always sets 0) makes that a constant.
+        self.seed = np.random.RandomState(estimator.random_state).randint(np.iinfo("i").max)
+        self.bias = estimator.intercept_scaling if estimator.fit_intercept else -1.0
+        self.intercept_scaling = np.float64(estimator.intercept_scaling)
+        self.solvers = {}  # liblinear's solver per training shape
+        self.compiled_widths = {}  # sphere width -> whether snakelight.searchlight.engines._tron fits every fold
+        self.layout = self._tron_layout()
+
+    @staticmethod
+    def supports(estimator, scoring):
+        return (
+            type(estimator) is LinearSVC
+            and scoring in (None, "accuracy")
+            and estimator.multi_class == "ovr"
+            and isinstance(estimator.random_state, int)
+        )
+
+    def _tron_layout(self):
+        """The folds as :func:`snakelight.searchlight.engines._tron.sphere_scores` takes them, or None where it
+        cannot fit them (another penalty or loss, a fold with more than two classes,
+        liblinear's verbose output asked for)."""
+        estimator = self.estimator
+        if (
+            estimator.penalty != "l2"
+            or estimator.loss != "squared_hinge"
+            or estimator.verbose
+            or any(fold.class_weight.size != 2 for fold in self.folds)
+        ):
+            return None
+        train_rows, sign, cost, tolerance = [], [], [], []
+        for fold in self.folds:
+            # liblinear's train() groups the samples by class, each in its order; the
+            # first class is the negative one.
+            order = np.argsort(fold.train_codes, kind="stable")
+            positive = fold.train_codes[order] == 1
+            train_rows.append(fold.train[order])
+            sign.append(np.where(positive, 1.0, -1.0))
+            class_cost = estimator.C * fold.class_weight  # liblinear's weighted_C
+            cost.append(fold.sample_weight[order] * np.where(positive, class_cost[1], class_cost[0]))
+            n_positive = int(positive.sum())
+            # train_one's primal_solver_tol, in its order of operations.
+            tolerance.append(estimator.tol * max(min(n_positive, positive.size - n_positive), 1) / positive.size)
+
+        def start(parts):
+            return np.concatenate([[0], np.cumsum([part.size for part in parts])])
+
+        tests = [fold.test for fold in self.folds]
+        return _TronFolds(
+            train_rows=np.concatenate(train_rows),
+            train_start=start(train_rows),
+            sign=np.concatenate(sign),
+            cost=np.concatenate(cost),
+            tolerance=np.array(tolerance),
+            test_rows=np.concatenate(tests),
+            test_start=start(tests),
+            test_codes=np.concatenate([fold.test_codes for fold in self.folds]),
+        )
+
+    def _solver(self, shape):
+        """liblinear's solver for training data of this shape: dual="auto" depends on
+        the shape only, so it is resolved once per shape."""
+        solver = self.solvers.get(shape)
+        if solver is None:
+            estimator = self.estimator
+            dual = resolve_dual(
+                estimator.dual, estimator.loss, estimator.penalty, estimator.multi_class, np.empty(shape)
+            )
+            solver = self.solvers[shape] = liblinear_solver_type(
+                estimator.multi_class, estimator.penalty, estimator.loss, dual
+            )
+        return solver
+
+    def _compiled(self, width):
+        """Whether snakelight.searchlight.engines._tron fits every fold of a sphere of ``width`` voxels."""
+        compiled = self.compiled_widths.get(width)
+        if compiled is None:
+            primal = liblinear_solver_type("ovr", "l2", "squared_hinge", False)
+            compiled = self.compiled_widths[width] = self.layout is not None and all(
+                self._solver((fold.train.size, width)) == primal for fold in self.folds
+            )
+        return compiled
+
+    def scores(self, X, sphere):
+        """Accuracy per fold for the columns ``sphere`` (int array) of the float64, C-ordered
+        ``X`` (samples, voxels)."""
+        estimator = self.estimator
+        if self._compiled(sphere.size):
+            coef = np.empty((len(self.folds), sphere.size + 1))
+            tied = np.empty(len(self.folds), dtype=bool)
+            scores = _tron.sphere_scores(
+                X, sphere, *self.layout, self.bias, self.intercept_scaling, estimator.max_iter, coef, tied
+            )
+            n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
+            for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
+                scores[f] = self._score(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
+            return scores
+        X_sphere = X[:, sphere]
+        scores = np.empty(len(self.folds))
+        for i, fold in enumerate(self.folds):
+            X_train = X_sphere[fold.train]
+            raw_coef, _ = liblinear.train_wrap(
+                X_train,
+                fold.train_codes,
+                False,
+                self._solver(X_train.shape),
+                estimator.tol,
+                self.bias,
+                estimator.C,
+                fold.class_weight,
+                estimator.max_iter,
+                self.seed,
+                0.1,
+                fold.sample_weight,
+            )
+            scores[i] = self._score(X_sphere, fold, raw_coef)
+        return scores
+
+    def _score(self, X_sphere, fold, raw_coef):
+        """Accuracy on the fold's test samples of liblinear's coefficients ``raw_coef``,
+        through LinearSVC.decision_function with coef_ and intercept_ as LinearSVC.fit sets them."""
+        if self.estimator.fit_intercept:
+            decision = X_sphere[fold.test] @ raw_coef[:, :-1].T + self.intercept_scaling * raw_coef[:, -1]
+        else:
+            decision = X_sphere[fold.test] @ raw_coef.T
+        predicted = decision[:, 0] > 0 if decision.shape[1] == 1 else decision.argmax(axis=1)
+        return np.count_nonzero(predicted == fold.test_codes) / fold.test.size
+
+
+def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=None):
+    """Scores (n_spheres, n_folds) equal to nilearn's, sphere by sphere."""
+    scores = np.empty((len(spheres), len(folds)))
+    if LiblinearFolds.supports(estimator, scoring):
+        # liblinear prints its iterations unless told not to; LinearSVC.fit does the same.
+        liblinear.set_verbosity_wrap(int(estimator.verbose))
+        fits = LiblinearFolds(estimator, y, folds)
+        X = np.ascontiguousarray(X, dtype=np.float64)  # once, rather than sphere by sphere
+
+        def score(sphere):
+            return fits.scores(X, np.asarray(sphere, dtype=np.intp))
+    else:
+
+        def score(sphere):
+            return cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scoring, n_jobs=1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
+        for i, sphere in enumerate(spheres):
+            scores[i] = score(sphere)
+            if progress is not None:
+                progress(i + 1, len(spheres))
+    return scores

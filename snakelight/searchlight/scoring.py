@@ -1,0 +1,65 @@
+"""Searchlight scoring: :func:`score_spheres` is the one place spheres are scored; chunk
+jobs, tests and benchmarks all go through it. It runs one of two engines:
+
+- ``exact`` (:mod:`snakelight.searchlight.engines.exact`): nilearn's ``SearchLight``
+  scores, bit for bit, with the estimator nilearn builds from its name;
+- ``fast`` (:mod:`snakelight.searchlight.engines.fast`): batched estimators over many
+  spheres at once.
+"""
+
+import numpy as np
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.naive_bayes import GaussianNB
+
+from snakelight._compat import validate_estimator
+from snakelight.searchlight.engines import fast
+from snakelight.searchlight.engines.exact import score_spheres_exact
+
+NILEARN_ESTIMATORS = (
+    "svc",
+    "svc_l2",
+    "svc_l1",
+    "logistic",
+    "logistic_l2",
+    "logistic_l1",
+    "ridge_classifier",
+    "dummy_classifier",
+)
+# Closed-form estimators and their scikit-learn counterparts (used by the exact engine).
+OTHER_ESTIMATORS = {
+    "gnb": lambda: GaussianNB(),
+    "lda": lambda: LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"),
+}
+
+
+def make_estimator(name):
+    """The scikit-learn estimator for ``name``: nilearn's for its names, else the
+    counterpart of a fast estimator."""
+    if name in OTHER_ESTIMATORS:
+        return OTHER_ESTIMATORS[name]()
+    return validate_estimator(name, owning_class_type="classifier")
+
+
+def resolve_engine(engine, estimator):
+    """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
+    if engine == "auto":
+        return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
+    return engine
+
+
+def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1):
+    """Cross-validated scores of each sphere: an array (n_spheres, n_folds).
+
+    ``X`` is (samples, mask voxels), ``spheres`` a list of sorted column indices into
+    ``X``, ``folds`` (train, test) index pairs. ``progress(done, total)`` is called as
+    spheres complete.
+    """
+    engine = resolve_engine(engine, estimator)
+    if len(spheres) == 0:
+        return np.empty((0, len(folds)))
+    if engine == "exact":
+        return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds, scoring=scoring, progress=progress)
+    problem = fast.unsupported(estimator, scoring)
+    if problem is not None:
+        raise ValueError(problem[1])
+    return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)

@@ -1,0 +1,114 @@
+"""Configuration: schema validation with defaults, and checks the schema cannot express.
+
+Every problem is raised as a :class:`ConfigError` whose message is one line naming
+the key and the offending value, so a typo stops the run before any job starts.
+"""
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from snakelight.data import haxby_design
+from snakelight.io import InputError
+from snakelight.searchlight.engines.fast import unsupported
+from snakelight.workflow.subjects_table import read_subjects_table, subjects
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key and the value."""
+
+
+def _with_defaults(validator_class):
+    """Extend a jsonschema validator so that it fills in each property's default."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultingValidator = _with_defaults(jsonschema.Draft7Validator)
+
+
+def _key(path):
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def validate_config(config, schema_path, subjects_schema_path=None):
+    """A copy of ``config`` with defaults filled in, or ConfigError (see
+    :func:`validate_config_and_table`)."""
+    return validate_config_and_table(config, schema_path, subjects_schema_path)[0]
+
+
+def validate_config_and_table(config, schema_path, subjects_schema_path=None):
+    """``(config, subjects_table)``: a copy of ``config`` with defaults filled in, and for
+    the ``table`` source its subjects table (else None), read once; or raise ConfigError.
+
+    Checks the JSON schema first, then what it cannot express: that each
+    contrast's conditions exist in the dataset and that files named exist. For the
+    ``table`` source, the subjects table is checked against ``subjects_schema_path``
+    (default: ``subjects.schema.yaml`` beside ``schema_path``) and gives the subjects.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config = copy.deepcopy(dict(config))
+    error = jsonschema.exceptions.best_match(_DefaultingValidator(schema).iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"config key {_key(error.absolute_path)}: {_message(error)}")
+    table = None
+    if config["dataset"]["source"] == "table":
+        # The subjects are the table's; its conditions are checked against its labels later.
+        try:
+            table = read_subjects_table(
+                config["dataset"]["subjects_table"],
+                subjects_schema_path or Path(schema_path).with_name("subjects.schema.yaml"),
+            )
+            config["subjects"] = subjects(table)
+        except InputError as error:
+            raise ConfigError(f"config key dataset.subjects_table: {error}") from None
+    else:
+        _check_conditions(config["contrasts"])
+    if config["dataset"]["source"] == "haxby":
+        outside = [s for s in config["subjects"] if s not in haxby_design.SUBJECTS]
+        if outside:
+            raise ConfigError(
+                f"config key subjects: Haxby has subjects {haxby_design.SUBJECTS[0]} to "
+                f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
+            )
+    _check_engine(config["searchlight"])
+    roi = config["process_mask"]["roi"]
+    if roi is not None and not Path(roi).is_file():
+        raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
+    return config, table
+
+
+def _message(error):
+    """jsonschema's message, or a plainer one where it speaks in schema terms."""
+    path = list(error.absolute_path)
+    if error.validator == "minItems" and len(path) == 2 and path[0] == "contrasts":
+        return f"{error.instance!r} has {len(error.instance)} condition(s); a contrast decodes two or more"
+    return error.message
+
+
+def _check_engine(searchlight):
+    if searchlight["engine"] == "fast":
+        problem = unsupported(searchlight["estimator"], searchlight["scoring"])
+        if problem is not None:
+            key, why = problem
+            raise ConfigError(f"config key searchlight.{key}: {why}")
+
+
+def _check_conditions(contrasts):
+    for name, conditions in contrasts.items():
+        unknown = [c for c in conditions if c not in haxby_design.CONDITIONS]
+        if unknown:
+            raise ConfigError(
+                f"config key contrasts.{name}: unknown condition {unknown[0]!r}; "
+                f"the dataset has {', '.join(haxby_design.CONDITIONS)}"
+            )

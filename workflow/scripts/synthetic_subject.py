@@ -1,0 +1,14 @@
+from pathlib import Path
+
+from snakelight.data.synthetic import write_subject
+from snakelight.logs import to_file
+
+to_file(snakemake.log[0])
+params = snakemake.params
+write_subject(
+    Path(snakemake.input.mask).parent,
+    int(snakemake.wildcards.n),
+    n_runs=params.n_runs,
+    effect_size=params.effect_size,
+    seed=params.seed,
+)
