@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup run test clean
+.PHONY: setup run test lint clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,12 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Formatting and lint, as .ci/run checks them (settings in pyproject.toml).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check workflow
 
 clean:
 	rm -rf results .snakemake

@@ -2,25 +2,23 @@
 reuses, and the check that the installed versions are those they were written for.
 
 The exact engine repeats what ``LinearSVC.fit`` and nilearn's ``SearchLight`` do, so it
-calls their private helpers; those may change in any release. The ranges come from this
-package's own requirements (``pyproject.toml``, one home), and importing this module with
-a version outside them fails with one line saying what to install.
+calls their private helpers, which may change in any release. Importing this module with
+a version outside :data:`SUPPORTED` fails with one line saying what to install
+(``pyproject.toml`` states the same ranges; ``tests/test_layout.py`` checks they agree).
 """
 
 from importlib import metadata
 
-from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
-# Packages whose private API is used below.
-_PRIVATE_API_OF = ("scikit-learn", "nilearn")
+# The versions whose private API is used below.
+SUPPORTED = {"scikit-learn": ">=1.9.1,<1.10", "nilearn": ">=0.14.1,<0.15"}
 
 
 def _check_versions():
-    requirements = {req.name: req for req in map(Requirement, metadata.requires("snakelight") or [])}
-    for name in _PRIVATE_API_OF:
-        wanted = requirements[name].specifier
+    for name, wanted in SUPPORTED.items():
         installed = metadata.version(name)
-        if not wanted.contains(installed, prereleases=True):
+        if not SpecifierSet(wanted).contains(installed, prereleases=True):
             raise ImportError(
                 f"snakelight needs {name}{wanted} (it reuses that version's private API), but "
                 f"{name} {installed} is installed: pip install '{name}{wanted}'"

@@ -114,14 +114,7 @@ def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
 
 
 # The workflow on a tiny generated dataset: ~100 sphere centres in 3 chunks.
-TINY_CONFIG = {
-    "dataset": {"source": "synthetic", "synthetic": {"shape": [12, 14, 12], "n_runs": 4, "effect_size": 1.5}},
-    "subjects": [2],
-    "contrasts": {"face_vs_house": ["face", "house"]},
-    "process_mask": {"slices": {"z": [5, 6]}, "box": {"y": [None, 8]}},
-    "searchlight": {"radius": 5.6, "n_chunks": 3},
-    "figures": {"cut_coords": [-2]},
-}
+TINY_CONFIG = yaml.safe_load((REPO / ".test" / "config" / "config.yaml").read_text())
 OUT = "results/synthetic/sub-02/face_vs_house"
 
 
