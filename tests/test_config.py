@@ -2,8 +2,7 @@ import pytest
 import yaml
 from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
 
-from snakelight.searchlight.engines.fast import ESTIMATORS as FAST_ESTIMATORS
-from snakelight.searchlight.scoring import NILEARN_ESTIMATORS
+from snakelight.searchlight.engines import FAST_ESTIMATORS, NILEARN_ESTIMATORS
 from snakelight.workflow.config import ConfigError, validate_config
 
 from .conftest import REPO, SCHEMA

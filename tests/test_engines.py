@@ -11,7 +11,7 @@ from sklearn.svm import LinearSVC, _liblinear
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import _tron
 from snakelight.searchlight.engines.exact import LiblinearFolds, score_spheres_exact
-from snakelight.searchlight.engines.fast import FoldDesign, SquaredHingeSVC, padded_spheres
+from snakelight.searchlight.engines.fast import FoldDesign, SquaredHingeSVCScorer, padded_spheres
 from snakelight.searchlight.scoring import make_estimator, score_spheres
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
@@ -79,10 +79,8 @@ def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
         _tron.sphere_scores(
             X,
             sphere,
-            *fits.layout,
-            fits.bias,
-            fits.intercept_scaling,
-            estimator.max_iter,
+            fits.layout,
+            fits.settings,
             coef,
             np.empty(len(folds), dtype=bool),
         )
@@ -167,7 +165,7 @@ def test_fast_svc_reaches_the_optimum(problem):
     _, codes = np.unique(y, return_inverse=True)
     folds = make_folds(KFold(4), X, y, runs)
     design = FoldDesign(codes, folds)
-    model = SquaredHingeSVC(X.astype(np.float64)[design.order], design)
+    model = SquaredHingeSVCScorer(X.astype(np.float64)[design.order], design)
     index = padded_spheres(spheres[:50], pad=X.shape[1])
     train = design.folds[0][0]
     x = np.ones((len(index), train.size, index.shape[1] + 1))

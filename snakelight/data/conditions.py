@@ -14,7 +14,7 @@ from snakelight.io import (
     write_nifti,
     write_samples_table,
 )
-from snakelight.searchlight.cv import make_cv, make_folds
+from snakelight.searchlight.cv import class_missing_from_training, make_cv, make_folds
 
 
 def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_table_path, masked_samples_path):
@@ -58,14 +58,14 @@ def check_folds(table, cv, labels_path):
             f"config key searchlight.cv.{key}: {scheme} cannot split the {len(y)} volumes of "
             f"{conditions} in {labels_path} ({one_line(error)})"
         ) from None
-    for number, (train, test) in enumerate(folds, start=1):
-        trained = set(y[train])
-        missing = [c for c in classes if c not in trained]
-        if missing:
-            raise InputError(
-                f"{labels_path}: too few volumes of {missing[0]!r} ({(y == missing[0]).sum()} in "
-                f"all) for {scheme}: training fold {number} of {len(folds)} holds none"
-            )
+    missing = class_missing_from_training(y, folds)
+    if missing is not None:
+        fold, label = missing
+        raise InputError(
+            f"{labels_path}: too few volumes of {label!r} ({(y == label).sum()} in "
+            f"all) for {scheme}: training fold {fold + 1} of {len(folds)} holds none"
+        )
+    for number, (_, test) in enumerate(folds, start=1):
         if test.size == 0:
             raise InputError(f"{labels_path}: test fold {number} of {len(folds)} of {scheme} is empty")
     return folds

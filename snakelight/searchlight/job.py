@@ -9,7 +9,8 @@ import numpy as np
 from snakelight.io import read_masked_samples, read_samples_table, write_chunk
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import make_cv, make_folds
-from snakelight.searchlight.scoring import resolve_engine, score_spheres
+from snakelight.searchlight.engines import resolve_engine
+from snakelight.searchlight.scoring import score_spheres
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)

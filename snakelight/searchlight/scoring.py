@@ -12,19 +12,9 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
 
 from snakelight._compat import validate_estimator
-from snakelight.searchlight.engines import fast
+from snakelight.searchlight.engines import fast, fast_unsupported, resolve_engine
 from snakelight.searchlight.engines.exact import score_spheres_exact
 
-NILEARN_ESTIMATORS = (
-    "svc",
-    "svc_l2",
-    "svc_l1",
-    "logistic",
-    "logistic_l2",
-    "logistic_l1",
-    "ridge_classifier",
-    "dummy_classifier",
-)
 # Closed-form estimators and their scikit-learn counterparts (used by the exact engine).
 OTHER_ESTIMATORS = {
     "gnb": lambda: GaussianNB(),
@@ -40,13 +30,6 @@ def make_estimator(name):
     return validate_estimator(name, owning_class_type="classifier")
 
 
-def resolve_engine(engine, estimator):
-    """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
-    if engine == "auto":
-        return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
-    return engine
-
-
 def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1):
     """Cross-validated scores of each sphere: an array (n_spheres, n_folds).
 
@@ -59,7 +42,7 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
         return np.empty((0, len(folds)))
     if engine == "exact":
         return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds, scoring=scoring, progress=progress)
-    problem = fast.unsupported(estimator, scoring)
+    problem = fast_unsupported(estimator, scoring)
     if problem is not None:
         raise ValueError(problem[1])
     return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)

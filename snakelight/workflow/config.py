@@ -12,7 +12,7 @@ import yaml
 
 from snakelight.data import haxby_design
 from snakelight.io import InputError
-from snakelight.searchlight.engines.fast import unsupported
+from snakelight.searchlight.engines import fast_unsupported
 from snakelight.workflow.subjects_table import read_subjects_table, subjects
 
 
@@ -98,7 +98,7 @@ def _message(error):
 
 def _check_engine(searchlight):
     if searchlight["engine"] == "fast":
-        problem = unsupported(searchlight["estimator"], searchlight["scoring"])
+        problem = fast_unsupported(searchlight["estimator"], searchlight["scoring"])
         if problem is not None:
             key, why = problem
             raise ConfigError(f"config key searchlight.{key}: {why}")

@@ -1,1 +1,35 @@
-"""The engines that score spheres: ``exact`` (nilearn's scores, bit for bit) and ``fast`` (batched)."""
+"""The engines that score spheres, and what each can run: ``exact`` (nilearn's scores, bit
+for bit; :mod:`.exact`) and ``fast`` (batched; :mod:`.fast`).
+
+This module imports nothing: the config is checked against it while Snakemake parses.
+"""
+
+# nilearn's SearchLight estimator names, which the exact engine runs as nilearn does.
+NILEARN_ESTIMATORS = (
+    "svc",
+    "svc_l2",
+    "svc_l1",
+    "logistic",
+    "logistic_l2",
+    "logistic_l1",
+    "ridge_classifier",
+    "dummy_classifier",
+)
+# The estimators of the fast engine.
+FAST_ESTIMATORS = ("svc", "svc_l2", "gnb", "lda")
+
+
+def resolve_engine(engine, estimator):
+    """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
+    if engine == "auto":
+        return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
+    return engine
+
+
+def fast_unsupported(estimator, scoring):
+    """What the fast engine cannot run: (the searchlight config key, why), or None."""
+    if estimator not in FAST_ESTIMATORS:
+        return "estimator", f"engine 'fast' has no estimator {estimator!r}; it has {', '.join(FAST_ESTIMATORS)}"
+    if scoring not in (None, "accuracy"):
+        return "scoring", f"engine 'fast' scores accuracy only, not {scoring!r}"
+    return None

@@ -16,6 +16,7 @@ problems and fails the day scikit-learn's liblinear changes.
 """
 
 import math
+from typing import NamedTuple
 
 import llvmlite.binding
 import numpy as np
@@ -42,6 +43,64 @@ _ETA0, _ETA1, _ETA2 = 1e-4, 0.25, 0.75
 _SIGMA1, _SIGMA2, _SIGMA3 = 0.25, 0.5, 4.0
 
 
+class Folds(NamedTuple):
+    """Every cross-validation fold of a sphere, as :func:`sphere_scores` takes them. Fold
+    f's entries are ``[train_start[f]:train_start[f + 1]]`` of the training arrays and
+    ``[test_start[f]:test_start[f + 1]]`` of the test arrays."""
+
+    train_rows: np.ndarray  # (sum of training sizes,) int: rows of X, in liblinear's order (grouped by class)
+    train_start: np.ndarray  # (folds + 1,) int
+    sign: np.ndarray  # (sum of training sizes,) float64: +1 for the fold's second class, -1 for its first
+    cost: np.ndarray  # (sum of training sizes,) float64: liblinear's C_i
+    tolerance: np.ndarray  # (folds,) float64: train_one's primal_solver_tol
+    test_rows: np.ndarray  # (sum of test sizes,) int: rows of X
+    test_start: np.ndarray  # (folds + 1,) int
+    test_codes: np.ndarray  # (sum of test sizes,) int: 1 the positive class, 0 the negative, -1 neither
+
+
+class Settings(NamedTuple):
+    """LinearSVC's settings that the solver and the decision use."""
+
+    bias: float  # > 0: liblinear's bias feature (fit_intercept); else no intercept
+    intercept_scaling: float
+    max_iter: int
+
+
+class _Problem(NamedTuple):
+    """One fold's training problem: m samples, n features (the bias included)."""
+
+    X: np.ndarray  # (m, n) C order
+    X_by_column: np.ndarray  # (m, n) Fortran order: the same values, for column sums
+    sign: np.ndarray  # (m,) +1/-1
+    cost: np.ndarray  # (m,)
+
+
+class _Active(NamedTuple):
+    """liblinear's index set I: the samples inside their margin, first ``size`` rows."""
+
+    X: np.ndarray  # (m, n) C order
+    X_by_column: np.ndarray  # (m, n) Fortran order
+    cost: np.ndarray  # (m,)
+    work: np.ndarray  # (m,) scratch for the Hessian product
+
+
+class _Steps(NamedTuple):
+    """The conjugate-gradient vectors, each (n,)."""
+
+    step: np.ndarray  # s: the step
+    residual: np.ndarray  # r
+    direction: np.ndarray  # d
+    curvature: np.ndarray  # Hd
+
+
+class _Blas(NamedTuple):
+    """Fortran BLAS takes every argument by pointer: ``ints`` holds (n, 1), ``scalar`` the
+    scalar of an axpy or scal."""
+
+    ints: np.ndarray  # (2,) int32
+    scalar: np.ndarray  # (1,) float64
+
+
 @njit(cache=True)
 def _min(x, y):
     return x if x < y else y  # C's min template: ties give y
@@ -52,35 +111,39 @@ def _max(x, y):
     return x if x > y else y
 
 
-# Fortran BLAS takes every argument by pointer: ``ints`` holds (n, 1), ``scalar`` the
-# scalar of an axpy or scal.
+# BLAS level 1 on vectors of n (the features), with the pointers of a _Blas.
 @njit(cache=True)
-def _dot(ints, x, y):
+def _dot(blas, x, y):
+    ints = blas.ints
     return _ddot(ints[0:].ctypes, x.ctypes, ints[1:].ctypes, y.ctypes, ints[1:].ctypes)
 
 
 @njit(cache=True)
-def _nrm2(ints, x):
+def _nrm2(blas, x):
+    ints = blas.ints
     return _dnrm2(ints[0:].ctypes, x.ctypes, ints[1:].ctypes)
 
 
 @njit(cache=True)
-def _axpy(ints, scalar, alpha, x, y):
+def _axpy(blas, alpha, x, y):
     """y += alpha x"""
+    ints, scalar = blas.ints, blas.scalar
     scalar[0] = alpha
     _daxpy(ints[0:].ctypes, scalar.ctypes, x.ctypes, ints[1:].ctypes, y.ctypes, ints[1:].ctypes)
 
 
 @njit(cache=True)
-def _scal(ints, scalar, alpha, x):
+def _scal(blas, alpha, x):
     """x *= alpha"""
+    ints, scalar = blas.ints, blas.scalar
     scalar[0] = alpha
     _dscal(ints[0:].ctypes, scalar.ctypes, x.ctypes, ints[1:].ctypes)
 
 
 @njit(cache=True)
-def _objective(w, X_by_column, sign, cost, margin):
-    """l2r_l2_svc_fun::fun; leaves y_i w.x_i in ``margin`` for the gradient."""
+def _objective(w, problem, margin):
+    """l2r_l2_svc_fun::fun of w (n,); leaves y_i w.x_i in ``margin`` (m,) for the gradient."""
+    X_by_column, sign, cost = problem.X_by_column, problem.sign, problem.cost
     m, n = X_by_column.shape
     margin[:] = 0.0
     for j in range(n):  # liblinear sums each sample's features in order
@@ -101,8 +164,8 @@ def _objective(w, X_by_column, sign, cost, margin):
 
 @njit(cache=True)
 def _add_twice_transposed_product(base, weights, size, X_active, out):
-    """out = base + 2 X_active[:size]^T weights[:size]: liblinear's subXTv, then its
-    ``g = w + 2*g`` in the gradient or ``Hs = s + 2*Hs`` in the Hessian product."""
+    """out (n,) = base (n,) + 2 X_active[:size]^T weights[:size]: liblinear's subXTv, then
+    its ``g = w + 2*g`` in the gradient or ``Hs = s + 2*Hs`` in the Hessian product."""
     out[:] = 0.0
     for k in range(size):
         weight = weights[k]
@@ -113,98 +176,105 @@ def _add_twice_transposed_product(base, weights, size, X_active, out):
 
 
 @njit(cache=True)
-def _gradient(w, g, X, sign, cost, margin, X_active, X_active_by_column, cost_active):
-    """l2r_l2_svc_fun::grad; copies the samples inside their margin (liblinear's index
-    set I) into ``X_active`` for the Hessian products. Returns their number."""
+def _gradient(w, g, problem, margin, active):
+    """l2r_l2_svc_fun::grad into g (n,), from the margins (m,) :func:`_objective` left;
+    copies the samples inside their margin (liblinear's index set I) into ``active`` for
+    the Hessian products. Returns their number."""
+    X, sign, cost = problem.X, problem.sign, problem.cost
     size = 0
     for i in range(X.shape[0]):
         if margin[i] < 1:
             margin[size] = cost[i] * sign[i] * (margin[i] - 1)
-            cost_active[size] = cost[i]
-            X_active[size] = X[i]
+            active.cost[size] = cost[i]
+            active.X[size] = X[i]
             size += 1
-    X_active_by_column[:size] = X_active[:size]
-    _add_twice_transposed_product(w, margin, size, X_active, g)
+    active.X_by_column[:size] = active.X[:size]
+    _add_twice_transposed_product(w, margin, size, active.X, g)
     return size
 
 
 @njit(cache=True)
-def _hessian_product(s, Hs, size, X_active, X_active_by_column, cost_active, work):
-    """l2r_l2_svc_fun::Hv over the first ``size`` active samples."""
-    n = X_active.shape[1]
+def _hessian_product(s, Hs, size, active):
+    """l2r_l2_svc_fun::Hv: Hs (n,) = H s (n,) over the first ``size`` active samples."""
+    X_by_column, work = active.X_by_column, active.work
+    n = active.X.shape[1]
     work[:size] = 0.0
     for j in range(n):
         sj = s[j]
         for k in range(size):
-            work[k] += sj * X_active_by_column[k, j]
+            work[k] += sj * X_by_column[k, j]
     for k in range(size):
-        work[k] = cost_active[k] * work[k]
-    _add_twice_transposed_product(s, work, size, X_active, Hs)
+        work[k] = active.cost[k] * work[k]
+    _add_twice_transposed_product(s, work, size, active.X, Hs)
 
 
 @njit(cache=True)
-def _conjugate_gradient(delta, g, s, r, d, Hd, ints, scalar, size, X_active, X_active_by_column, cost_active, work):
-    """TRON::trcg: the step s within the trust region of radius delta."""
+def _conjugate_gradient(delta, g, steps, blas, size, active):
+    """TRON::trcg: ``steps.step`` (n,) within the trust region of radius delta, for the
+    gradient g (n,); leaves the residual in ``steps.residual``."""
     n = g.size
+    step, r, d, Hd = steps
     for i in range(n):
-        s[i] = 0
+        step[i] = 0
         r[i] = -g[i]
         d[i] = r[i]
-    cgtol = 0.1 * _nrm2(ints, g)
-    rTr = _dot(ints, r, r)
+    cgtol = 0.1 * _nrm2(blas, g)
+    rTr = _dot(blas, r, r)
     while True:
-        if _nrm2(ints, r) <= cgtol:
+        if _nrm2(blas, r) <= cgtol:
             break
-        _hessian_product(d, Hd, size, X_active, X_active_by_column, cost_active, work)
-        alpha = rTr / _dot(ints, d, Hd)
-        _axpy(ints, scalar, alpha, d, s)
-        if _nrm2(ints, s) > delta:  # back to the boundary along d
-            _axpy(ints, scalar, -alpha, d, s)
-            std = _dot(ints, s, d)
-            sts = _dot(ints, s, s)
-            dtd = _dot(ints, d, d)
+        _hessian_product(d, Hd, size, active)
+        alpha = rTr / _dot(blas, d, Hd)
+        _axpy(blas, alpha, d, step)
+        if _nrm2(blas, step) > delta:  # back to the boundary along d
+            _axpy(blas, -alpha, d, step)
+            std = _dot(blas, step, d)
+            sts = _dot(blas, step, step)
+            dtd = _dot(blas, d, d)
             dsq = delta * delta
             rad = math.sqrt(std * std + dtd * (dsq - sts))
             if std >= 0:
                 alpha = (dsq - sts) / (std + rad)
             else:
                 alpha = (rad - std) / dtd
-            _axpy(ints, scalar, alpha, d, s)
-            _axpy(ints, scalar, -alpha, Hd, r)
+            _axpy(blas, alpha, d, step)
+            _axpy(blas, -alpha, Hd, r)
             break
-        _axpy(ints, scalar, -alpha, Hd, r)
-        rnewTrnew = _dot(ints, r, r)
-        _scal(ints, scalar, rnewTrnew / rTr, d)
-        _axpy(ints, scalar, 1.0, r, d)
+        _axpy(blas, -alpha, Hd, r)
+        rnewTrnew = _dot(blas, r, r)
+        _scal(blas, rnewTrnew / rTr, d)
+        _axpy(blas, 1.0, r, d)
         rTr = rnewTrnew
 
 
 @njit(cache=True)
-def _tron(X, X_by_column, sign, cost, tolerance, max_iter, w):
-    """TRON::tron from w = 0, as train_one runs it for L2R_L2LOSS_SVC."""
-    m, n = X.shape
-    s, r, w_new, g, d, Hd = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    margin, cost_active, work = np.empty(m), np.empty(m), np.empty(m)
-    X_active, X_active_by_column = np.empty((m, n)), np.empty((n, m)).T
-    ints = np.array([n, 1], dtype=np.int32)
-    scalar = np.empty(1)
+def _tron(problem, tolerance, max_iter, w):
+    """TRON::tron from w = 0, as train_one runs it for L2R_L2LOSS_SVC: leaves the solution
+    in w (n,)."""
+    m, n = problem.X.shape
+    steps = _Steps(np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    step, r = steps.step, steps.residual
+    w_new, g = np.empty(n), np.empty(n)
+    margin = np.empty(m)
+    active = _Active(np.empty((m, n)), np.empty((n, m)).T, np.empty(m), np.empty(m))
+    blas = _Blas(np.array([n, 1], dtype=np.int32), np.empty(1))
 
     w[:] = 0
-    f = _objective(w, X_by_column, sign, cost, margin)
-    size = _gradient(w, g, X, sign, cost, margin, X_active, X_active_by_column, cost_active)
-    delta = _nrm2(ints, g)
+    f = _objective(w, problem, margin)
+    size = _gradient(w, g, problem, margin, active)
+    delta = _nrm2(blas, g)
     gnorm1 = delta
     search = not delta <= tolerance * gnorm1
     iteration = 1
     while iteration <= max_iter and search:
-        _conjugate_gradient(delta, g, s, r, d, Hd, ints, scalar, size, X_active, X_active_by_column, cost_active, work)
+        _conjugate_gradient(delta, g, steps, blas, size, active)
         w_new[:] = w
-        _axpy(ints, scalar, 1.0, s, w_new)
-        gs = _dot(ints, g, s)
-        prered = -0.5 * (gs - _dot(ints, s, r))
-        fnew = _objective(w_new, X_by_column, sign, cost, margin)
+        _axpy(blas, 1.0, step, w_new)
+        gs = _dot(blas, g, step)
+        prered = -0.5 * (gs - _dot(blas, step, r))
+        fnew = _objective(w_new, problem, margin)
         actred = f - fnew
-        snorm = _nrm2(ints, s)
+        snorm = _nrm2(blas, step)
         if iteration == 1:
             delta = _min(delta, snorm)
         if fnew - f - gs <= 0:
@@ -223,8 +293,8 @@ def _tron(X, X_by_column, sign, cost, tolerance, max_iter, w):
             iteration += 1
             w[:] = w_new
             f = fnew
-            size = _gradient(w, g, X, sign, cost, margin, X_active, X_active_by_column, cost_active)
-            if _nrm2(ints, g) <= tolerance * gnorm1:
+            size = _gradient(w, g, problem, margin, active)
+            if _nrm2(blas, g) <= tolerance * gnorm1:
                 break
         if f < -1.0e32:
             break
@@ -240,68 +310,44 @@ _TIE = 1e-9
 
 
 @njit(cache=True)
-def sphere_scores(
-    X,
-    columns,
-    train_rows,
-    train_start,
-    sign,
-    cost,
-    tolerance,
-    test_rows,
-    test_start,
-    test_codes,
-    bias,
-    intercept_scaling,
-    max_iter,
-    coef,
-    tied,
-):
-    """Accuracy per fold of LinearSVC on the columns ``columns`` of ``X`` (samples, voxels).
+def sphere_scores(X, columns, folds, settings, coef, tied):
+    """Accuracy per fold (folds,) of LinearSVC on the columns ``columns`` (k,) of ``X``
+    (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
+    ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature.
 
-    Fold f trains on the rows ``train_rows[train_start[f]:train_start[f + 1]]`` (in
-    liblinear's order: grouped by class), with labels ``sign`` (+1/-1), per-sample
-    ``cost`` and TRON's ``tolerance[f]``, and tests on ``test_rows`` (same layout, with
-    ``test_codes``: 1 for the positive class, 0 the negative, -1 neither). A ``bias`` > 0
-    appends liblinear's bias feature. Writes each fold's coefficients to ``coef[f]`` and
-    flags in ``tied[f]`` a fold with a test decision too close to zero to call here.
+    Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1) and flags in
+    ``tied[f]`` (folds,) a fold with a test decision too close to zero to call here.
     """
-    n_folds = train_start.size - 1
+    n_folds = folds.train_start.size - 1
     k = columns.size
-    n = k + 1 if bias > 0 else k
+    n = k + 1 if settings.bias > 0 else k
     scores = np.empty(n_folds)
     for f in range(n_folds):
-        rows = train_rows[train_start[f] : train_start[f + 1]]
+        start, stop = folds.train_start[f], folds.train_start[f + 1]
+        rows = folds.train_rows[start:stop]
         X_fold = np.empty((rows.size, n))
         for i in range(rows.size):
             for j in range(k):
                 X_fold[i, j] = X[rows[i], columns[j]]
             if n > k:
-                X_fold[i, k] = bias
+                X_fold[i, k] = settings.bias
         X_by_column = np.empty((n, rows.size)).T
         X_by_column[:] = X_fold
         w = coef[f, :n]
-        _tron(
-            X_fold,
-            X_by_column,
-            sign[train_start[f] : train_start[f + 1]],
-            cost[train_start[f] : train_start[f + 1]],
-            tolerance[f],
-            max_iter,
-            w,
-        )
-        intercept = intercept_scaling * w[k] if n > k else 0.0
+        problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
+        _tron(problem, folds.tolerance[f], settings.max_iter, w)
+        intercept = settings.intercept_scaling * w[k] if n > k else 0.0
         correct = 0
         tied[f] = False
-        for t in range(test_start[f], test_start[f + 1]):
+        for t in range(folds.test_start[f], folds.test_start[f + 1]):
             decision, size = 0.0, abs(intercept)
             for j in range(k):
-                term = X[test_rows[t], columns[j]] * w[j]
+                term = X[folds.test_rows[t], columns[j]] * w[j]
                 decision += term
                 size += abs(term)
             decision += intercept
             if abs(decision) <= _TIE * size:
                 tied[f] = True
-            correct += (1 if decision > 0 else 0) == test_codes[t]
-        scores[f] = correct / (test_start[f + 1] - test_start[f])
+            correct += (1 if decision > 0 else 0) == folds.test_codes[t]
+        scores[f] = correct / (folds.test_start[f + 1] - folds.test_start[f])
     return scores

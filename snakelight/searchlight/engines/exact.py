@@ -41,20 +41,6 @@ class _Fold(NamedTuple):
     sample_weight: np.ndarray
 
 
-class _TronFolds(NamedTuple):
-    """Every fold at once, as :func:`snakelight.searchlight.engines._tron.sphere_scores` takes them: fold f's
-    entries are ``[train_start[f]:train_start[f + 1]]`` (``test_start`` for tests)."""
-
-    train_rows: np.ndarray  # in liblinear's order: grouped by class
-    train_start: np.ndarray
-    sign: np.ndarray  # +1 for the fold's second class, -1 for its first
-    cost: np.ndarray  # liblinear's C_i
-    tolerance: np.ndarray  # per fold: train_one's primal_solver_tol
-    test_rows: np.ndarray
-    test_start: np.ndarray
-    test_codes: np.ndarray
-
-
 class LiblinearFolds:
     """Fold-by-fold LinearSVC fits as liblinear makes them, for spheres of one data matrix.
 
@@ -93,6 +79,7 @@ class LiblinearFolds:
         self.solvers = {}  # liblinear's solver per training shape
         self.compiled_widths = {}  # sphere width -> whether snakelight.searchlight.engines._tron fits every fold
         self.layout = self._tron_layout()
+        self.settings = _tron.Settings(float(self.bias), float(self.intercept_scaling), int(estimator.max_iter))
 
     @staticmethod
     def supports(estimator, scoring):
@@ -133,7 +120,7 @@ class LiblinearFolds:
             return np.concatenate([[0], np.cumsum([part.size for part in parts])])
 
         tests = [fold.test for fold in self.folds]
-        return _TronFolds(
+        return _tron.Folds(
             train_rows=np.concatenate(train_rows),
             train_start=start(train_rows),
             sign=np.concatenate(sign),
@@ -175,9 +162,7 @@ class LiblinearFolds:
         if self._compiled(sphere.size):
             coef = np.empty((len(self.folds), sphere.size + 1))
             tied = np.empty(len(self.folds), dtype=bool)
-            scores = _tron.sphere_scores(
-                X, sphere, *self.layout, self.bias, self.intercept_scaling, estimator.max_iter, coef, tied
-            )
+            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied)
             n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
             for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
                 scores[f] = self._score(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])

@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-ESTIMATORS = ("svc", "svc_l2", "gnb", "lda")
+from snakelight.searchlight.cv import class_missing_from_training
+
 # Memory for one batch's largest arrays: each stays below glibc's largest mmap
 # threshold (32 MiB), so that freed arrays can be reused (see _reuse_freed_memory).
 BATCH_BYTES = 16 * 2**20
@@ -55,10 +56,11 @@ class FoldDesign:
         codes = np.asarray(codes)
         self.n_classes = int(codes.max()) + 1
         in_train = np.zeros((len(folds), codes.size), dtype=bool)
+        missing = class_missing_from_training(codes, folds)
+        if missing is not None:
+            raise ValueError(f"training fold {missing[0]} holds no sample of class {missing[1]}")
         for f, (train, _) in enumerate(folds):
             in_train[f, train] = True
-            if np.unique(codes[train]).size < self.n_classes:
-                raise ValueError(f"training fold {f} does not hold every class")
         # A group: the samples with one class and one train/test pattern across folds.
         _, group_of = np.unique(np.vstack([in_train, codes]).T, axis=0, return_inverse=True)
         self.order = np.argsort(group_of, kind="stable")
@@ -84,15 +86,6 @@ class FoldDesign:
         return len(self.groups)
 
 
-def unsupported(estimator, scoring):
-    """What the fast engine cannot run: (the searchlight config key, why), or None."""
-    if estimator not in ESTIMATORS:
-        return "estimator", f"engine 'fast' has no estimator {estimator!r}; it has {', '.join(ESTIMATORS)}"
-    if scoring not in (None, "accuracy"):
-        return "scoring", f"engine 'fast' scores accuracy only, not {scoring!r}"
-    return None
-
-
 def padded_spheres(spheres, pad):
     """Spheres as one (n_spheres, max size) index array, short ones filled with ``pad``."""
     width = max(len(s) for s in spheres)
@@ -113,7 +106,7 @@ def _accuracy(predicted, truth):
     return np.mean(predicted == truth, axis=-1)
 
 
-class GaussianNB:
+class GaussianNBScorer:
     """scikit-learn's GaussianNB (var_smoothing=1e-9, priors from the training fold).
 
     Every statistic is per voxel, so it is computed once for the whole mask; a sphere
@@ -156,7 +149,7 @@ class GaussianNB:
         return scores
 
 
-class ShrinkageLDA:
+class ShrinkageLDAScorer:
     """scikit-learn's LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").
 
     Per class: standardise, shrink the correlation matrix towards its mean eigenvalue
@@ -239,7 +232,7 @@ class ShrinkageLDA:
         return scores
 
 
-class SquaredHingeSVC:
+class SquaredHingeSVCScorer:
     """LinearSVC's problem, min_w 1/2 |w|^2 + C sum_i max(0, 1 - y_i w.x_i)^2 with x_i
     extended by a constant 1 (intercept_scaling=1, regularised as liblinear does),
     solved exactly by a finite Newton method with exact line search.
@@ -345,18 +338,25 @@ class SquaredHingeSVC:
         return t
 
 
-ESTIMATOR_CLASSES = {"svc": SquaredHingeSVC, "svc_l2": SquaredHingeSVC, "gnb": GaussianNB, "lda": ShrinkageLDA}
+# The scorer of each estimator name: built once for a data matrix and its folds, it
+# scores batches of spheres.
+SCORERS = {
+    "svc": SquaredHingeSVCScorer,
+    "svc_l2": SquaredHingeSVCScorer,
+    "gnb": GaussianNBScorer,
+    "lda": ShrinkageLDAScorer,
+}
 
 
 def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads=1):
-    """Accuracies (n_spheres, n_folds) of ``estimator`` (one of :data:`ESTIMATORS`).
+    """Accuracies (n_spheres, n_folds) of ``estimator``, one of the fast engine's estimators.
 
     Batches run on ``n_threads`` threads: numpy releases the GIL in the array work.
     """
     _reuse_freed_memory()
     _, codes = np.unique(y, return_inverse=True)
     design = FoldDesign(codes, folds)
-    model = ESTIMATOR_CLASSES[estimator](np.asarray(X, dtype=np.float64)[design.order], design)
+    model = SCORERS[estimator](np.asarray(X, dtype=np.float64)[design.order], design)
     index = padded_spheres(spheres, pad=X.shape[1])
     size = model.batch_size(index.shape[1])
     batches = [slice(start, min(start + size, len(spheres))) for start in range(0, len(spheres), size)]
