@@ -80,7 +80,7 @@ def read_permutations(path, labels, runs):
 
 
 def _counts(labels):
-    return dict(sorted(collections.Counter(labels).items()))
+    return dict(sorted(collections.Counter(map(str, labels)).items()))
 
 
 def check_settings(n_permutations, permutations_per_job, alpha, cluster_threshold):
