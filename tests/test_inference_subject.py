@@ -251,6 +251,8 @@ def test_tfce_fwe_of_a_blob_no_null_matches(planted_clusters):
     maps, process_mask = planted_clusters
     result = subject.tfce_fwe(maps[0], maps[1:], process_mask, chance=0.5)
     assert result.null_max.tolist() == pytest.approx([subject.tfce(m - 0.5, process_mask).max() for m in maps[1:]])
+    blocks = [subject.tfce_maxima(block, process_mask, chance=0.5) for block in (maps[1:4], maps[4:])]
+    assert np.concatenate(blocks).tolist() == result.null_max.tolist()  # blocks of permutations reduce apart
     assert result.p_fwe[np.argmax(maps[0])] == 1 / 10  # the 4-voxel cluster's peak beats every null map
     assert result.p_fwe[maps[0] == 0.5].tolist() == [1.0] * np.count_nonzero(maps[0] == 0.5)
 

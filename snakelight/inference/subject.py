@@ -173,13 +173,22 @@ class TfceInference(NamedTuple):
     null_max: np.ndarray  # (P,) the largest TFCE of each null map
 
 
+def tfce_maxima(null, process_mask, *, chance, connectivity=6, steps=TFCE_STEPS):
+    """The largest TFCE of (score - chance) in each of the maps ``null`` (P, V): (P,).
+
+    A map's TFCE depends on that map alone, so blocks of permutations can be reduced apart
+    (e.g. in the jobs that score them) and their maxima concatenated.
+    """
+    return np.concatenate([
+        tfce(null[batch] - chance, process_mask, connectivity=connectivity, steps=steps).max(axis=1, initial=0)
+        for batch in _batches(len(null), null.shape[1])
+    ])
+
+
 def tfce_fwe(observed, null, process_mask, *, chance, connectivity=6, steps=TFCE_STEPS):
     """TFCE of (score - chance) for the observed map and each null map (:func:`tfce`), and each
     voxel's FWE p from the null distribution of the maximum TFCE (:func:`max_statistic_p`)."""
     observed, null = _comparable(observed, null)
     enhanced = tfce(observed - chance, process_mask, connectivity=connectivity, steps=steps)
-    null_max = np.concatenate([
-        tfce(null[batch] - chance, process_mask, connectivity=connectivity, steps=steps).max(axis=1, initial=0)
-        for batch in _batches(len(null), observed.size)
-    ])
+    null_max = tfce_maxima(null, process_mask, chance=chance, connectivity=connectivity, steps=steps)
     return TfceInference(enhanced, max_statistic_p(enhanced, null_max), null_max)
