@@ -200,6 +200,12 @@ def test_cluster_fwe_against_the_largest_null_clusters(planted_clusters):
     assert located[["x_mm", "y_mm", "z_mm"]].to_numpy().tolist() == [[2, 6, 12], [4, 24, 32]]
 
 
+def test_cluster_table_reports_the_observed_scores_as_given(planted_clusters):
+    maps, process_mask = planted_clusters
+    result = subject.cluster_fwe(maps[0], maps[1:].astype(np.float32), process_mask, chance=0.5, threshold=0.1)
+    assert result.table["peak_score"].tolist() == [0.95, 0.8] and result.table["size"].tolist() == [4, 1]
+
+
 def test_no_cluster_gives_an_empty_table(planted_clusters):
     maps, process_mask = planted_clusters
     result = subject.cluster_fwe(np.full(maps.shape[1], 0.5), maps[1:], process_mask, chance=0.5, threshold=0.1)

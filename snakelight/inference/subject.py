@@ -95,8 +95,9 @@ def cluster_fwe(observed, null, process_mask, *, chance, threshold, connectivity
     mass is the sum of (score - chance) over its voxels: it keeps the scores' heights, which
     -log10 p loses at the smallest p of 1 / (P + 1). An observed cluster's FWE p compares its
     size (mass) with the largest size (mass) of each null map (:func:`max_statistic_p`).
-    Memory: about 3 x the null, plus (P + 1) x V bool.
+    Memory: a copy of the null, plus (P + 1) x V bool.
     """
+    scores = np.asarray(observed, dtype=np.float64)  # as given, for the table's peaks
     observed, null = _comparable(observed, null)
     maps = np.vstack([observed[None], null])
     supra = cluster_forming(maps, threshold)
@@ -115,11 +116,11 @@ def cluster_fwe(observed, null, process_mask, *, chance, threshold, connectivity
     renumbered[order + 1] = np.arange(1, order.size + 1)
     labels = renumbered[observed_labels]
     sizes, masses = observed_sizes[order], observed_masses[order]
-    peaks = _peaks(labels, observed, order.size)
+    peaks = _peaks(labels, scores, order.size)
     table = pd.DataFrame({
         "cluster": np.arange(1, order.size + 1), "size": sizes, "mass": masses,
         **dict(zip(["peak_i", "peak_j", "peak_k"], np.argwhere(process_mask)[peaks].T)),
-        "peak_score": observed[peaks].astype(float),
+        "peak_score": scores[peaks],
         "p_fwe_size": max_statistic_p(sizes, null_size), "p_fwe_mass": max_statistic_p(masses, null_mass),
     }, columns=CLUSTER_COLUMNS)
     return ClusterInference(labels, table, null_size.astype(int), null_mass)
