@@ -10,8 +10,13 @@ from scipy import ndimage
 from scipy.stats import binom
 
 from snakelight.inference import clusters, subject
-from snakelight.inference.permutations import (check_settings, permutation_block, permuted_labels,
-                                               read_permutations, write_permutations)
+from snakelight.inference.permutations import (
+    check_settings,
+    permutation_block,
+    permuted_labels,
+    read_permutations,
+    write_permutations,
+)
 from snakelight.io import InputError
 
 LABELS = np.array(["face", "house"] * 16)
@@ -278,11 +283,13 @@ def test_fwe_holds_under_a_true_null(method):
     process_mask = np.ones(shape, dtype=bool)
     smallest_p = {
         "voxel": lambda observed, null: subject.voxel_fwe(observed, null).min(),
-        "cluster": lambda observed, null: subject.cluster_fwe(observed, null, process_mask, chance=0.5,
-                                                              threshold=0.1).table["p_fwe_size"].to_numpy().min(initial=1),
-        "tfce": lambda observed, null: subject.tfce_fwe(observed, null, process_mask, chance=0.5, steps=10).p_fwe.min(),
+        "cluster": lambda observed, null: subject.cluster_fwe(
+            observed, null, process_mask, chance=0.5, threshold=0.1).table["p_fwe_size"].to_numpy().min(initial=1),
+        "tfce": lambda observed, null: subject.tfce_fwe(
+            observed, null, process_mask, chance=0.5, steps=10).p_fwe.min(),
     }[method]
+    datasets = _exchangeable_datasets(n_datasets, 20, shape)  # P = 19: the smallest p is alpha
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rejections = sum(smallest_p(maps[0], maps[1:]) <= alpha for maps in _exchangeable_datasets(n_datasets, 20, shape))
+        rejections = sum(smallest_p(maps[0], maps[1:]) <= alpha for maps in datasets)
     assert rejections <= binom.ppf(0.95, n_datasets, alpha)

@@ -22,7 +22,7 @@ from snakelight.inference import clusters
 
 TFCE_E, TFCE_H = 0.5, 2.0  # extent and height exponents, as nilearn and FSL
 TFCE_STEPS = 100  # heights per map, as nilearn's and fslmaths' automatic step
-VOXELS_PER_BATCH = 2**22  # maps are labelled a few at a time, to bound memory
+VOXELS_PER_BATCH = 2**22  # maps (voxels, for ranks) are taken a batch at a time, to bound memory
 CLUSTER_COLUMNS = ["cluster", "size", "mass", "peak_i", "peak_j", "peak_k", "peak_score", "p_fwe_size", "p_fwe_mass"]
 
 
