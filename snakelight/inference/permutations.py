@@ -1,0 +1,104 @@
+"""Label permutations for subject-level permutation tests, and their file ``permutations.tsv``.
+
+Labels are shuffled within runs (runs are the exchangeability blocks: samples.tsv's ``run``
+column), and every sphere of one permutation is scored with the same shuffled labels, so the
+null maps keep the spatial dependence of the real one. The cross-validation folds stay those
+of the real labels: a permutation changes which label a sample carries, never which fold it is
+in. Permutation k (k = 1..P) depends on (seed, k) alone, so asking for more permutations keeps
+the first ones.
+
+``permutations.tsv``: tab-separated, one row per sample in samples.tsv's order, one column per
+permutation (``perm_1`` .. ``perm_P``), each cell the label the sample carries in it.
+"""
+
+import collections
+
+import numpy as np
+import pandas as pd
+
+from snakelight.io import InputError, atomic_path, one_line
+
+COLUMN_PREFIX = "perm_"
+CONFIG_KEY = "inference"
+
+
+def permuted_labels(labels, runs, seed, k):
+    """Permutation ``k`` of ``labels`` (n,) within ``runs`` (n,): a new (n,) array.
+
+    Its generator is seeded with (seed, k) alone; runs are shuffled in sorted order, each with
+    one ``rng.permutation`` of its samples (changing this order changes every permutation).
+    """
+    labels, runs = np.asarray(labels), np.asarray(runs)
+    rng = np.random.default_rng([seed, k])
+    shuffled = labels.copy()
+    for run in np.unique(runs):
+        in_run = np.flatnonzero(runs == run)
+        shuffled[in_run] = labels[in_run[rng.permutation(in_run.size)]]
+    return shuffled
+
+
+def permutation_block(labels, runs, seed, ks):
+    """Permutations ``ks`` (each k >= 1) as columns: (n samples, len(ks))."""
+    return np.column_stack([permuted_labels(labels, runs, seed, k) for k in ks])
+
+
+def column_names(n_permutations):
+    return [f"{COLUMN_PREFIX}{k}" for k in range(1, n_permutations + 1)]
+
+
+def write_permutations(path, labels, runs, seed, n_permutations):
+    """``permutations.tsv`` with permutations 1..n_permutations (n_permutations >= 1)."""
+    block = permutation_block(labels, runs, seed, range(1, n_permutations + 1))
+    with atomic_path(path) as tmp:
+        pd.DataFrame(block, columns=column_names(n_permutations)).to_csv(tmp, sep="\t", index=False)
+
+
+def read_permutations(path, labels, runs):
+    """The labels of ``permutations.tsv``, (n samples, P) str, column k - 1 = permutation k;
+    checked to be permutations of ``labels`` (n,) within ``runs`` (n,), else InputError."""
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as error:  # pandas' parser errors are ValueErrors
+        raise InputError(f"{path}: unreadable permutations file ({one_line(error)})") from None
+    labels, runs = np.asarray(labels).astype(str), np.asarray(runs)
+    if table.shape[1] == 0 or list(table.columns) != column_names(table.shape[1]):
+        found = ", ".join(map(repr, table.columns[:4])) or "none"
+        raise InputError(f"{path}: columns {found}{'...' * (table.shape[1] > 4)}; a permutations file has "
+                         f"columns {COLUMN_PREFIX}1 .. {COLUMN_PREFIX}P, in order")
+    if len(table) != labels.size:
+        raise InputError(f"{path}: {len(table)} rows, but there are {labels.size} samples (one row per sample)")
+    permutations = table.to_numpy()
+    for run in np.unique(runs):
+        in_run = runs == run
+        expected = np.sort(labels[in_run])
+        wrong = np.flatnonzero(np.any(np.sort(permutations[in_run], axis=0) != expected[:, None], axis=0))
+        if wrong.size:
+            column = table.columns[wrong[0]]
+            raise InputError(f"{path} column {column}, run {run}: labels {_counts(table[column][in_run])} are not a "
+                             f"permutation of the run's labels {_counts(labels[in_run])}")
+    return permutations
+
+
+def _counts(labels):
+    return dict(sorted(collections.Counter(map(str, labels)).items()))
+
+
+def check_settings(n_permutations, permutations_per_job, alpha, cluster_threshold):
+    """None, or InputError naming the config key whose value makes permutation inference
+    impossible or meaningless (P = 0 turns it off and needs nothing else)."""
+    if n_permutations < 0:
+        raise InputError(f"config key {CONFIG_KEY}.permutations: {n_permutations} is negative")
+    if n_permutations == 0:
+        return
+    smallest_p = 1 / (n_permutations + 1)  # Phipson & Smyth: no p-value is below 1 / (P + 1)
+    if smallest_p > alpha:
+        raise InputError(f"config key {CONFIG_KEY}.permutations: {n_permutations} permutations give p-values of "
+                         f"at least 1/{n_permutations + 1} = {smallest_p:.3g}, which cannot reach "
+                         f"{CONFIG_KEY}.alpha = {alpha}; use at least {int(np.ceil(1 / alpha)) - 1}")
+    if cluster_threshold < smallest_p:
+        raise InputError(f"config key {CONFIG_KEY}.cluster_threshold: {cluster_threshold} is below the smallest "
+                         f"voxel p-value 1/{n_permutations + 1} = {smallest_p:.3g} of {n_permutations} "
+                         f"permutations, so no voxel could form a cluster")
+    if not 1 <= permutations_per_job <= n_permutations:
+        raise InputError(f"config key {CONFIG_KEY}.permutations_per_job: {permutations_per_job} is not between 1 "
+                         f"and {CONFIG_KEY}.permutations = {n_permutations}")

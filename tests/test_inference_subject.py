@@ -1,0 +1,295 @@
+"""Subject-level permutation inference: permutations within runs and their file, voxel p-values,
+voxel/cluster/TFCE FWE, on hand-worked arrays, nilearn's TFCE and simulated true nulls."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import ndimage
+from scipy.stats import binom
+
+from snakelight.inference import clusters, subject
+from snakelight.inference.permutations import (
+    check_settings,
+    permutation_block,
+    permuted_labels,
+    read_permutations,
+    write_permutations,
+)
+from snakelight.io import InputError
+
+LABELS = np.array(["face", "house"] * 16)
+RUNS = np.repeat([1, 2, 3, 4], 8)
+RUNS_UNEVEN = np.repeat([1, 2, 3, 4], [6, 8, 8, 10])
+
+
+# Permutations
+
+
+@pytest.mark.parametrize("runs", [RUNS, RUNS_UNEVEN])
+def test_permutations_keep_each_runs_labels(runs):
+    labels = np.where(np.arange(32) % 3 == 0, "face", "house")
+    block = permutation_block(labels, runs, seed=7, ks=range(1, 11))
+    for run in np.unique(runs):
+        in_run = runs == run
+        assert (np.sort(block[in_run], axis=0) == np.sort(labels[in_run])[:, None]).all()
+    assert len({tuple(column) for column in block.T}) == 10  # every k its own permutation
+
+
+def test_permutation_k_depends_on_seed_and_k_alone():
+    five, ten = (permutation_block(LABELS, RUNS, seed=3, ks=range(1, n + 1)) for n in (5, 10))
+    assert (ten[:, :5] == five).all()
+    assert (permuted_labels(LABELS, RUNS, seed=3, k=7) == ten[:, 6]).all()
+    assert not (permuted_labels(LABELS, RUNS, seed=4, k=7) == ten[:, 6]).all()
+
+
+def test_permutations_file_reads_back(tmp_path):
+    write_permutations(tmp_path / "permutations.tsv", LABELS, RUNS, seed=0, n_permutations=6)
+    read = read_permutations(tmp_path / "permutations.tsv", LABELS, RUNS)
+    assert read.shape == (32, 6)
+    assert (read == permutation_block(LABELS, RUNS, seed=0, ks=range(1, 7))).all()
+    header = (tmp_path / "permutations.tsv").read_text().splitlines()[0]
+    assert header == "\t".join(f"perm_{k}" for k in range(1, 7))
+
+
+def _move_across_runs(table):
+    """Column perm_2 with a face of run 1 and a house of run 2 swapped."""
+    column = table["perm_2"].to_numpy().copy()
+    face_in_run_1 = np.flatnonzero((column == "face") & (RUNS == 1))[0]
+    house_in_run_2 = np.flatnonzero((column == "house") & (RUNS == 2))[0]
+    column[[face_in_run_1, house_in_run_2]] = "house", "face"
+    return table.assign(perm_2=column)
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda table: table.iloc[:-1], "31 rows, but there are 32 samples"),
+    (_move_across_runs, "column perm_2, run 1: labels {'face': 3, 'house': 5} are not a permutation"),
+    (lambda table: table.assign(perm_3=table["perm_3"].where(np.arange(32) != 20, "cat")),
+     "column perm_3, run 3: labels {'cat': 1,"),
+    (lambda table: table.rename(columns={"perm_2": "perm_7"}), "columns 'perm_1', 'perm_7', 'perm_3'"),
+])
+def test_damaged_permutations_file_is_rejected(tmp_path, damage, message):
+    path = tmp_path / "permutations.tsv"
+    write_permutations(path, LABELS, RUNS, seed=0, n_permutations=3)
+    damage(pd.read_csv(path, sep="\t", dtype=str)).to_csv(path, sep="\t", index=False)
+    with pytest.raises(InputError, match=str(path)) as error:
+        read_permutations(path, LABELS, RUNS)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ((-1, 1, 0.05, 0.01), "config key inference.permutations: -1 is negative"),
+    ((18, 6, 0.05, 0.1), "config key inference.permutations: 18 permutations give p-values of at least 1/19"),
+    ((99, 10, 0.05, 0.001), "config key inference.cluster_threshold: 0.001 is below"),
+    ((100, 0, 0.05, 0.01), "config key inference.permutations_per_job: 0 is not between 1"),
+    ((100, 101, 0.05, 0.01), "config key inference.permutations_per_job: 101 is not between 1"),
+])
+def test_impossible_settings_name_their_key(settings, message):
+    with pytest.raises(InputError) as error:
+        check_settings(*settings)
+    assert str(error.value).startswith(message)
+
+
+@pytest.mark.parametrize("settings", [(0, 0, 0.05, 0.001), (19, 19, 0.05, 0.05), (999, 100, 0.05, 0.001)])
+def test_possible_settings_pass(settings):
+    assert check_settings(*settings) is None
+
+
+# Voxel statistics
+
+
+def test_voxel_p_values_count_the_observed_map():
+    observed = np.array([0.8, 0.5, 0.95])
+    null = np.array([[0.5, 0.6, 0.9], [0.8, 0.4, 0.7], [0.9, 0.5, 0.6]])
+    p, log_p = subject.voxel_p_values(observed, null)
+    assert p.tolist() == [3 / 4, 3 / 4, 1 / 4]
+    assert log_p == pytest.approx(-np.log10([3 / 4, 3 / 4, 1 / 4]))
+
+
+def test_voxel_fwe_uses_the_null_maxima():
+    observed = np.array([0.9, 0.7, 0.6])
+    null = np.array([[0.8, 0.5, 0.5], [0.6, 0.65, 0.5], [0.5, 0.5, 0.75]])  # maxima 0.8, 0.65, 0.75
+    assert subject.voxel_fwe(observed, null).tolist() == [1 / 4, 3 / 4, 1]
+
+
+def test_equal_scores_tie_whatever_the_precision():
+    observed, null = np.array([0.7]), np.array([[0.7]], dtype=np.float32)  # float32(0.7) < 0.7
+    assert subject.voxel_p_values(observed, null)[0].tolist() == [1.0]
+    assert subject.voxel_fwe(observed, null).tolist() == [1.0]
+
+
+# Clusters
+
+
+def _partition(labels, process_mask):
+    """The clusters of a labelled map as a set of frozensets of (i, j, k)."""
+    voxels = [tuple(v) for v in np.argwhere(process_mask)]
+    return {frozenset(voxels[v] for v in np.flatnonzero(labels == c)) for c in np.unique(labels[labels > 0])}
+
+
+@pytest.mark.parametrize(("connectivity", "expected"), [
+    (6, [{(0, 0, 0), (0, 0, 1)}, {(1, 1, 0)}, {(2, 2, 2)}, {(3, 3, 3)}]),
+    (18, [{(0, 0, 0), (0, 0, 1), (1, 1, 0)}, {(2, 2, 2)}, {(3, 3, 3)}]),  # (1, 1, 0) shares an edge
+    (26, [{(0, 0, 0), (0, 0, 1), (1, 1, 0)}, {(2, 2, 2), (3, 3, 3)}]),  # these two share a corner
+])
+def test_clusters_under_each_connectivity(connectivity, expected):
+    process_mask = np.ones((4, 4, 4), dtype=bool)
+    volume = np.zeros((4, 4, 4), dtype=bool)
+    volume[tuple(np.array([(0, 0, 0), (0, 0, 1), (1, 1, 0), (2, 2, 2), (3, 3, 3)]).T)] = True
+    labels, n = clusters.label_clusters(volume[process_mask], process_mask, connectivity)
+    assert n == len(expected)
+    assert _partition(labels, process_mask) == {frozenset(cluster) for cluster in expected}
+    assert sorted(clusters.cluster_sizes(labels, n)) == sorted(map(len, expected))
+
+
+def test_clusters_do_not_connect_through_voxels_outside_the_process_mask():
+    process_mask = np.ones((1, 1, 5), dtype=bool)
+    process_mask[0, 0, 2] = False
+    labels, n = clusters.label_clusters(np.ones(4, dtype=bool), process_mask, 26)
+    assert n == 2 and labels.tolist() == [1, 1, 2, 2]
+
+
+def test_stacked_maps_are_labelled_apart_and_numbered_in_order():
+    process_mask = np.ones((2, 2, 2), dtype=bool)
+    supra = np.array([[1, 0, 0, 0, 0, 0, 0, 1], [1, 1, 0, 0, 0, 0, 0, 0], [0] * 8], dtype=bool)
+    labels, n = clusters.label_clusters(supra, process_mask, 6)
+    assert n == 3 and labels[0].tolist() == [1, 0, 0, 0, 0, 0, 0, 2] and labels[1].tolist() == [3, 3] + [0] * 6
+    sizes = clusters.cluster_sizes(labels, n)
+    masses = clusters.cluster_masses(labels, n, np.arange(24).reshape(3, 8))
+    assert sizes.tolist() == [1, 1, 2] and masses.tolist() == [0, 7, 8 + 9]
+    assert clusters.largest_per_map(labels, sizes).tolist() == [1, 2, 0]
+
+
+def test_an_unknown_connectivity_is_refused():
+    with pytest.raises(ValueError, match="connectivity 8 is not one of 6, 18, 26"):
+        clusters.structure(8)
+
+
+def test_cluster_forming_ranks_every_map_among_all():
+    maps = np.array([[0.9, 0.6], [0.5, 0.7], [0.5, 0.5]])  # p: [[1/3, 2/3], [1, 1/3], [1, 1]]
+    assert subject.cluster_forming(maps, 1 / 3).tolist() == [[True, False], [False, True], [False, False]]
+    assert subject.cluster_forming(maps, 2 / 3).tolist() == [[True, True], [False, True], [False, False]]
+
+
+@pytest.fixture
+def planted_clusters():
+    """An observed map with clusters of 4 voxels (peak 0.95 at (1, 2, 2)) and of 1 voxel, and 9
+    null maps each with one cluster of 0.85 of sizes 0, 1, 2, 3, 4, 5, 0, 1, 2; 0.5 elsewhere.
+    With P = 9 and threshold 0.1, a voxel forms a cluster in the one map that is highest there."""
+    process_mask = np.ones((3, 10, 10), dtype=bool)
+    process_mask[0, 0, 0] = False
+    scores = np.full((10, 3, 10, 10), 0.5)
+    scores[0, 1, 2, 2:6] = 0.9, 0.95, 0.9, 0.9
+    scores[0, 2, 8, 8] = 0.8
+    for k, size in enumerate([0, 1, 2, 3, 4, 5, 0, 1, 2], start=1):
+        scores[k, 0, k, 1:1 + size] = 0.85
+    return scores[:, process_mask], process_mask
+
+
+def test_cluster_fwe_against_the_largest_null_clusters(planted_clusters):
+    maps, process_mask = planted_clusters
+    result = subject.cluster_fwe(maps[0], maps[1:], process_mask, chance=0.5, threshold=0.1)
+    assert result.null_size.tolist() == [0, 1, 2, 3, 4, 5, 0, 1, 2]
+    assert result.null_mass == pytest.approx(0.35 * result.null_size)
+    table = result.table
+    assert list(table.columns) == subject.CLUSTER_COLUMNS
+    assert table["size"].tolist() == [4, 1]
+    assert table["mass"].tolist() == pytest.approx([3 * 0.4 + 0.45, 0.3])
+    assert table[["peak_i", "peak_j", "peak_k"]].to_numpy().tolist() == [[1, 2, 3], [2, 8, 8]]
+    assert table["peak_score"].tolist() == [0.95, 0.8]
+    assert table["p_fwe_size"].tolist() == pytest.approx([3 / 10, 8 / 10])  # null sizes >= 4: two; >= 1: seven
+    assert table["p_fwe_mass"].tolist() == pytest.approx([2 / 10, 8 / 10])  # null masses >= 1.65: only 1.75
+    assert _partition(result.labels == 1, process_mask) == {frozenset((1, 2, k) for k in range(2, 6))}
+    located = subject.add_mm_coordinates(table, np.diag([2.0, 3.0, 4.0, 1.0]))
+    assert located[["x_mm", "y_mm", "z_mm"]].to_numpy().tolist() == [[2, 6, 12], [4, 24, 32]]
+
+
+def test_cluster_table_reports_the_observed_scores_as_given(planted_clusters):
+    maps, process_mask = planted_clusters
+    result = subject.cluster_fwe(maps[0], maps[1:].astype(np.float32), process_mask, chance=0.5, threshold=0.1)
+    assert result.table["peak_score"].tolist() == [0.95, 0.8] and result.table["size"].tolist() == [4, 1]
+
+
+def test_no_cluster_gives_an_empty_table(planted_clusters):
+    maps, process_mask = planted_clusters
+    result = subject.cluster_fwe(np.full(maps.shape[1], 0.5), maps[1:], process_mask, chance=0.5, threshold=0.1)
+    assert len(result.table) == 0 and list(result.table.columns) == subject.CLUSTER_COLUMNS
+    assert not result.labels.any()
+
+
+# TFCE
+
+
+def test_tfce_by_hand_on_a_line():
+    # Heights 1 and 2 (dh = 1): at 1 the clusters are voxels 0-2 (3 voxels) and 4; at 2, voxels 1-2.
+    enhanced = subject.tfce(np.array([1.0, 2.0, 2.0, 0.0, 1.0]), np.ones((5, 1, 1), dtype=bool), steps=2)
+    assert enhanced == pytest.approx([np.sqrt(3), np.sqrt(3) + np.sqrt(2) * 4, np.sqrt(3) + np.sqrt(2) * 4, 0, 1])
+
+
+def test_tfce_approximates_the_integral():
+    # One voxel of height x: the integral of h^2 from 0 to x is x^3 / 3; 100 right-hand steps overshoot it.
+    enhanced = subject.tfce(np.array([0.0, 0.3, 0.0]), np.ones((3, 1, 1), dtype=bool))
+    assert enhanced[1] == pytest.approx(0.3**3 * 101 * 201 / 6e4) and enhanced[[0, 2]].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("connectivity", [6, 18, 26])
+def test_tfce_is_nilearns_times_the_step(connectivity):
+    from nilearn.mass_univariate._utils import calculate_tfce
+
+    volume = ndimage.gaussian_filter(np.random.default_rng(1).normal(size=(9, 10, 8)), 1.2)
+    process_mask = np.ones(volume.shape, dtype=bool)
+    process_mask[0], process_mask[:, :2, :3] = False, False
+    values = volume[process_mask]
+    nilearns = calculate_tfce(np.where(process_mask, volume, 0)[..., None], clusters.structure(connectivity),
+                              two_sided_test=False)[..., 0][process_mask]
+    ours = subject.tfce(values, process_mask, connectivity=connectivity)
+    assert ours.max() > 0
+    np.testing.assert_allclose(ours, nilearns * values.max() / 100, rtol=1e-12, atol=1e-15)
+
+
+def test_tfce_of_stacked_maps_is_each_maps_own():
+    process_mask = np.ones((4, 5, 3), dtype=bool)
+    maps = ndimage.gaussian_filter(np.random.default_rng(2).normal(size=(3, 4, 5, 3)), (0, 1, 1, 1))
+    maps = maps.reshape(3, -1)
+    maps[2] = -np.abs(maps[2])  # nothing above chance: no enhancement
+    stacked = subject.tfce(maps, process_mask)
+    assert stacked[2].tolist() == [0] * 60
+    np.testing.assert_allclose(stacked[:2], [subject.tfce(m, process_mask) for m in maps[:2]], rtol=1e-12)
+
+
+def test_tfce_fwe_of_a_blob_no_null_matches(planted_clusters):
+    maps, process_mask = planted_clusters
+    result = subject.tfce_fwe(maps[0], maps[1:], process_mask, chance=0.5)
+    assert result.null_max.tolist() == pytest.approx([subject.tfce(m - 0.5, process_mask).max() for m in maps[1:]])
+    blocks = [subject.tfce_maxima(block, process_mask, chance=0.5) for block in (maps[1:4], maps[4:])]
+    assert np.concatenate(blocks).tolist() == result.null_max.tolist()  # blocks of permutations reduce apart
+    assert result.p_fwe[np.argmax(maps[0])] == 1 / 10  # the 4-voxel cluster's peak beats every null map
+    assert result.p_fwe[maps[0] == 0.5].tolist() == [1.0] * np.count_nonzero(maps[0] == 0.5)
+
+
+# Calibration under a true null
+
+
+def _exchangeable_datasets(n_datasets, n_maps, shape, seed=0):
+    """Smooth maps around 0.5, the first of each dataset taken as the observed one: (datasets, maps, V)."""
+    noise = np.random.default_rng(seed).normal(size=(n_datasets, n_maps, *shape))
+    return (0.5 + 0.1 * ndimage.gaussian_filter(noise, (0, 0, 1, 1, 1))).reshape(n_datasets, n_maps, -1)
+
+
+@pytest.mark.parametrize("method", ["voxel", "cluster", "tfce"])
+def test_fwe_holds_under_a_true_null(method):
+    alpha, n_datasets, shape = 0.05, 200, (4, 4, 4)
+    process_mask = np.ones(shape, dtype=bool)
+    smallest_p = {
+        "voxel": lambda observed, null: subject.voxel_fwe(observed, null).min(),
+        "cluster": lambda observed, null: subject.cluster_fwe(
+            observed, null, process_mask, chance=0.5, threshold=0.1).table["p_fwe_size"].to_numpy().min(initial=1),
+        "tfce": lambda observed, null: subject.tfce_fwe(
+            observed, null, process_mask, chance=0.5, steps=10).p_fwe.min(),
+    }[method]
+    datasets = _exchangeable_datasets(n_datasets, 20, shape)  # P = 19: the smallest p is alpha
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rejections = sum(smallest_p(maps[0], maps[1:]) <= alpha for maps in datasets)
+    assert rejections <= binom.ppf(0.95, n_datasets, alpha)
