@@ -62,13 +62,18 @@ def _move_across_runs(table):
     return table.assign(perm_2=column)
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda table: table.iloc[:-1], "31 rows, but there are 32 samples"),
-    (_move_across_runs, "column perm_2, run 1: labels {'face': 3, 'house': 5} are not a permutation"),
-    (lambda table: table.assign(perm_3=table["perm_3"].where(np.arange(32) != 20, "cat")),
-     "column perm_3, run 3: labels {'cat': 1,"),
-    (lambda table: table.rename(columns={"perm_2": "perm_7"}), "columns 'perm_1', 'perm_7', 'perm_3'"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda table: table.iloc[:-1], "31 rows, but there are 32 samples"),
+        (_move_across_runs, "column perm_2, run 1: labels {'face': 3, 'house': 5} are not a permutation"),
+        (
+            lambda table: table.assign(perm_3=table["perm_3"].where(np.arange(32) != 20, "cat")),
+            "column perm_3, run 3: labels {'cat': 1,",
+        ),
+        (lambda table: table.rename(columns={"perm_2": "perm_7"}), "columns 'perm_1', 'perm_7', 'perm_3'"),
+    ],
+)
 def test_damaged_permutations_file_is_rejected(tmp_path, damage, message):
     path = tmp_path / "permutations.tsv"
     write_permutations(path, LABELS, RUNS, seed=0, n_permutations=3)
@@ -78,13 +83,16 @@ def test_damaged_permutations_file_is_rejected(tmp_path, damage, message):
     assert message in str(error.value)
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    ((-1, 1, 0.05, 0.01), "config key inference.permutations: -1 is negative"),
-    ((18, 6, 0.05, 0.1), "config key inference.permutations: 18 permutations give p-values of at least 1/19"),
-    ((99, 10, 0.05, 0.001), "config key inference.cluster_threshold: 0.001 is below"),
-    ((100, 0, 0.05, 0.01), "config key inference.permutations_per_job: 0 is not between 1"),
-    ((100, 101, 0.05, 0.01), "config key inference.permutations_per_job: 101 is not between 1"),
-])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ((-1, 1, 0.05, 0.01), "config key inference.permutations: -1 is negative"),
+        ((18, 6, 0.05, 0.1), "config key inference.permutations: 18 permutations give p-values of at least 1/19"),
+        ((99, 10, 0.05, 0.001), "config key inference.cluster_threshold: 0.001 is below"),
+        ((100, 0, 0.05, 0.01), "config key inference.permutations_per_job: 0 is not between 1"),
+        ((100, 101, 0.05, 0.01), "config key inference.permutations_per_job: 101 is not between 1"),
+    ],
+)
 def test_impossible_settings_name_their_key(settings, message):
     with pytest.raises(InputError) as error:
         check_settings(*settings)
@@ -128,11 +136,14 @@ def _partition(labels, process_mask):
     return {frozenset(voxels[v] for v in np.flatnonzero(labels == c)) for c in np.unique(labels[labels > 0])}
 
 
-@pytest.mark.parametrize(("connectivity", "expected"), [
-    (6, [{(0, 0, 0), (0, 0, 1)}, {(1, 1, 0)}, {(2, 2, 2)}, {(3, 3, 3)}]),
-    (18, [{(0, 0, 0), (0, 0, 1), (1, 1, 0)}, {(2, 2, 2)}, {(3, 3, 3)}]),  # (1, 1, 0) shares an edge
-    (26, [{(0, 0, 0), (0, 0, 1), (1, 1, 0)}, {(2, 2, 2), (3, 3, 3)}]),  # these two share a corner
-])
+@pytest.mark.parametrize(
+    ("connectivity", "expected"),
+    [
+        (6, [{(0, 0, 0), (0, 0, 1)}, {(1, 1, 0)}, {(2, 2, 2)}, {(3, 3, 3)}]),
+        (18, [{(0, 0, 0), (0, 0, 1), (1, 1, 0)}, {(2, 2, 2)}, {(3, 3, 3)}]),  # (1, 1, 0) shares an edge
+        (26, [{(0, 0, 0), (0, 0, 1), (1, 1, 0)}, {(2, 2, 2), (3, 3, 3)}]),  # these two share a corner
+    ],
+)
 def test_clusters_under_each_connectivity(connectivity, expected):
     process_mask = np.ones((4, 4, 4), dtype=bool)
     volume = np.zeros((4, 4, 4), dtype=bool)
@@ -183,7 +194,7 @@ def planted_clusters():
     scores[0, 1, 2, 2:6] = 0.9, 0.95, 0.9, 0.9
     scores[0, 2, 8, 8] = 0.8
     for k, size in enumerate([0, 1, 2, 3, 4, 5, 0, 1, 2], start=1):
-        scores[k, 0, k, 1:1 + size] = 0.85
+        scores[k, 0, k, 1 : 1 + size] = 0.85
     return scores[:, process_mask], process_mask
 
 
@@ -241,8 +252,9 @@ def test_tfce_is_nilearns_times_the_step(connectivity):
     process_mask = np.ones(volume.shape, dtype=bool)
     process_mask[0], process_mask[:, :2, :3] = False, False
     values = volume[process_mask]
-    nilearns = calculate_tfce(np.where(process_mask, volume, 0)[..., None], clusters.structure(connectivity),
-                              two_sided_test=False)[..., 0][process_mask]
+    nilearns = calculate_tfce(
+        np.where(process_mask, volume, 0)[..., None], clusters.structure(connectivity), two_sided_test=False
+    )[..., 0][process_mask]
     ours = subject.tfce(values, process_mask, connectivity=connectivity)
     assert ours.max() > 0
     np.testing.assert_allclose(ours, nilearns * values.max() / 100, rtol=1e-12, atol=1e-15)
@@ -283,10 +295,13 @@ def test_fwe_holds_under_a_true_null(method):
     process_mask = np.ones(shape, dtype=bool)
     smallest_p = {
         "voxel": lambda observed, null: subject.voxel_fwe(observed, null).min(),
-        "cluster": lambda observed, null: subject.cluster_fwe(
-            observed, null, process_mask, chance=0.5, threshold=0.1).table["p_fwe_size"].to_numpy().min(initial=1),
-        "tfce": lambda observed, null: subject.tfce_fwe(
-            observed, null, process_mask, chance=0.5, steps=10).p_fwe.min(),
+        "cluster": lambda observed, null: (
+            subject.cluster_fwe(observed, null, process_mask, chance=0.5, threshold=0.1)
+            .table["p_fwe_size"]
+            .to_numpy()
+            .min(initial=1)
+        ),
+        "tfce": lambda observed, null: subject.tfce_fwe(observed, null, process_mask, chance=0.5, steps=10).p_fwe.min(),
     }[method]
     datasets = _exchangeable_datasets(n_datasets, 20, shape)  # P = 19: the smallest p is alpha
     with warnings.catch_warnings():

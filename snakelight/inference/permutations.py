@@ -63,8 +63,10 @@ def read_permutations(path, labels, runs):
     labels, runs = np.asarray(labels).astype(str), np.asarray(runs)
     if table.shape[1] == 0 or list(table.columns) != column_names(table.shape[1]):
         found = ", ".join(map(repr, table.columns[:4])) or "none"
-        raise InputError(f"{path}: columns {found}{'...' * (table.shape[1] > 4)}; a permutations file has "
-                         f"columns {COLUMN_PREFIX}1 .. {COLUMN_PREFIX}P, in order")
+        raise InputError(
+            f"{path}: columns {found}{'...' * (table.shape[1] > 4)}; a permutations file has "
+            f"columns {COLUMN_PREFIX}1 .. {COLUMN_PREFIX}P, in order"
+        )
     if len(table) != labels.size:
         raise InputError(f"{path}: {len(table)} rows, but there are {labels.size} samples (one row per sample)")
     permutations = table.to_numpy()
@@ -74,8 +76,10 @@ def read_permutations(path, labels, runs):
         wrong = np.flatnonzero(np.any(np.sort(permutations[in_run], axis=0) != expected[:, None], axis=0))
         if wrong.size:
             column = table.columns[wrong[0]]
-            raise InputError(f"{path} column {column}, run {run}: labels {_counts(table[column][in_run])} are not a "
-                             f"permutation of the run's labels {_counts(labels[in_run])}")
+            raise InputError(
+                f"{path} column {column}, run {run}: labels {_counts(table[column][in_run])} are not a "
+                f"permutation of the run's labels {_counts(labels[in_run])}"
+            )
     return permutations
 
 
@@ -92,13 +96,19 @@ def check_settings(n_permutations, permutations_per_job, alpha, cluster_threshol
         return
     smallest_p = 1 / (n_permutations + 1)  # Phipson & Smyth: no p-value is below 1 / (P + 1)
     if smallest_p > alpha:
-        raise InputError(f"config key {CONFIG_KEY}.permutations: {n_permutations} permutations give p-values of "
-                         f"at least 1/{n_permutations + 1} = {smallest_p:.3g}, which cannot reach "
-                         f"{CONFIG_KEY}.alpha = {alpha}; use at least {int(np.ceil(1 / alpha)) - 1}")
+        raise InputError(
+            f"config key {CONFIG_KEY}.permutations: {n_permutations} permutations give p-values of "
+            f"at least 1/{n_permutations + 1} = {smallest_p:.3g}, which cannot reach "
+            f"{CONFIG_KEY}.alpha = {alpha}; use at least {int(np.ceil(1 / alpha)) - 1}"
+        )
     if cluster_threshold < smallest_p:
-        raise InputError(f"config key {CONFIG_KEY}.cluster_threshold: {cluster_threshold} is below the smallest "
-                         f"voxel p-value 1/{n_permutations + 1} = {smallest_p:.3g} of {n_permutations} "
-                         f"permutations, so no voxel could form a cluster")
+        raise InputError(
+            f"config key {CONFIG_KEY}.cluster_threshold: {cluster_threshold} is below the smallest "
+            f"voxel p-value 1/{n_permutations + 1} = {smallest_p:.3g} of {n_permutations} "
+            f"permutations, so no voxel could form a cluster"
+        )
     if not 1 <= permutations_per_job <= n_permutations:
-        raise InputError(f"config key {CONFIG_KEY}.permutations_per_job: {permutations_per_job} is not between 1 "
-                         f"and {CONFIG_KEY}.permutations = {n_permutations}")
+        raise InputError(
+            f"config key {CONFIG_KEY}.permutations_per_job: {permutations_per_job} is not between 1 "
+            f"and {CONFIG_KEY}.permutations = {n_permutations}"
+        )

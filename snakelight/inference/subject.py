@@ -109,7 +109,7 @@ def cluster_fwe(observed, null, process_mask, *, chance, threshold, connectivity
         largest[:, batch] = clusters.largest_per_map(labels, sizes), clusters.largest_per_map(labels, masses)
         if batch.start == 0:  # the observed map is the first; its clusters are 1..labels[0].max()
             observed_labels = labels[0]
-            observed_sizes, observed_masses = sizes[:labels[0].max()], masses[:labels[0].max()]
+            observed_sizes, observed_masses = sizes[: labels[0].max()], masses[: labels[0].max()]
     null_size, null_mass = largest[:, 1:]
     order = np.lexsort((-observed_masses, -observed_sizes))  # largest first, then heaviest
     renumbered = np.zeros(order.size + 1, dtype=observed_labels.dtype)
@@ -117,12 +117,18 @@ def cluster_fwe(observed, null, process_mask, *, chance, threshold, connectivity
     labels = renumbered[observed_labels]
     sizes, masses = observed_sizes[order], observed_masses[order]
     peaks = _peaks(labels, scores, order.size)
-    table = pd.DataFrame({
-        "cluster": np.arange(1, order.size + 1), "size": sizes, "mass": masses,
-        **dict(zip(["peak_i", "peak_j", "peak_k"], np.argwhere(process_mask)[peaks].T)),
-        "peak_score": scores[peaks],
-        "p_fwe_size": max_statistic_p(sizes, null_size), "p_fwe_mass": max_statistic_p(masses, null_mass),
-    }, columns=CLUSTER_COLUMNS)
+    table = pd.DataFrame(
+        {
+            "cluster": np.arange(1, order.size + 1),
+            "size": sizes,
+            "mass": masses,
+            **dict(zip(["peak_i", "peak_j", "peak_k"], np.argwhere(process_mask)[peaks].T)),
+            "peak_score": scores[peaks],
+            "p_fwe_size": max_statistic_p(sizes, null_size),
+            "p_fwe_mass": max_statistic_p(masses, null_mass),
+        },
+        columns=CLUSTER_COLUMNS,
+    )
     return ClusterInference(labels, table, null_size.astype(int), null_mass)
 
 
@@ -180,10 +186,12 @@ def tfce_maxima(null, process_mask, *, chance, connectivity=6, steps=TFCE_STEPS)
     A map's TFCE depends on that map alone, so blocks of permutations can be reduced apart
     (e.g. in the jobs that score them) and their maxima concatenated.
     """
-    return np.concatenate([
-        tfce(null[batch] - chance, process_mask, connectivity=connectivity, steps=steps).max(axis=1, initial=0)
-        for batch in _batches(len(null), null.shape[1])
-    ])
+    return np.concatenate(
+        [
+            tfce(null[batch] - chance, process_mask, connectivity=connectivity, steps=steps).max(axis=1, initial=0)
+            for batch in _batches(len(null), null.shape[1])
+        ]
+    )
 
 
 def tfce_fwe(observed, null, process_mask, *, chance, connectivity=6, steps=TFCE_STEPS):
