@@ -5,12 +5,18 @@ CORES ?= 2
 
 .PHONY: setup run test lint clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV)/.compiled
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# numba's cache of the exact engine's solver (snakelight/searchlight/engines/__pycache__/),
+# built once here rather than by the first searchlight.
+$(VENV)/.compiled: $(VENV)/.installed snakelight/searchlight/engines/_tron.py
+	$(BIN)/python -m snakelight.searchlight.engines.compile
 	touch $@
 
 run: setup

@@ -1,0 +1,26 @@
+"""Compile the exact engine's solver (:mod:`snakelight.searchlight.engines._tron`) into
+numba's on-disk cache, so that the first searchlight does not pay for it (about 6 s of
+CPU, once per chunk job that starts before the cache exists). ``make setup`` runs it:
+
+    python -m snakelight.searchlight.engines.compile
+"""
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+from snakelight.searchlight.scoring import score_spheres
+
+
+def compile_solver():
+    """Score two spheres of random data as a chunk job does (float64 samples, nilearn's
+    'svc', KFold): numba compiles and caches every signature the workflow calls."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 6)).astype(np.float32)  # the masked samples' dtype
+    y = np.repeat(["face", "house"], 12)
+    folds = list(KFold(n_splits=4).split(X, y))
+    spheres = [np.arange(3, dtype=np.intp), np.arange(2, 6, dtype=np.intp)]
+    return score_spheres(X, y, spheres, "svc", folds, engine="exact")
+
+
+if __name__ == "__main__":
+    compile_solver()
