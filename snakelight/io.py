@@ -3,7 +3,10 @@
 - ``dataset.json`` (fetch, collect_subject; :func:`write_manifest`): paths of one
   subject's ``bold`` (4D NIfTI), brain ``mask`` (3D NIfTI on the same grid) and
   ``labels`` (Haxby's labels.txt: space-separated, columns ``labels`` and ``chunks``),
-  plus ``subject``, ``source`` and ``t_r``.
+  plus ``subject``, ``source``, ``t_r`` and ``uncompressed``: the path of
+  ``bold.nii`` beside the manifest, the BOLD image's file as the step read and checked
+  it, decompressed (:func:`uncompressed_bold`), which select_conditions memory-maps
+  instead of decompressing the image again.
 - ``samples.nii.gz`` + ``samples.tsv`` (select_conditions): the selected volumes, and one
   row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
 - ``masked_samples.npy`` (select_conditions): the same volumes inside the brain mask, as
@@ -69,15 +72,21 @@ def write_nifti(path, img):
         img.to_filename(tmp)
 
 
-def write_manifest(path, *, source, subject, t_r, **files):
+def uncompressed_bold(manifest_path):
+    """Where the step writing ``manifest_path`` puts the BOLD image uncompressed."""
+    return Path(manifest_path).with_name("bold.nii")
+
+
+def write_manifest(path, *, source, subject, t_r, uncompressed, **files):
     """Write a subject's ``dataset.json``: its source, number, TR and the absolute paths
-    of the :data:`MANIFEST_FILES` given as keywords."""
+    of the :data:`MANIFEST_FILES` given as keywords and of the ``uncompressed`` BOLD image."""
     if sorted(files) != sorted(MANIFEST_FILES):
         raise ValueError(f"a manifest names {', '.join(MANIFEST_FILES)}, not {', '.join(files)}")
     manifest = {
         "source": source,
         "subject": subject,
         "t_r": t_r,
+        "uncompressed": str(Path(uncompressed).resolve()),
         **{name: str(Path(files[name]).resolve()) for name in MANIFEST_FILES},
     }
     write_json(path, manifest)

@@ -1,8 +1,11 @@
-"""benchmarks/searchlight.py runs end to end on a small volume, and the agreements it
-prints hold: the exact engine equals nilearn, the closed forms equal scikit-learn."""
+"""The benchmarks run end to end on small data, and the agreements they print hold:
+benchmarks/searchlight.py: the exact engine equals nilearn, the closed forms equal
+scikit-learn; benchmarks/seed.py: the workflow's map equals nilearn's seed script's."""
 
 import importlib.util
 import re
+
+import pytest
 
 from .conftest import REPO, TINY
 
@@ -26,3 +29,19 @@ def test_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
     assert re.search(r"identical to nilearn on \d+\.\d% of spheres", rows["fast svc"])
     for estimator in ("gnb", "lda"):
         assert re.search(r"identical to scikit-learn's on (\d+) of \1 spheres checked$", rows[f"fast {estimator}"])
+
+
+@pytest.mark.workflow
+def test_seed_benchmark_runs_and_the_maps_agree(tmp_path, capsys):
+    """benchmarks/seed.py --quick times make run, nilearn's seed script and the workflow
+    on the tiny configuration, and the workflow's map equals nilearn's scores_."""
+    spec = importlib.util.spec_from_file_location("seed_benchmark", REPO / "benchmarks" / "seed.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.main(["--quick", "--work", str(tmp_path)])
+    out = capsys.readouterr().out
+    times = dict(re.findall(r"^(make run|nilearn|workflow)\b.*?:\s+([\d.]+) s$", out, re.M))
+    assert set(times) == {"make run", "nilearn", "workflow"}
+    ratio = float(re.search(r"^ratio workflow / nilearn:\s+([\d.]+)$", out, re.M)[1])
+    assert ratio == pytest.approx(float(times["workflow"]) / float(times["nilearn"]), rel=0.05)
+    assert "np.array_equal with nilearn's scores_: True" in out

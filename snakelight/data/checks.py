@@ -17,7 +17,7 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
-from snakelight.io import InputError, one_line, read_labels
+from snakelight.io import InputError, atomic_path, one_line, read_labels
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ _READ_ERRORS = (OSError, EOFError, zlib.error, ValueError, ImageFileError, Heade
 
 
 def read_nifti(path, refetch):
-    """A NIfTI-1 image and its stored (unscaled) data, read in full.
+    """A NIfTI-1 image, its stored (unscaled) data, and the file's bytes, decompressed,
+    all read in full.
 
     Reading the whole gzip stream checks its CRC and length, so a truncated or damaged
     file fails here rather than deep inside a later step. ``refetch`` is what to
@@ -44,16 +45,18 @@ def read_nifti(path, refetch):
         raise InputError(
             f"{path}: truncated or corrupt ({one_line(error)}); delete {refetch} and rerun to fetch it again"
         ) from None
-    return img, data
+    return img, data, raw
 
 
-def check_subject(bold_path, mask_path, labels_path):
+def check_subject(bold_path, mask_path, labels_path, uncompressed_path):
     """Check a subject's BOLD series, brain mask and labels against each other (see
-    README, "Reliability"). Constant voxels only warn: scikit-learn's estimators accept
-    them, they just carry no information."""
+    README, "Reliability"), then write the BOLD image as read, uncompressed, to
+    ``uncompressed_path``: the later steps read that, rather than decompressing the image
+    again. Constant voxels only warn: scikit-learn's estimators accept them, they just
+    carry no information."""
     subject_dir = Path(bold_path).parent
-    bold, bold_data = read_nifti(bold_path, refetch=subject_dir)
-    mask, mask_data = read_nifti(mask_path, refetch=mask_path)
+    bold, bold_data, bold_bytes = read_nifti(bold_path, refetch=subject_dir)
+    mask, mask_data, _ = read_nifti(mask_path, refetch=mask_path)
     if bold.ndim != 4:
         raise InputError(
             f"{bold_path}: the BOLD image is {bold.ndim}D (shape {_shape(bold.shape)}); "
@@ -104,6 +107,8 @@ def check_subject(bold_path, mask_path, labels_path):
             constant.size,
             tuple(map(int, voxels[constant][0])),
         )
+    with atomic_path(uncompressed_path) as tmp:
+        Path(tmp).write_bytes(bold_bytes)
 
 
 def _shape(shape):

@@ -34,7 +34,8 @@ def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_t
     keep = labels["label"].isin(conditions).to_numpy()
     table = labels[keep].assign(volume=keep.nonzero()[0])
     check_folds(table, cv, manifest["labels"])
-    samples = index_img(nib.load(manifest["bold"]), keep)
+    # The image as fetch read and checked it, memory-mapped: only the kept volumes are read.
+    samples = index_img(nib.load(manifest["uncompressed"]), keep)
     write_nifti(samples_img_path, samples)
     # Masked from the file as written: the values every later step reads.
     write_masked_samples(masked_samples_path, apply_mask_fmri(samples_img_path, manifest["mask"]))

@@ -4,7 +4,7 @@ from nilearn.datasets import fetch_haxby
 
 from snakelight.data.checks import check_subject
 from snakelight.data.haxby_design import T_R
-from snakelight.io import write_manifest
+from snakelight.io import uncompressed_bold, write_manifest
 
 
 def fetch_subject(subject, manifest_path, *, source, data_dir=None):
@@ -16,10 +16,12 @@ def fetch_subject(subject, manifest_path, *, source, data_dir=None):
     it generated, which is laid out as fetch_haxby expects: the same reader serves both.
     fetch_haxby only checks that the files exist, so they are then read in full and
     checked against each other (:func:`snakelight.data.checks.check_subject`): a damaged
-    file stops the run here, with a message that says how to fetch it again.
+    file stops the run here, with a message that says how to fetch it again. The BOLD
+    image, decompressed, goes to ``bold.nii`` beside the manifest.
     """
     bunch = fetch_haxby(data_dir=data_dir, subjects=[subject], fetch_stimuli=False, verbose=1)
-    check_subject(bunch.func[0], bunch.mask, bunch.session_target[0])
+    uncompressed = uncompressed_bold(manifest_path)
+    check_subject(bunch.func[0], bunch.mask, bunch.session_target[0], uncompressed)
     return write_manifest(
         manifest_path,
         source=source,
@@ -28,4 +30,5 @@ def fetch_subject(subject, manifest_path, *, source, data_dir=None):
         bold=bunch.func[0],
         mask=bunch.mask,
         labels=bunch.session_target[0],
+        uncompressed=uncompressed,
     )

@@ -25,7 +25,7 @@ from nilearn.image import concat_imgs, mean_img
 from nilearn.masking import compute_epi_mask
 
 from snakelight.data.checks import check_subject
-from snakelight.io import InputError, write_labels, write_manifest, write_nifti
+from snakelight.io import InputError, uncompressed_bold, write_labels, write_manifest, write_nifti
 
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
 
@@ -125,7 +125,13 @@ def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
     for name, img in (("bold", series), ("mask", mask)):
         write_nifti(paths[name], img)
     write_labels(paths["labels"], pd.concat(labels, ignore_index=True))
-    check_subject(paths["bold"], paths["mask"], paths["labels"])
+    uncompressed = uncompressed_bold(manifest_path)
+    check_subject(paths["bold"], paths["mask"], paths["labels"], uncompressed)
     return write_manifest(
-        manifest_path, source="table", subject=int(first["subject"]), t_r=float(series.header.get_zooms()[3]), **paths
+        manifest_path,
+        source="table",
+        subject=int(first["subject"]),
+        t_r=float(series.header.get_zooms()[3]),
+        uncompressed=uncompressed,
+        **paths,
     )

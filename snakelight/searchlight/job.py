@@ -41,6 +41,15 @@ class ProgressLog:
         )
 
 
+def used_columns(X, spheres):
+    """The columns of ``X`` (samples, mask voxels) that ``spheres`` (sorted column
+    indices) hold, in order, and the spheres as indices into those columns."""
+    if not spheres:
+        return X, spheres
+    columns = np.unique(np.concatenate(spheres))
+    return X[:, columns], [np.searchsorted(columns, sphere) for sphere in spheres]
+
+
 def run_chunk(
     samples_img,
     masked_samples,
@@ -92,7 +101,9 @@ def run_chunk(
             n_chunks,
             " x ".join(f"{size:g}" for size in mask_img.header.get_zooms()[:3]),
         )
-    X = read_masked_samples(masked_samples)
+    # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
+    # fraction of the brain (the values, and so the scores, are the same).
+    X, spheres = used_columns(read_masked_samples(masked_samples), spheres)
     y = table["label"].to_numpy()
     folds = make_folds(make_cv(**cv), X, y, table["run"].to_numpy())
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)

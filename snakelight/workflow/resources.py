@@ -75,6 +75,20 @@ def _seed_count(process_mask_img, mtime_ns):
     return np.count_nonzero(np.asarray(_load(process_mask_img).dataobj))
 
 
+# searchlight.n_chunks: auto gives no chunk less work than this, in spheres x samples:
+# about 2 s of the exact svc engine's scoring (~2 us per sphere and sample), as much as
+# a job's start-up. The seed's slice (650 spheres x 216 samples) is one chunk.
+MIN_CHUNK_WORK = 1_000_000
+
+
+def auto_chunks(process_mask_img, samples_img, parallelism):
+    """The number of chunks for ``searchlight.n_chunks: auto``: one per core or cluster
+    job (``parallelism``), but none scoring less than :data:`MIN_CHUNK_WORK`."""
+    n_seeds = _seed_count(process_mask_img, Path(process_mask_img).stat().st_mtime_ns)
+    work = n_seeds * _load(samples_img).shape[3]
+    return max(1, min(parallelism, work // MIN_CHUNK_WORK))
+
+
 def chunk_request(settings, samples_img, process_mask_img, n_chunks, *, attempt=1):
     """The request of a searchlight chunk: the samples image, and its spheres' scoring."""
     shape = _load(samples_img).shape

@@ -1,5 +1,5 @@
 from snakelight.data.haxby_design import BOLD_SHAPE, SUBJECT_FILES, bold_shape
-from snakelight.io import read_json
+from snakelight.io import read_json, write_json
 from snakelight.searchlight.chance import chance_level
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, validate_config_and_table
@@ -77,6 +77,30 @@ def chance(wildcards):
     return chance_level(SEARCHLIGHT["scoring"], len(config["contrasts"][wildcards.contrast]))
 
 
+def chunk_count(wildcards):
+    """searchlight.n_chunks, or for auto the number the chunk_plan checkpoint wrote."""
+    if SEARCHLIGHT["n_chunks"] != "auto":
+        return SEARCHLIGHT["n_chunks"]
+    plan = checkpoints.chunk_plan.get(dataset=wildcards.dataset, subject=wildcards.subject, contrast=wildcards.contrast)
+    return read_json(plan.output[0])["n_chunks"]
+
+
+def chunk_files(wildcards):
+    return expand(
+        "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
+        chunk=range(chunk_count(wildcards)),
+        **wildcards,
+    )
+
+
+def write_chunk_plan(process_mask, samples, path):
+    """The chunk_plan checkpoint: one chunk per core (per job on a cluster), sized by
+    snakelight.workflow.resources.auto_chunks. The cores are those of the run that makes
+    the plan; they are no parameter of it, so another --cores reruns nothing."""
+    parallelism = workflow.nodes or workflow.cores
+    write_json(path, {"n_chunks": cluster.auto_chunks(process_mask, samples, parallelism)})
+
+
 def subject_rows(wildcards):
     """One subject's rows of the subjects table."""
     return SUBJECTS_TABLE[SUBJECTS_TABLE["subject"] == int(wildcards.subject)]
@@ -90,22 +114,25 @@ def subject_files(wildcards):
 # mem_mb and runtime of each job (snakelight/resources.py; README "Running on a cluster").
 def job_resources(image_mb=lambda input: 0.0):
     """For a job holding an image of ``image_mb(input)`` MB in memory."""
-    return resources_of(lambda input, attempt: cluster.request(RESOURCES, attempt=attempt, image_mb=image_mb(input)))
+    return resources_of(
+        lambda input, attempt, wildcards: cluster.request(RESOURCES, attempt=attempt, image_mb=image_mb(input))
+    )
 
 
 def chunk_resources():
     return resources_of(
-        lambda input, attempt: cluster.chunk_request(
-            RESOURCES, input.samples, input.process_mask, SEARCHLIGHT["n_chunks"], attempt=attempt
+        lambda input, attempt, wildcards: cluster.chunk_request(
+            RESOURCES, input.samples, input.process_mask, chunk_count(wildcards), attempt=attempt
         )
     )
 
 
 def resources_of(estimate):
-    """Snakemake resources from ``estimate(input, attempt)``, a snakelight.workflow.resources.Request."""
+    """Snakemake resources from ``estimate(input, attempt, wildcards)``, a
+    snakelight.workflow.resources.Request."""
     return {
-        "mem_mb": lambda wildcards, input, attempt: estimate(input, attempt).mem_mb,
-        "runtime": lambda wildcards, input, attempt: estimate(input, attempt).runtime,
+        "mem_mb": lambda wildcards, input, attempt: estimate(input, attempt, wildcards).mem_mb,
+        "runtime": lambda wildcards, input, attempt: estimate(input, attempt, wildcards).runtime,
     }
 
 

@@ -46,6 +46,8 @@ rule fetch:
         generated_files,
     output:
         "results/{dataset}/sub-{subject}/dataset.json",
+        # The BOLD image decompressed, as fetch checked it: select_conditions reads this.
+        "results/{dataset}/sub-{subject}/bold.nii",
     log:
         "results/{dataset}/logs/sub-{subject}/fetch.log",
     benchmark:
@@ -67,6 +69,7 @@ rule collect_subject:
         subject_files,
     output:
         manifest="results/table/sub-{subject}/dataset.json",
+        uncompressed="results/table/sub-{subject}/bold.nii",
         data=multiext("results/table/sub-{subject}/data/", "bold.nii.gz", "mask.nii.gz", "labels.txt"),
     log:
         "results/table/logs/sub-{subject}/collect_subject.log",
@@ -86,6 +89,7 @@ rule collect_subject:
 rule select_conditions:
     input:
         "results/{dataset}/sub-{subject}/dataset.json",
+        "results/{dataset}/sub-{subject}/bold.nii",
     output:
         img="results/{dataset}/sub-{subject}/{contrast}/samples.nii.gz",
         table="results/{dataset}/sub-{subject}/{contrast}/samples.tsv",

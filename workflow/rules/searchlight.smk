@@ -1,3 +1,17 @@
+# searchlight.n_chunks: auto only (an explicit number needs no plan): how many chunks,
+# from the process mask's voxels and the samples. A checkpoint, so the merge knows its
+# chunks once it has run; it runs in Snakemake's own process (README "Performance").
+checkpoint chunk_plan:
+    input:
+        samples=rules.select_conditions.output.img,
+        process_mask=rules.process_mask.output[0],
+    output:
+        "results/{dataset}/sub-{subject}/{contrast}/chunks.json",
+    localrule: True
+    run:
+        write_chunk_plan(input.process_mask, input.samples, output[0])
+
+
 rule searchlight_chunk:
     input:
         dataset="results/{dataset}/sub-{subject}/dataset.json",
@@ -17,7 +31,7 @@ rule searchlight_chunk:
     resources:
         **chunk_resources(),
     params:
-        n_chunks=SEARCHLIGHT["n_chunks"],
+        n_chunks=chunk_count,
         radius=SEARCHLIGHT["radius"],
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
@@ -29,11 +43,7 @@ rule searchlight_chunk:
 
 rule merge:
     input:
-        chunks=expand(
-            "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
-            chunk=range(SEARCHLIGHT["n_chunks"]),
-            allow_missing=True,
-        ),
+        chunks=chunk_files,
         process_mask=rules.process_mask.output[0],
         dataset="results/{dataset}/sub-{subject}/dataset.json",
     output:
