@@ -13,6 +13,8 @@
   nilearn's ``apply_mask_fmri`` gives them: (volumes, mask voxels in C order), float32.
   Chunk jobs read this instead of decompressing the 4D image.
 - ``process_mask.nii.gz`` (process_mask): uint8, 1 where a sphere is centred.
+- ``chunks.txt`` (chunk_plan, for ``searchlight.n_chunks: auto`` only): the number of
+  chunks, one line.
 - ``chunks/<i>.npz`` (searchlight_chunk): ``seeds`` (positions in the process mask's
   voxel order, C order) and ``fold_scores`` (seeds x folds, float64).
 - ``searchlight.nii.gz`` / ``searchlight_folds.nii.gz`` (merge): the mean score per

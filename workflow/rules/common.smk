@@ -1,5 +1,7 @@
+from pathlib import Path
+
 from snakelight.data.haxby_design import BOLD_SHAPE, SUBJECT_FILES, bold_shape
-from snakelight.io import read_json, write_json
+from snakelight.io import read_json
 from snakelight.searchlight.chance import chance_level
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, validate_config_and_table
@@ -82,7 +84,7 @@ def chunk_count(wildcards):
     if SEARCHLIGHT["n_chunks"] != "auto":
         return SEARCHLIGHT["n_chunks"]
     plan = checkpoints.chunk_plan.get(dataset=wildcards.dataset, subject=wildcards.subject, contrast=wildcards.contrast)
-    return read_json(plan.output[0])["n_chunks"]
+    return int(Path(plan.output[0]).read_text())
 
 
 def chunk_files(wildcards):
@@ -93,12 +95,10 @@ def chunk_files(wildcards):
     )
 
 
-def write_chunk_plan(process_mask, samples, path):
-    """The chunk_plan checkpoint: one chunk per core (per job on a cluster), sized by
-    snakelight.workflow.resources.auto_chunks. The cores are those of the run that makes
-    the plan; they are no parameter of it, so another --cores reruns nothing."""
-    parallelism = workflow.nodes or workflow.cores
-    write_json(path, {"n_chunks": cluster.auto_chunks(process_mask, samples, parallelism)})
+def planned_chunks(wildcards, input):
+    """For the chunk_plan checkpoint: snakelight.workflow.resources.auto_chunks, with the
+    cores of this run (the jobs at once on a cluster)."""
+    return cluster.auto_chunks(input.process_mask, input.samples, workflow.nodes or workflow.cores)
 
 
 def subject_rows(wildcards):

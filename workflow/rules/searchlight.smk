@@ -1,15 +1,19 @@
 # searchlight.n_chunks: auto only (an explicit number needs no plan): how many chunks,
-# from the process mask's voxels and the samples. A checkpoint, so the merge knows its
-# chunks once it has run; it runs in Snakemake's own process (README "Performance").
+# from the process mask's voxels and the samples, computed in Snakemake's own process.
+# A checkpoint, so the merge knows its chunks once it has run. The number is a resource,
+# not a param, because resources trigger no rerun: another --cores keeps the chunks made
+# (README "Performance").
 checkpoint chunk_plan:
     input:
         samples=rules.select_conditions.output.img,
         process_mask=rules.process_mask.output[0],
     output:
-        "results/{dataset}/sub-{subject}/{contrast}/chunks.json",
+        "results/{dataset}/sub-{subject}/{contrast}/chunks.txt",
     localrule: True
-    run:
-        write_chunk_plan(input.process_mask, input.samples, output[0])
+    resources:
+        n_chunks=planned_chunks,
+    shell:
+        "echo {resources.n_chunks} > {output}.tmp && mv {output}.tmp {output}"
 
 
 rule searchlight_chunk:
