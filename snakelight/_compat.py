@@ -28,9 +28,18 @@ def _check_versions():
 _check_versions()
 
 # ruff: noqa: E402 -- the versions are checked before anything private is imported.
-from nilearn.decoding._utils import validate_estimator
 from sklearn.svm import _liblinear as liblinear
 from sklearn.svm._base import _get_liblinear_solver_type as liblinear_solver_type
 from sklearn.svm._classes import _validate_dual_parameter as resolve_dual
+
+
+def validate_estimator(estimator, owning_class_type):
+    """nilearn's estimator for one of its SearchLight names. nilearn is imported on first
+    use: nilearn.decoding takes about a second, which a chunk job running LinearSVC (built
+    in :func:`snakelight.searchlight.scoring.make_estimator`) need not pay."""
+    from nilearn.decoding._utils import validate_estimator as nilearn_validate_estimator
+
+    return nilearn_validate_estimator(estimator, owning_class_type=owning_class_type)
+
 
 __all__ = ["liblinear", "liblinear_solver_type", "resolve_dual", "validate_estimator"]

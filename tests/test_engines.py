@@ -212,3 +212,28 @@ def test_fast_engine_refuses_what_it_cannot_do(problem):
         score_spheres(X, y, spheres, "logistic", folds, engine="fast")
     with pytest.raises(ValueError, match="accuracy only"):
         score_spheres(X, y, spheres, "gnb", folds, engine="fast", scoring="roc_auc")
+
+
+@pytest.mark.parametrize("name", ["svc", "svc_l2", "svc_l1"])
+def test_linear_svc_estimators_are_nilearns(name):
+    """make_estimator builds nilearn's LinearSVC estimators without nilearn: the same ones."""
+    from nilearn.decoding._utils import validate_estimator
+
+    ours, nilearns = make_estimator(name), validate_estimator(name, owning_class_type="classifier")
+    assert type(ours) is type(nilearns)
+    assert ours.get_params() == nilearns.get_params()
+
+
+def test_coord_transform_is_nilearns_to_the_bit():
+    from nilearn.image import coord_transform as nilearn_coord_transform
+
+    from snakelight.searchlight.spheres import coord_transform
+
+    rng = np.random.default_rng(0)
+    affine = np.eye(4)
+    affine[:3] = rng.normal(size=(3, 4)) * 3.7
+    ijk = rng.integers(0, 64, size=(3, 500))
+    world = np.asarray(nilearn_coord_transform(*ijk, affine))
+    assert np.array_equal(coord_transform(*ijk, affine), world)
+    back = np.linalg.inv(affine)
+    assert np.array_equal(coord_transform(*world, back), np.asarray(nilearn_coord_transform(*world, back)))

@@ -46,6 +46,17 @@ def test_the_data_steps_load_no_engine():
     assert loaded.stdout.strip() == "False"
 
 
+def test_a_chunk_job_loads_no_nilearn():
+    """A chunk job of nilearn's LinearSVC reads arrays and scores: nilearn stays unloaded."""
+    code = (
+        "import sys\nfrom snakelight.searchlight.job import run_chunk\n"
+        "from snakelight.searchlight.scoring import make_estimator\nmake_estimator('svc')\n"
+        "print('nilearn' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
+
+
 def test_compat_ranges_are_pyprojects():
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     for name, wanted in _compat.SUPPORTED.items():

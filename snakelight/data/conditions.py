@@ -37,8 +37,10 @@ def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_t
     # The image as fetch read and checked it, memory-mapped: only the kept volumes are read.
     samples = index_img(nib.load(manifest["uncompressed"]), keep)
     write_nifti(samples_img_path, samples)
-    # Masked from the file as written: the values every later step reads.
-    write_masked_samples(masked_samples_path, apply_mask_fmri(samples_img_path, manifest["mask"]))
+    # Masked as written (the values every later step reads): the file's bytes before
+    # gzip, made again in memory rather than decompressed.
+    written = nib.Nifti1Image.from_bytes(samples.to_bytes())
+    write_masked_samples(masked_samples_path, apply_mask_fmri(written, manifest["mask"]))
     write_samples_table(samples_table_path, table)
     return table
 

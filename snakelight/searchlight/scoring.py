@@ -10,6 +10,7 @@ jobs, tests and benchmarks all go through it. It runs one of two engines:
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
+from sklearn.svm import LinearSVC
 
 from snakelight._compat import validate_estimator
 from snakelight.searchlight.engines import fast, fast_unsupported, resolve_engine
@@ -22,11 +23,19 @@ OTHER_ESTIMATORS = {
 }
 
 
+# The penalty of nilearn's LinearSVC estimators, which make_estimator builds as nilearn's
+# validate_estimator does (tests/test_engines.py compares them), so that a chunk job
+# running them does not import nilearn.
+LINEAR_SVC_PENALTIES = {"svc": "l2", "svc_l2": "l2", "svc_l1": "l1"}
+
+
 def make_estimator(name):
     """The scikit-learn estimator for ``name``: nilearn's for its names, else the
     counterpart of a fast estimator."""
     if name in OTHER_ESTIMATORS:
         return OTHER_ESTIMATORS[name]()
+    if name in LINEAR_SVC_PENALTIES:
+        return LinearSVC(penalty=LINEAR_SVC_PENALTIES[name], max_iter=10_000, random_state=0, verbose=False)
     return validate_estimator(name, owning_class_type="classifier")
 
 

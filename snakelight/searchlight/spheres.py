@@ -9,8 +9,15 @@ chunk costs about as much as the radius query.
 """
 
 import numpy as np
-from nilearn.image import coord_transform
 from sklearn.neighbors import NearestNeighbors
+
+
+def coord_transform(x, y, z, affine):
+    """nilearn.image.coord_transform for arrays of coordinates, the same product (so the
+    same roundings), without importing nilearn: the (3, n) transformed coordinates."""
+    x, y, z = (np.atleast_1d(axis) for axis in (x, y, z))
+    coords = np.c_[x.flat, y.flat, z.flat, np.ones_like(z.flat)].T
+    return np.dot(affine, coords)[:3]
 
 
 def process_seeds(process_mask):
