@@ -57,6 +57,26 @@ def test_chunk_request_counts_its_spheres_and_samples(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("seeds", "samples", "parallelism", "expected"),
+    [
+        (650, 216, 2, 1),  # the seed's slice: one job
+        (43_786, 216, 2, 2),  # the whole brain on 2 cores: one chunk per core
+        (43_786, 216, 100, 9),  # ... on a cluster: no chunk under MIN_CHUNK_WORK
+        (43_786, 216, 1, 1),
+        (1, 3, 8, 1),
+    ],
+)
+def test_auto_chunks_size_by_spheres_and_samples(tmp_path, seeds, samples, parallelism, expected):
+    affine = np.eye(4)
+    process_mask = np.zeros((40, 64, 64), np.uint8)
+    process_mask.flat[:seeds] = 1
+    nib.Nifti1Image(process_mask, affine).to_filename(tmp_path / "pm.nii.gz")
+    nib.Nifti1Image(np.zeros((2, 2, 2, samples), np.int8), affine).to_filename(tmp_path / "samples.nii.gz")
+    assert resources.auto_chunks(tmp_path / "pm.nii.gz", tmp_path / "samples.nii.gz", parallelism) == expected
+    assert seeds * samples // expected >= resources.MIN_CHUNK_WORK or expected == 1
+
+
 def test_an_image_not_made_yet_is_named_for_snakemake(tmp_path):
     # Snakemake evaluates a resource later when the error names one of the job's inputs.
     path = str(tmp_path / "later.nii.gz")

@@ -118,6 +118,20 @@ def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_
     assert "Nothing to be done" in again.stdout
 
 
+def test_auto_chunks_plan_once_and_give_the_same_map(tiny_run, tmp_path):
+    """n_chunks: auto plans one chunk for the tiny run's ~100 spheres, writes the map of
+    three chunks byte for byte, and another --cores reruns nothing."""
+    config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "n_chunks": "auto"}}
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    counts = job_counts(result.stdout)
+    assert (counts["chunk_plan"], counts["searchlight_chunk"], counts["merge"]) == (1, 1, 1)
+    assert (tmp_path / OUT / "chunks.txt").read_text().strip() == "1"
+    for name in ("searchlight.nii.gz", "searchlight_folds.nii.gz"):
+        assert (tmp_path / OUT / name).read_bytes() == (tiny_run / OUT / name).read_bytes(), name
+    again = run_snakemake(tmp_path, "--cores", "1", "--configfile", str(tmp_path / "config.yaml"))
+    assert "Nothing to be done" in again.stdout
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
