@@ -9,11 +9,15 @@ checkpoint chunk_plan:
         process_mask=rules.process_mask.output[0],
     output:
         "results/{dataset}/sub-{subject}/{contrast}/chunks.txt",
+    log:
+        "results/{dataset}/logs/sub-{subject}/{contrast}/chunk_plan.log",
     localrule: True
+    conda:
+        "../envs/snakelight.yaml"
     resources:
         n_chunks=planned_chunks,
     shell:
-        "echo {resources.n_chunks} > {output}.tmp && mv {output}.tmp {output}"
+        "(echo {resources.n_chunks} > {output}.tmp && mv {output}.tmp {output}) 2> {log}"
 
 
 rule searchlight_chunk:
