@@ -1,0 +1,1 @@
+"""Dataset sources, their checks, condition selection and the process mask."""
