@@ -72,7 +72,7 @@ def discover(config, database_dir):
     """The runs table (module docstring) of the dataset ``config`` (DEFAULTS' keys)
     describes; the pybids database is written to ``database_dir``."""
     config = {**DEFAULTS, **config}
-    layout = index(config, database_dir)
+    layout = index(config["bids_dir"], config["derivatives"], database_dir)
     task = _task(layout, config)
     subjects = _subjects(layout, config)
     bold_filters = {**_filter_file(config), "task": task, "space": config["space"], "desc": config["desc"], **BOLD}
@@ -94,14 +94,15 @@ def discover(config, database_dir):
     return table.sort_values(["subject", "session", "run"], ignore_index=True)
 
 
-def index(config, database_dir):
-    """The pybids layout of the raw dataset and its derivatives, indexed anew into
-    ``database_dir``: given an existing database, pybids would silently take the root
-    and derivatives stored in it over the ones passed."""
+def index(bids_dir, derivatives, database_dir):
+    """The pybids layout of the raw dataset and its derivatives (None: the
+    ``derivatives`` folder inside it), indexed anew into ``database_dir``: given an
+    existing database, pybids would silently take the root and derivatives stored in
+    it over the ones passed."""
     from bids import BIDSLayout, BIDSLayoutIndexer  # pybids takes ~1 s to import
 
-    bids_dir = _existing_dir(config["bids_dir"], "bids_dir")
-    derivatives = _existing_dir(config["derivatives"] or bids_dir / "derivatives", "derivatives")
+    bids_dir = _existing_dir(bids_dir, "bids_dir")
+    derivatives = _existing_dir(derivatives or bids_dir / "derivatives", "derivatives")
     # Metadata indexing reads every JSON sidecar: slow on large datasets, and only
     # RepetitionTime is needed (read from the sidecar directly). pybids 0.22 takes the
     # option only through its indexer.
@@ -184,6 +185,9 @@ def _subjects(layout, config):
 def _task(layout, config):
     tasks = layout.get_tasks(scope="derivatives", desc=config["desc"], **BOLD)
     if config["task"] is not None:
+        if config["task"] not in tasks:
+            raise InputError(f"config key {CONFIG_KEY}.task: no desc-{config['desc']} bold of task "
+                             f"{config['task']!r} in {_derivatives_root(layout)} (tasks: {', '.join(tasks) or 'none'})")
         return config["task"]
     if len(tasks) != 1:
         raise InputError(f"config key {CONFIG_KEY}.task: not set, and the derivatives hold "

@@ -32,6 +32,7 @@ cross-validation group; ``session`` and ``bids_run``, the run's BIDS labels;
 GLMs were fitted in (the intersection of the runs' functional brain masks).
 """
 
+import nibabel as nib
 import numpy as np
 import pandas as pd
 
@@ -84,9 +85,9 @@ def beta_series(runs, config):
         run_betas, table = run_beta_series(record, run_events, kept, config, mask_img)
         betas += run_betas
         tables.append(table.assign(run=group, session=record.session, bids_run=record.run))
-    from nilearn.image import concat_imgs
-
-    samples_img = concat_imgs(betas, dtype=np.float32)
+    # float32, as the masked samples the searchlight reads.
+    samples = np.stack([beta.get_fdata(dtype=np.float32) for beta in betas], axis=-1)
+    samples_img = nib.Nifti1Image(samples, mask_img.affine)
     table = pd.concat(tables, ignore_index=True).reindex(columns=SAMPLES_COLUMNS)
     return samples_img, table, mask_img
 

@@ -112,7 +112,7 @@ def _events(design, trials_per_condition, run_seconds, stim_type, na_events, rng
         raise ValueError(f"the {design} design needs {onsets[-1] + durations[-1]:g} s; the run has {run_seconds:g}")
     events = pd.DataFrame({"onset": np.round(onsets, 1), "duration": durations, "condition": conditions})
     if na_events:  # e.g. button presses, with no condition
-        presses = pd.DataFrame({"onset": np.round(onsets[[0, -1]] + 2.0, 1), "duration": 0.0, "condition": MISSING})
+        presses = pd.DataFrame({"onset": np.round(onsets[[0, -1]] + 2.0, 1), "duration": 0.5, "condition": MISSING})
         events = pd.concat([events, presses]).sort_values("onset", kind="stable", ignore_index=True)
     if stim_type:
         return pd.DataFrame({"onset": events["onset"], "duration": events["duration"],
