@@ -237,7 +237,8 @@ def test_missing_repetition_time_names_the_json(small_dataset, tmp_path):
 def test_unknown_participant_label(event_dataset, tmp_path):
     for key in ("participant_label", "exclude_participant_label"):
         message = error_message(discover, event_dataset, tmp_path, **{key: ["sub-03"]})
-        assert message == f"config key dataset.bids.{key}: no subject sub-03 in {event_dataset.bids_dir} (subjects: 01, 02)"
+        assert message == (f"config key dataset.bids.{key}: no subject sub-03 in {event_dataset.bids_dir} "
+                           "(subjects: 01, 02)")
 
 
 def test_leave_one_run_out_needs_two_runs(session_dataset, tmp_path):
@@ -384,7 +385,8 @@ def test_predefined_confound_strategies(event_runs, strategy):
 
 def test_confound_and_estimate_errors(event_runs):
     message = error_message(glm.run_confounds, event_runs["bold"][0], {"strategy": ["motion", "wobble"]}, "cosine")
-    assert message.startswith("config key samples.glm.confounds: ") and message.endswith(f"(for {event_runs['bold'][0]})")
+    assert message.startswith("config key samples.glm.confounds: ")
+    assert message.endswith(f"(for {event_runs['bold'][0]})")
     message = error_message(glm.beta_series, event_runs[:1], {"estimate": "lsx"})
     assert message == "config key samples.glm.estimate: 'lsx' is not one of lss, lsa, condition"
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from snakelight.io import InputError, atomic_path
+from snakelight.io import InputError, atomic_path, one_line
 
 # Where the discovery keys sit in the workflow's config, for messages.
 CONFIG_KEY = "dataset.bids"
@@ -74,16 +74,9 @@ def discover(config, database_dir):
     config = {**DEFAULTS, **config}
     layout = index(config["bids_dir"], config["derivatives"], database_dir)
     task = _task(layout, config)
-    subjects = _subjects(layout, config)
-    bold_filters = {**_filter_file(config), "task": task, "space": config["space"], "desc": config["desc"], **BOLD}
-    if config["res"] is not None:
-        bold_filters["res"] = str(config["res"])
-    if config["sessions"] is not None:
-        bold_filters["session"] = _labels(config["sessions"], RUN_ENTITIES["session"])
-    if config["runs"] is not None:
-        bold_filters["run"] = [int(run) for run in _labels(config["runs"], RUN_ENTITIES["run"])]
+    bold_filters = _bold_filters(config, task)
     rows = []
-    for subject in subjects:
+    for subject in _subjects(layout, config):
         bolds = layout.get(scope="derivatives", subject=subject, **bold_filters)
         if not bolds:
             raise InputError(_no_bold(layout, config, subject, task))
@@ -136,7 +129,8 @@ def check_leave_one_run_out(table):
 def read_events(path, label_column):
     """A run's events as the GLM models them: columns onset, duration and trial_type
     (the ``label_column``'s values, as strings), and ``row``, the event's row in the file
-    (from 1). Rows with n/a in any of the three are dropped; other columns too."""
+    (from 1). Rows with n/a (or nothing) in any of the three are dropped; other columns
+    too."""
     events = pd.read_csv(path, sep="\t", dtype={label_column: str}, keep_default_na=False,
                          na_values=[MISSING, ""])
     for column in ("onset", "duration", label_column):
@@ -190,9 +184,22 @@ def _task(layout, config):
                              f"{config['task']!r} in {_derivatives_root(layout)} (tasks: {', '.join(tasks) or 'none'})")
         return config["task"]
     if len(tasks) != 1:
-        raise InputError(f"config key {CONFIG_KEY}.task: not set, and the derivatives hold "
-                         f"{'several tasks: ' + ', '.join(tasks) if tasks else 'no ' + config['desc'] + ' bold'}")
+        held = f"several tasks: {', '.join(tasks)}" if tasks else f"no desc-{config['desc']} bold"
+        raise InputError(f"config key {CONFIG_KEY}.task: not set, and the derivatives hold {held}")
     return tasks[0]
+
+
+def _bold_filters(config, task):
+    """pybids filters for the preprocessed bold files: the filter file's, overridden by
+    the config's keys."""
+    filters = {**_filter_file(config), "task": task, "space": config["space"], "desc": config["desc"], **BOLD}
+    if config["res"] is not None:
+        filters["res"] = str(config["res"])
+    if config["sessions"] is not None:
+        filters["session"] = _labels(config["sessions"], RUN_ENTITIES["session"])
+    if config["runs"] is not None:
+        filters["run"] = [int(run) for run in _labels(config["runs"], RUN_ENTITIES["run"])]
+    return filters
 
 
 def _filter_file(config):
@@ -212,7 +219,7 @@ def _filter_file(config):
         filters = json.loads(Path(path).read_text(), object_hook=entity_values)
     except (OSError, ValueError) as error:
         raise InputError(f"config key {CONFIG_KEY}.bids_filter_file: {path}: not a readable JSON file "
-                         f"({' '.join(str(error).split())})") from None
+                         f"({one_line(error)})") from None
     return filters.get("bold", {})
 
 
@@ -236,15 +243,17 @@ def _run_row(layout, bold):
     run = {name: entities.get(name, Query.NONE) for name in RUN_ENTITIES}
     grid = {name: entities.get(name, Query.NONE) for name in SPACE_ENTITIES}
     files = {"mask": ("derivatives", {**run, **grid, **BRAIN_MASK}, "functional brain mask"),
-             "confounds": ("derivatives", {**run, **CONFOUNDS}, "confounds"),
+             "confounds": ("derivatives", {**run, **CONFOUNDS}, "confounds table"),
              "events": ("raw", {**run, **EVENTS}, "events file")}
     found = {}
     for column, (scope, filters, what) in files.items():
         matches = layout.get(scope=scope, **filters)
-        if len(matches) != 1:
-            where = f"in the raw dataset {layout.root}" if scope == "raw" else "beside it"
-            raise InputError(f"{bold.path}: {'no' if not matches else len(matches)} {what}{'s' * bool(matches)} "
-                             f"{where}" + (f" ({', '.join(m.path for m in matches)})" if matches else ""))
+        where = f"in the raw dataset {layout.root}" if scope == "raw" else "in the derivatives"
+        if not matches:
+            raise InputError(f"{bold.path}: no {what} {where}")
+        if len(matches) > 1:
+            raise InputError(f"{bold.path}: {len(matches)} candidates for its {what} {where} "
+                             f"({', '.join(match.path for match in matches)})")
         found[column] = matches[0].path
     return {"subject": entities["subject"], "session": entities.get("session", ""),
             "run": int(entities["run"]) if "run" in entities else pd.NA, "bold": bold.path, **found,
