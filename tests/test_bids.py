@@ -88,13 +88,14 @@ def truth_samples(dataset, subject, label_column):
                       for group, (key, events) in enumerate(runs, start=1)], ignore_index=True)
 
 
-def reference_beta(record, events, regressor, confounds_config, mask_img, sample_mask=True):
-    """nilearn's own effect size of ``regressor`` for one run, with the events as given."""
+def reference_beta(record, events, regressor, confounds_config, mask_img, sample_mask=True, **model_options):
+    """nilearn's own effect size of ``regressor`` for one run, with the events as given;
+    ``model_options`` override the GLM defaults."""
     confounds, mask = load_confounds(record.bold, strategy=tuple(confounds_config["strategy"]),
                                      **{k: v for k, v in confounds_config.items() if k != "strategy"})
     confounds = confounds.drop(columns=[c for c in confounds.columns if c.startswith("cosine")])
-    model = FirstLevelModel(t_r=record.t_r, mask_img=mask_img, hrf_model="glover", drift_model="cosine",
-                            high_pass=0.01)
+    options = {"hrf_model": "glover", "drift_model": "cosine", "high_pass": 0.01, **model_options}
+    model = FirstLevelModel(t_r=record.t_r, mask_img=mask_img, **options)
     with pytest.warns(RuntimeWarning, match="Given mask will be used"):  # nilearn 0.14.1, for a mask image
         model.fit(record.bold, events, confounds, sample_masks=mask if sample_mask else None)
     return model.compute_contrast(regressor, output_type="effect_size").get_fdata()
@@ -339,14 +340,15 @@ def test_lsa_gives_one_beta_per_trial_from_one_glm(event_dataset, event_runs):
 def test_condition_betas_and_the_stim_type_column(block_dataset, tmp_path):
     runs = discover(block_dataset, tmp_path)
     confounds = {"strategy": ["motion", "high_pass"]}
-    config = {"estimate": "condition", "label_column": "stim_type", "confounds": confounds}
+    options = {"hrf_model": "spm", "smoothing_fwhm": 6.0, "high_pass": 0.008}
+    config = {"estimate": "condition", "label_column": "stim_type", "confounds": confounds, **options}
     samples_img, table, mask_img = glm.beta_series(runs, config)
     assert list(table["label"]) == ["face", "house"] * 2 and list(table["run"]) == [1, 1, 2, 2]
     events = block_dataset.events[("01", "", 1)]
     assert table["event_rows"][0] == ",".join(str(i + 1) for i in np.flatnonzero(events["stim_type"] == "face"))
     assert table["onset"].isna().all()
     expected = reference_beta(runs.iloc[0], modelled_events(runs["events"][0], "stim_type"), "house", confounds,
-                              mask_img)
+                              mask_img, **options)
     assert np.allclose(samples_img.get_fdata()[..., 1], expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
     # trial_type holds no condition in this dataset: by it, events are stimuli or responses.
     assert set(glm.beta_series(runs, {**config, "label_column": "trial_type"})[1]["label"]) == {"response", "stimulus"}
@@ -381,6 +383,15 @@ def test_predefined_confound_strategies(event_runs, strategy):
     assert not any(c.startswith("cosine") for c in confounds.columns)
     assert any(c.startswith("a_comp_cor") for c in confounds.columns) == (strategy == "compcor")
     assert (sample_mask is not None) == (strategy == "scrubbing")
+
+
+def test_confound_parameters_keep_the_default_strategy(event_runs):
+    confounds, _ = glm.run_confounds(event_runs["bold"][0], {**glm.DEFAULTS["confounds"], "motion": "basic"}, None)
+    assert {"trans_x", "csf", "cosine00"} <= set(confounds.columns) and "trans_x_power2" not in confounds.columns
+    runs = event_runs[:1]
+    basic = glm.beta_series(runs, {"estimate": "condition", "confounds": {"motion": "basic"}})[0].get_fdata()
+    none = glm.beta_series(runs, {"estimate": "condition", "confounds": {"strategy": []}})[0].get_fdata()
+    assert not np.allclose(basic, none)
 
 
 def test_confound_and_estimate_errors(event_runs):

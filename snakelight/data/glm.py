@@ -73,7 +73,8 @@ def beta_series(runs, config):
     """One subject's samples: (4D beta image, samples table, mask image), as the module
     docstring says. ``runs``: the subject's rows of the runs table; ``config``: the
     DEFAULTS' keys."""
-    config = {**DEFAULTS, **config}
+    # confounds' keys merge with the default's: a parameter alone keeps the strategy.
+    config = {**DEFAULTS, **config, "confounds": {**DEFAULTS["confounds"], **config.get("confounds", {})}}
     if config["estimate"] not in ESTIMATES:
         raise InputError(f"config key {CONFIG_KEY}.estimate: {config['estimate']!r} is not one of "
                          f"{', '.join(ESTIMATES)}")
@@ -108,7 +109,8 @@ def kept_labels(events, config, paths):
     if absent:
         raise InputError(f"config key {CONFIG_KEY}.include: no event is labelled {absent[0]!r} in column "
                          f"{config['label_column']!r} of {', '.join(paths)} (labels: {', '.join(present)})")
-    kept = [label for label in include if label not in {str(label) for label in config["exclude"]}]
+    excluded = {str(label) for label in config["exclude"]}
+    kept = [label for label in include if label not in excluded]
     if not kept:
         raise InputError(f"config key {CONFIG_KEY}.exclude: it leaves no label (labels: {', '.join(present)})")
     return kept
@@ -169,7 +171,9 @@ def _renamed(events, names):
 
 def run_confounds(bold_path, confounds_config, drift_model):
     """The run's confounds (DataFrame, or None) and sample mask (kept volume indices, or
-    None), loaded by nilearn from fMRIPrep's table beside ``bold_path``."""
+    None), loaded by nilearn from fMRIPrep's table beside ``bold_path``.
+    ``confounds_config``: ``strategy`` (a list of noise components, a predefined
+    strategy's name, or empty/None for no confounds) and its parameters."""
     from nilearn.interfaces.fmriprep import load_confounds, load_confounds_strategy
 
     parameters = dict(confounds_config)
