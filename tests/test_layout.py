@@ -159,3 +159,10 @@ def test_config_readme_documents_every_key():
     parents = {key for key in keys if any(other.startswith(f"{key}.") for other in keys)}
     for key in keys - parents:
         assert any(key == doc or key.startswith(f"{doc}.") for doc in documented), key
+
+
+def test_the_workflow_profile_applies_wherever_snakemake_runs(tmp_path):
+    """Snakemake finds the workflow profile beside the Snakefile, also when run from
+    another directory (as the tests and a module deployment do)."""
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(REPO / ".test" / "config" / "config.yaml"))
+    assert f"Using workflow specific profile {WORKFLOW / 'profiles' / 'default'}" in result.stdout
