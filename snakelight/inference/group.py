@@ -148,17 +148,16 @@ def check_mask(mask):
     return mask.astype(bool, copy=False)
 
 
-def combine_subjects(maps, picks, combine, axis, out, scratch):
+def combine_subjects(maps, picks, combine, out, scratch):
     """Per draw, combine (a ufunc: np.add, np.minimum) the one map per subject it picks,
-    subject after subject: each result is the same float64 number whatever the block or
-    layout that computes it.
+    subject after subject: each result is the same float64 number whatever the block that
+    computes it.
 
-    maps: (N, M, V) with axis=0 gives out (b, V); (N, V, M) with axis=1 gives out (V, b).
-    picks: (N, b) int in [0, M). out, scratch: float64 buffers of out's shape.
+    maps: (N, M, ...) with picks (N, b) int in [0, M) -> out (b, ...); scratch: out's shape.
     """
-    np.take(maps[0], picks[0], axis=axis, mode="clip", out=out)
+    np.take(maps[0], picks[0], axis=0, mode="clip", out=out)
     for subject in range(1, len(maps)):
-        combine(out, np.take(maps[subject], picks[subject], axis=axis, mode="clip", out=scratch), out=out)
+        combine(out, np.take(maps[subject], picks[subject], axis=0, mode="clip", out=scratch), out=out)
     return out
 
 

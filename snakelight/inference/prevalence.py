@@ -107,7 +107,7 @@ def minimum_statistic_null(maps, combinations, block=256):
     for start in range(0, len(combinations), block):
         stop = min(start + block, len(combinations))
         values, scratch = buffers[:, :stop - start]
-        combine_subjects(maps, picks[:, start:stop], np.minimum, 0, values, scratch)
+        combine_subjects(maps, picks[:, start:stop], np.minimum, values, scratch)
         n_at_least += np.count_nonzero(values >= minimum, axis=0)
         max_null[start:stop] = values.max(axis=1)
     return minimum, n_at_least, max_null
