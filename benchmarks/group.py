@@ -5,11 +5,12 @@ unblocked numpy Stelzer beside them.
     python benchmarks/group.py --quick    # 10,000 of each; the full run is ~10x this
 
 The study: 6 subjects x 100 permutation maps (plus the observed map) over the 43,786
-voxels of an ellipsoid on Haxby's 40x64x64 grid, independent Gaussian accuracies around
+voxels of an ellipsoid on Haxby's 40x64x64 grid; independent Gaussian accuracies around
 0.5 (the cost does not depend on the values: each bootstrap map has about p_voxel x V
 supra-threshold voxels either way). Wall and CPU seconds are those of the method's call
-(not the study's generation); on a shared machine CPU is the steadier. Each run is a separate single-threaded process, so
-its peak RSS is its own and includes the input maps (6 x 101 x 43,786 float64 = 212 MB).
+(not the study's generation); on a shared machine CPU is the steadier. Each run is a
+separate single-threaded process, so its peak RSS is its own and includes the input maps
+(6 x 101 x 43,786 float64 = 212 MB).
 The unblocked version holds the whole B x V bootstrap, so it runs at 1,000 bootstraps;
 its thresholds and cluster null are compared with the blocked ones.
 """

@@ -218,10 +218,14 @@ def sign_flip_study(n_subjects=8):
     return maps, mask, np.diag([3.0, 3.0, 3.0, 1.0])
 
 
+def mask_image(mask, affine):
+    return nib.Nifti1Image(mask.astype(np.uint8), affine)
+
+
 @pytest.mark.filterwarnings("ignore:Data array used to create a new image contains 64-bit ints")
 def test_sign_flip_is_nilearn_on_accuracy_minus_chance():
     maps, mask, affine = sign_flip_study()
-    mask_img = nib.Nifti1Image(mask.astype(np.uint8), affine)
+    mask_img = mask_image(mask, affine)
     run = {"n_perm": 200, "threshold": 0.01, "tfce": True, "random_state": 3}
     result = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_img, **run)
     direct = non_parametric_inference(
@@ -242,7 +246,7 @@ def test_sign_flip_is_nilearn_on_accuracy_minus_chance():
 
 def test_sign_flip_voxel_fwe_only_returns_one_map():
     maps, mask, affine = sign_flip_study()
-    result = sign_flip_inference(to_images(maps, mask, affine), 0.5, nib.Nifti1Image(mask.astype(np.uint8), affine), n_perm=50,
+    result = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_image(mask, affine), n_perm=50,
                                  threshold=None, tfce=False)
     assert list(result) == ["logp_max_t"]
 
@@ -325,7 +329,7 @@ def test_sign_flip_images_on_other_grids(tmp_path):
     other = tmp_path / "sub-06.nii.gz"
     nib.Nifti1Image(np.zeros((5, 5, 3)), affine).to_filename(other)
     with pytest.raises(InputError) as error:
-        sign_flip_inference([*images[:5], other], 0.5, nib.Nifti1Image(mask.astype(np.uint8), affine))
+        sign_flip_inference([*images[:5], other], 0.5, mask_image(mask, affine))
     assert str(error.value) == (f"{other}: shape (5, 5, 3) and affine differ from subject map 1's (5, 5, 4); "
                                 "every subject's map must share one 3-D grid")
 

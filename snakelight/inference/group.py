@@ -22,7 +22,7 @@ import numpy as np
 
 from snakelight.io import InputError
 
-# Group statistics need a spread over subjects; sign-flip tests need more (see SIGN_FLIP).
+# Group statistics need a spread over subjects; sign-flip tests need more (_check_sign_flip).
 MIN_SUBJECTS = 2
 CONNECTIVITY = {1: "face", 2: "edge", 3: "vertex"}
 
@@ -56,7 +56,7 @@ def _check_stelzer(stelzer, alpha):
     _check_count("group.stelzer.bootstraps", bootstraps, 1)
     p_voxel = stelzer["p_voxel"]
     _check_fraction("group.stelzer.p_voxel", p_voxel)
-    if p_voxel * bootstraps < 1:
+    if bootstraps_above_threshold(p_voxel, bootstraps) < 1:
         raise InputError(f"group.stelzer.p_voxel: {p_voxel} is below 1/bootstraps = {1 / bootstraps:.3g}; "
                          f"{bootstraps} bootstrap maps cannot resolve that voxel threshold")
     if stelzer["connectivity"] not in CONNECTIVITY:
@@ -77,6 +77,12 @@ def _check_prevalence(prevalence, alpha, n_subjects, n_first_level):
         source = (f"{n_combinations} second-level permutations ({n_first_level} first-level maps "
                   f"of {n_subjects} subjects, group.prevalence.permutations {permutations})")
     _check_reachable(alpha, 1 / n_combinations, source)
+
+
+def bootstraps_above_threshold(p_voxel, n_bootstraps):
+    """floor(p_voxel B): how many bootstrap values at a voxel may lie above its threshold,
+    forgiving the rounding of p_voxel's decimal (0.29 x 100 = 28.999...)."""
+    return math.floor(p_voxel * n_bootstraps * (1 + 1e-12))
 
 
 def _check_sign_flip(sign_flip, alpha, n_subjects):

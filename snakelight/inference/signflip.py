@@ -9,6 +9,7 @@ One-sided: accuracy above chance. No null maps are needed, but N subjects have o
 2^N sign patterns, so N must satisfy 2^-N <= alpha (5 subjects for alpha = 0.05).
 """
 
+import os
 import warnings
 
 import nibabel as nib
@@ -47,7 +48,7 @@ def sign_flip_inference(images, chance, mask_img, *, n_perm=10_000, threshold=0.
 
 
 def _load(image):
-    return nib.load(image) if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__") else image
+    return nib.load(image) if isinstance(image, (str, os.PathLike)) else image
 
 
 def _check_one_grid(images):

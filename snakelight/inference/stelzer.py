@@ -30,14 +30,14 @@ threshold and the bootstrap values above it. Those are all the cluster null need
 bootstrap map is computed twice. The result does not depend on the block size.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from snakelight.inference.group import CONNECTIVITY, check_group_settings, check_mask, check_maps, combine_subjects
+from snakelight.inference.group import (CONNECTIVITY, bootstraps_above_threshold, check_group_settings, check_mask,
+                                        check_maps, combine_subjects)
 from snakelight.io import InputError
 
 _STRUCTURES = {c: ndimage.generate_binary_structure(3, c) for c in CONNECTIVITY}
@@ -108,7 +108,7 @@ def bootstrap_thresholds(null, draws, group_mean, p_voxel, voxel_block=256):
     """
     n_subjects, _, n_voxels = null.shape
     n_bootstraps = len(draws)
-    rank = n_bootstraps - _allowed_above(p_voxel, n_bootstraps) - 1  # 0-based
+    rank = n_bootstraps - bootstraps_above_threshold(p_voxel, n_bootstraps) - 1  # 0-based
     picks = np.ascontiguousarray(draws.T)
     # Each voxel's (N, P) null values contiguous: one-dimensional takes are numpy's fast ones.
     by_voxel = np.ascontiguousarray(null.transpose(2, 0, 1))
@@ -130,11 +130,6 @@ def bootstrap_thresholds(null, draws, group_mean, p_voxel, voxel_block=256):
         supra_bootstraps.append(bootstraps.astype(np.int32))
         supra_voxels.append((rows + start).astype(np.int32))
     return thresholds, n_at_least, (np.concatenate(supra_bootstraps), np.concatenate(supra_voxels))
-
-
-def _allowed_above(p_voxel, n_bootstraps):
-    """floor(p_voxel B), forgiving the rounding of p_voxel's decimal (0.29 x 100 = 28.999...)."""
-    return math.floor(p_voxel * n_bootstraps * (1 + 1e-12))
 
 
 def _subject_mean(maps, picks):
