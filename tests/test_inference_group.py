@@ -100,7 +100,7 @@ def test_stelzer_equals_unblocked_numpy():
     for values in boot:
         volume = np.zeros(mask.shape, dtype=bool)
         volume[mask] = values > thresholds
-        labels, count = ndimage.label(volume)
+        labels, _ = ndimage.label(volume)
         largest.append(np.bincount(labels[labels > 0], minlength=1).max(initial=0))
     np.testing.assert_array_equal(result.largest_null, largest)
 
@@ -261,8 +261,8 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
     ({"alpha": 0.05, "stelzer": {"bootstraps": 1.5, "p_voxel": 0.001, "connectivity": 1}}, 6, None,
      "group.stelzer.bootstraps: 1.5 is not an integer of at least 1"),
     ({"alpha": 0.05, "stelzer": {"bootstraps": 500, "p_voxel": 0.001, "connectivity": 1}}, 6, None,
-     "group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
-     "threshold"),
+     ("group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
+      "threshold")),
     ({"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 1, "connectivity": 1}}, 6, None,
      "group.stelzer.p_voxel: 1 is not a number between 0 and 1 (exclusive)"),
     ({"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.01, "connectivity": 6}}, 6, None,
@@ -274,8 +274,8 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
     ({"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 1.0}}, 6, None,
      "group.prevalence.gamma0: 1.0 is not a number between 0 and 1 (exclusive)"),
     ({"alpha": 0.05, "prevalence": {"permutations": 1000}}, 3, 2,
-     "group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
-     "subjects, group.prevalence.permutations 1000) give"),
+     ("group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
+      "subjects, group.prevalence.permutations 1000) give")),
     ({"alpha": 0.05, "signflip": {"n_perm": 0, "threshold": 0.001}}, 6, None,
      "group.signflip.n_perm: 0 is not an integer of at least 1"),
     ({"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": 5}}, 6, None,
@@ -283,8 +283,8 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
     ({"alpha": 0.05, "signflip": {"n_perm": 10, "threshold": None}}, 6, None,
      "group.alpha: 0.05 is below 0.0909, the smallest p that 10 sign flips (group.signflip.n_perm) give"),
     ({"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": None}}, 4, None,
-     "group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
-     "needs at least 5 subjects)"),
+     ("group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
+      "needs at least 5 subjects)")),
 ])
 def test_bad_settings(settings, n_subjects, n_first_level, message):
     with pytest.raises(InputError) as error:

@@ -30,14 +30,15 @@ threshold and the bootstrap values above it. Those are all the cluster null need
 bootstrap map is computed twice. The result does not depend on the block size.
 """
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from snakelight.inference.group import (CONNECTIVITY, bootstraps_above_threshold, check_group_settings, check_mask,
-                                        check_maps, combine_subjects)
+from snakelight.inference.group import (CONNECTIVITY, bootstraps_above_threshold, check_group_settings,
+                                        check_maps, check_mask, combine_subjects)
 from snakelight.io import InputError
 
 _STRUCTURES = {c: ndimage.generate_binary_structure(3, c) for c in CONNECTIVITY}
@@ -103,8 +104,8 @@ def bootstrap_thresholds(null, draws, group_mean, p_voxel, voxel_block=256):
     """The bootstrap maps draws (B, N) make of null (N, P, V), a block of voxels at a time.
 
     Returns thresholds t(v) (V,), #{b: g_b(v) >= g(v)} (V,) for the group mean g (V,), and
-    the supra-threshold values as index arrays (bootstraps, voxels), int32, voxel-major:
-    at most floor(p_voxel B) per voxel, the bootstrap maps' only voxels above threshold.
+    every bootstrap value above its voxel's threshold as index arrays (bootstraps, voxels),
+    int32, in voxel order: at most floor(p_voxel B) per voxel.
     """
     n_subjects, _, n_voxels = null.shape
     n_bootstraps = len(draws)
@@ -152,7 +153,7 @@ def largest_null_clusters(supra_bootstraps, supra_voxels, n_bootstraps, mask, co
     flat_positions = positions[supra_voxels[order]]
     bounds = np.searchsorted(supra_bootstraps[order], np.arange(n_bootstraps + 1))
     return np.array([_largest_cluster(flat_positions[first:last], volume, connectivity)
-                     for first, last in zip(bounds[:-1], bounds[1:])], dtype=np.int64)
+                     for first, last in itertools.pairwise(bounds)], dtype=np.int64)
 
 
 def _largest_cluster(voxels, volume, connectivity):
