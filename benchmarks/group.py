@@ -53,8 +53,7 @@ def run_stelzer(count):
     mask, maps = study()
     with timed() as elapsed:
         result = stelzer_inference(maps[:, 0], maps[:, 1:], mask, bootstraps=count, p_voxel=0.001)
-    return elapsed, {"clusters": len(result.clusters),
-                                         "mean largest null cluster": float(result.largest_null.mean())}
+    return elapsed, {"clusters": len(result.clusters), "mean largest null cluster": float(result.largest_null.mean())}
 
 
 def run_prevalence(count):
@@ -84,9 +83,10 @@ def run_unblocked(count):
             labels, _ = ndimage.label(volume)
             largest.append(np.bincount(labels[labels > 0], minlength=1).max(initial=0))
     blocked = stelzer_inference(maps[:, 0], null, mask, p_voxel=0.001, draws=draws)
-    return elapsed, {"thresholds equal the blocked version's": bool(np.array_equal(thresholds, blocked.thresholds)),
-                     "cluster null equals the blocked version's": bool(np.array_equal(largest,
-                                                                                      blocked.largest_null))}
+    return elapsed, {
+        "thresholds equal the blocked version's": bool(np.array_equal(thresholds, blocked.thresholds)),
+        "cluster null equals the blocked version's": bool(np.array_equal(largest, blocked.largest_null)),
+    }
 
 
 @contextlib.contextmanager
@@ -117,14 +117,22 @@ def main():
     count = 10_000 if args.quick else 100_000
     print(f"{N_SUBJECTS} subjects x {N_NULL} permutation maps, {N_VOXELS} voxels on {SHAPE}; one thread per run")
     for name, n in [("stelzer", count), ("prevalence", count), ("unblocked stelzer", UNBLOCKED_BOOTSTRAPS)]:
-        output = subprocess.run([sys.executable, __file__, "--child", name, str(n)], check=True, text=True,
-                                capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", name, str(n)],
+            check=True,
+            text=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        ).stdout
         measured = json.loads(output.splitlines()[-1])
-        others = ", ".join(f"{key} {value}" for key, value in measured.items() if key not in ("wall_s", "cpu_s",
-                                                                                                 "peak_rss_mb"))
-        print(f"{name:18} {n:>7} draws: wall {measured['wall_s']:7.1f} s ({measured['wall_s'] / n * 1e3:.2f} ms "
-              f"per draw), CPU {measured['cpu_s']:7.1f} s, peak RSS {measured['peak_rss_mb']:6.0f} MB; "
-              f"{others}")
+        others = ", ".join(
+            f"{key} {value}" for key, value in measured.items() if key not in ("wall_s", "cpu_s", "peak_rss_mb")
+        )
+        print(
+            f"{name:18} {n:>7} draws: wall {measured['wall_s']:7.1f} s ({measured['wall_s'] / n * 1e3:.2f} ms "
+            f"per draw), CPU {measured['cpu_s']:7.1f} s, peak RSS {measured['peak_rss_mb']:6.0f} MB; "
+            f"{others}"
+        )
 
 
 if __name__ == "__main__":

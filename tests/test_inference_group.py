@@ -47,8 +47,17 @@ def test_stelzer_hand_worked_line():
     # (1 + #{b: g_b >= g}) / (1 + 4)
     assert result.p_uncorrected.tolist() == [0.2, 0.4, 1.0, 0.6, 0.2]
     # Observed: {0, 1} and {3, 4}, size 2 each; 2 of 4 bootstrap maps have a cluster >= 2.
-    expected = pd.DataFrame({"cluster": [1, 2], "size": [2, 2], "peak_i": [1, 5], "peak_j": [0, 0], "peak_k": [0, 0],
-                             "peak_accuracy": [0.5, 0.5], "p_fwe": [0.6, 0.6]})
+    expected = pd.DataFrame(
+        {
+            "cluster": [1, 2],
+            "size": [2, 2],
+            "peak_i": [1, 5],
+            "peak_j": [0, 0],
+            "peak_k": [0, 0],
+            "peak_accuracy": [0.5, 0.5],
+            "p_fwe": [0.6, 0.6],
+        }
+    )
     pd.testing.assert_frame_equal(result.clusters, expected)
     assert result.cluster_labels.tolist() == [1, 1, 0, 2, 2]
     assert result.cluster_p_fwe.tolist() == [0.6, 0.6, 1.0, 0.6, 0.6]
@@ -74,8 +83,7 @@ def test_stelzer_connectivity(connectivity, sizes):
     mask = np.ones((2, 2, 1), dtype=bool)  # voxels (0,0), (0,1), (1,0), (1,1)
     observed = np.tile([0.5, 0.25, 0.25, 0.5], (2, 1))
     null = np.full((2, 3, 4), 0.25)
-    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.1, alpha=0.5,
-                               connectivity=connectivity)
+    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.1, alpha=0.5, connectivity=connectivity)
     assert result.clusters["size"].tolist() == sizes
     assert result.largest_null.tolist() == [0] * 10
 
@@ -132,8 +140,16 @@ def test_prevalence_hand_worked():
     alpha = 0.343  # 0.7^3: alpha^(1/3) = 0.7
     result = prevalence_inference(prevalence_study(), permutations=100, alpha=alpha)
     assert result.enumerated
-    assert result.combinations.tolist() == [[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1],
-                                            [1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]]
+    assert result.combinations.tolist() == [
+        [0, 0, 0],
+        [0, 0, 1],
+        [0, 1, 0],
+        [0, 1, 1],
+        [1, 0, 0],
+        [1, 0, 1],
+        [1, 1, 0],
+        [1, 1, 1],
+    ]
     assert result.minimum.tolist() == [0.7, 0.5, 0.4]
     # m_k per voxel, k in the order above:
     #   v0: 0.7 0.5 0.6 0.5 0.5 0.5 0.5 0.5  -> 1 of 8 >= 0.7
@@ -144,7 +160,7 @@ def test_prevalence_hand_worked():
     assert result.p_global_fwe.tolist() == [0.125, 1.0, 1.0]
     # Eq. 19 with p_N = 1/8: (0.5 x 0.5 + 0.5)^3 = 0.421875; eq. 21: 1/8 + 7/8 x 0.421875.
     half_root = 0.5 * 0.5 ** (1 / 3) + 0.5
-    np.testing.assert_allclose(result.p_prevalence, [0.421875, half_root ** 3, half_root ** 3])
+    np.testing.assert_allclose(result.p_prevalence, [0.421875, half_root**3, half_root**3])
     np.testing.assert_allclose(result.p_prevalence_fwe, [0.494140625, 1.0, 1.0])
     # Eq. 20: (0.7 - 0.5) / (1 - 0.5) = 0.4 at v0; p_N = 0.5 > alpha elsewhere.
     corrected_alpha = (alpha - 0.125) / (1 - 0.125)  # eq. 22 at v0
@@ -230,10 +246,16 @@ def test_sign_flip_is_nilearn_on_accuracy_minus_chance():
     result = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_img, **run)
     direct = non_parametric_inference(
         [nib.Nifti1Image(image.get_fdata() - 0.5, affine) for image in to_images(maps, mask, affine)],
-        design_matrix=pd.DataFrame({"intercept": np.ones(len(maps))}), mask=mask_img, two_sided_test=False,
-        **run)
-    assert sorted(result) == sorted(direct) == sorted(
-        ["t", "logp_max_t", "tfce", "logp_max_tfce", "size", "logp_max_size", "mass", "logp_max_mass"])
+        design_matrix=pd.DataFrame({"intercept": np.ones(len(maps))}),
+        mask=mask_img,
+        two_sided_test=False,
+        **run,
+    )
+    assert (
+        sorted(result)
+        == sorted(direct)
+        == sorted(["t", "logp_max_t", "tfce", "logp_max_tfce", "size", "logp_max_size", "mass", "logp_max_mass"])
+    )
     for key in result:
         np.testing.assert_array_equal(result[key].get_fdata(), direct[key].get_fdata())
     t = stats.ttest_1samp(maps - 0.5, 0.0).statistic
@@ -246,46 +268,108 @@ def test_sign_flip_is_nilearn_on_accuracy_minus_chance():
 
 def test_sign_flip_voxel_fwe_only_returns_one_map():
     maps, mask, affine = sign_flip_study()
-    result = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_image(mask, affine), n_perm=50,
-                                 threshold=None, tfce=False)
+    result = sign_flip_inference(
+        to_images(maps, mask, affine), 0.5, mask_image(mask, affine), n_perm=50, threshold=None, tfce=False
+    )
     assert list(result) == ["logp_max_t"]
 
 
-@pytest.mark.parametrize(("settings", "n_subjects", "n_first_level", "message"), [
-    ({"alpha": 0}, 6, None, "group.alpha: 0 is not a number between 0 and 1 (exclusive)"),
-    ({"alpha": 0.05, "min_subjects": 1}, 6, None, "group.min_subjects: 1 is not an integer of at least 2"),
-    ({"alpha": 0.05}, 1, None, "group.min_subjects: 1 subject(s), fewer than the 2 required"),
-    ({"alpha": 0.05, "min_subjects": 8}, 6, None, "group.min_subjects: 6 subject(s), fewer than the 8 required"),
-    ({"alpha": 0.05, "stelzer": {"bootstraps": 0, "p_voxel": 0.001, "connectivity": 1}}, 6, None,
-     "group.stelzer.bootstraps: 0 is not an integer of at least 1"),
-    ({"alpha": 0.05, "stelzer": {"bootstraps": 1.5, "p_voxel": 0.001, "connectivity": 1}}, 6, None,
-     "group.stelzer.bootstraps: 1.5 is not an integer of at least 1"),
-    ({"alpha": 0.05, "stelzer": {"bootstraps": 500, "p_voxel": 0.001, "connectivity": 1}}, 6, None,
-     ("group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
-      "threshold")),
-    ({"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 1, "connectivity": 1}}, 6, None,
-     "group.stelzer.p_voxel: 1 is not a number between 0 and 1 (exclusive)"),
-    ({"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.01, "connectivity": 6}}, 6, None,
-     "group.stelzer.connectivity: 6 is not one of 1 (face), 2 (edge), 3 (vertex)"),
-    ({"alpha": 0.01, "stelzer": {"bootstraps": 50, "p_voxel": 0.1, "connectivity": 1}}, 6, None,
-     "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstraps (group.stelzer.bootstraps) give"),
-    ({"alpha": 0.05, "prevalence": {"permutations": 0}}, 6, None,
-     "group.prevalence.permutations: 0 is not an integer of at least 1"),
-    ({"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 1.0}}, 6, None,
-     "group.prevalence.gamma0: 1.0 is not a number between 0 and 1 (exclusive)"),
-    ({"alpha": 0.05, "prevalence": {"permutations": 1000}}, 3, 2,
-     ("group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
-      "subjects, group.prevalence.permutations 1000) give")),
-    ({"alpha": 0.05, "signflip": {"n_perm": 0, "threshold": 0.001}}, 6, None,
-     "group.signflip.n_perm: 0 is not an integer of at least 1"),
-    ({"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": 5}}, 6, None,
-     "group.signflip.threshold: 5 is not a number between 0 and 1 (exclusive)"),
-    ({"alpha": 0.05, "signflip": {"n_perm": 10, "threshold": None}}, 6, None,
-     "group.alpha: 0.05 is below 0.0909, the smallest p that 10 sign flips (group.signflip.n_perm) give"),
-    ({"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": None}}, 4, None,
-     ("group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
-      "needs at least 5 subjects)")),
-])
+@pytest.mark.parametrize(
+    ("settings", "n_subjects", "n_first_level", "message"),
+    [
+        ({"alpha": 0}, 6, None, "group.alpha: 0 is not a number between 0 and 1 (exclusive)"),
+        ({"alpha": 0.05, "min_subjects": 1}, 6, None, "group.min_subjects: 1 is not an integer of at least 2"),
+        ({"alpha": 0.05}, 1, None, "group.min_subjects: 1 subject(s), fewer than the 2 required"),
+        ({"alpha": 0.05, "min_subjects": 8}, 6, None, "group.min_subjects: 6 subject(s), fewer than the 8 required"),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 0, "p_voxel": 0.001, "connectivity": 1}},
+            6,
+            None,
+            "group.stelzer.bootstraps: 0 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1.5, "p_voxel": 0.001, "connectivity": 1}},
+            6,
+            None,
+            "group.stelzer.bootstraps: 1.5 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 500, "p_voxel": 0.001, "connectivity": 1}},
+            6,
+            None,
+            (
+                "group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
+                "threshold"
+            ),
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 1, "connectivity": 1}},
+            6,
+            None,
+            "group.stelzer.p_voxel: 1 is not a number between 0 and 1 (exclusive)",
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.01, "connectivity": 6}},
+            6,
+            None,
+            "group.stelzer.connectivity: 6 is not one of 1 (face), 2 (edge), 3 (vertex)",
+        ),
+        (
+            {"alpha": 0.01, "stelzer": {"bootstraps": 50, "p_voxel": 0.1, "connectivity": 1}},
+            6,
+            None,
+            "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstraps (group.stelzer.bootstraps) give",
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 0}},
+            6,
+            None,
+            "group.prevalence.permutations: 0 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 1.0}},
+            6,
+            None,
+            "group.prevalence.gamma0: 1.0 is not a number between 0 and 1 (exclusive)",
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 1000}},
+            3,
+            2,
+            (
+                "group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
+                "subjects, group.prevalence.permutations 1000) give"
+            ),
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 0, "threshold": 0.001}},
+            6,
+            None,
+            "group.signflip.n_perm: 0 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": 5}},
+            6,
+            None,
+            "group.signflip.threshold: 5 is not a number between 0 and 1 (exclusive)",
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 10, "threshold": None}},
+            6,
+            None,
+            "group.alpha: 0.05 is below 0.0909, the smallest p that 10 sign flips (group.signflip.n_perm) give",
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": None}},
+            4,
+            None,
+            (
+                "group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
+                "needs at least 5 subjects)"
+            ),
+        ),
+    ],
+)
 def test_bad_settings(settings, n_subjects, n_first_level, message):
     with pytest.raises(InputError) as error:
         check_group_settings(settings, n_subjects, n_first_level)
@@ -293,10 +377,17 @@ def test_bad_settings(settings, n_subjects, n_first_level, message):
 
 
 def test_good_settings_pass():
-    check_group_settings({"alpha": 0.05, "min_subjects": 2,
-                          "stelzer": {"bootstraps": 100_000, "p_voxel": 0.001, "connectivity": 1},
-                          "prevalence": {"permutations": 100_000, "gamma0": 0.5},
-                          "signflip": {"n_perm": 10_000, "threshold": 0.001}}, 6, 101)
+    check_group_settings(
+        {
+            "alpha": 0.05,
+            "min_subjects": 2,
+            "stelzer": {"bootstraps": 100_000, "p_voxel": 0.001, "connectivity": 1},
+            "prevalence": {"permutations": 100_000, "gamma0": 0.5},
+            "signflip": {"n_perm": 10_000, "threshold": 0.001},
+        },
+        6,
+        101,
+    )
 
 
 def test_bad_maps():
@@ -313,8 +404,9 @@ def test_bad_maps():
     with pytest.raises(InputError, match=r"^maps: 1 first-level map per subject"):
         prevalence_inference(prevalence_study()[:, :1])
     with pytest.raises(InputError, match=r"^sub-03.npy: maps of shape 20x4 differ from sub-01.npy's 20x5; "):
-        stack_subject_maps([np.zeros((20, 5)), np.zeros((20, 5)), np.zeros((20, 4))],
-                           ["sub-01.npy", "sub-02.npy", "sub-03.npy"])
+        stack_subject_maps(
+            [np.zeros((20, 5)), np.zeros((20, 5)), np.zeros((20, 4))], ["sub-01.npy", "sub-02.npy", "sub-03.npy"]
+        )
 
 
 def _with_nan(null):
@@ -330,8 +422,10 @@ def test_sign_flip_images_on_other_grids(tmp_path):
     nib.Nifti1Image(np.zeros((5, 5, 3)), affine).to_filename(other)
     with pytest.raises(InputError) as error:
         sign_flip_inference([*images[:5], other], 0.5, mask_image(mask, affine))
-    assert str(error.value) == (f"{other}: shape (5, 5, 3) and affine differ from subject map 1's (5, 5, 4); "
-                                "every subject's map must share one 3-D grid")
+    assert str(error.value) == (
+        f"{other}: shape (5, 5, 3) and affine differ from subject map 1's (5, 5, 4); "
+        "every subject's map must share one 3-D grid"
+    )
 
 
 def test_stack_subject_maps_and_images():

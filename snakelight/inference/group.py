@@ -57,11 +57,14 @@ def _check_stelzer(stelzer, alpha):
     p_voxel = stelzer["p_voxel"]
     _check_fraction("group.stelzer.p_voxel", p_voxel)
     if bootstraps_above_threshold(p_voxel, bootstraps) < 1:
-        raise InputError(f"group.stelzer.p_voxel: {p_voxel} is below 1/bootstraps = {1 / bootstraps:.3g}; "
-                         f"{bootstraps} bootstrap maps cannot resolve that voxel threshold")
+        raise InputError(
+            f"group.stelzer.p_voxel: {p_voxel} is below 1/bootstraps = {1 / bootstraps:.3g}; "
+            f"{bootstraps} bootstrap maps cannot resolve that voxel threshold"
+        )
     if stelzer["connectivity"] not in CONNECTIVITY:
-        raise InputError(f"group.stelzer.connectivity: {stelzer['connectivity']!r} is not one of 1 (face), "
-                         "2 (edge), 3 (vertex)")
+        raise InputError(
+            f"group.stelzer.connectivity: {stelzer['connectivity']!r} is not one of 1 (face), 2 (edge), 3 (vertex)"
+        )
     _check_reachable(alpha, 1 / (bootstraps + 1), f"{bootstraps} bootstraps (group.stelzer.bootstraps)")
 
 
@@ -73,9 +76,11 @@ def _check_prevalence(prevalence, alpha, n_subjects, n_first_level):
     if n_first_level is None:
         n_combinations, source = permutations, f"{permutations} second-level permutations"
     else:
-        n_combinations = min(permutations, n_first_level ** n_subjects)
-        source = (f"{n_combinations} second-level permutations ({n_first_level} first-level maps "
-                  f"of {n_subjects} subjects, group.prevalence.permutations {permutations})")
+        n_combinations = min(permutations, n_first_level**n_subjects)
+        source = (
+            f"{n_combinations} second-level permutations ({n_first_level} first-level maps "
+            f"of {n_subjects} subjects, group.prevalence.permutations {permutations})"
+        )
     _check_reachable(alpha, 1 / n_combinations, source)
 
 
@@ -92,10 +97,12 @@ def _check_sign_flip(sign_flip, alpha, n_subjects):
         _check_fraction("group.signflip.threshold", sign_flip["threshold"])
     _check_reachable(alpha, 1 / (n_perm + 1), f"{n_perm} sign flips (group.signflip.n_perm)")
     # Only 2^N sign patterns exist: below that p the test cannot go, however many draws.
-    if 2.0 ** n_subjects * alpha < 1:
-        raise InputError(f"group.min_subjects: {n_subjects} subjects give {2 ** n_subjects} sign patterns; "
-                         f"the sign-flip test cannot reach group.alpha {alpha} (it needs at least "
-                         f"{math.ceil(-math.log2(alpha))} subjects)")
+    if 2.0**n_subjects * alpha < 1:
+        raise InputError(
+            f"group.min_subjects: {n_subjects} subjects give {2**n_subjects} sign patterns; "
+            f"the sign-flip test cannot reach group.alpha {alpha} (it needs at least "
+            f"{math.ceil(-math.log2(alpha))} subjects)"
+        )
 
 
 def _check_count(key, value, minimum):
@@ -122,11 +129,12 @@ def stack_subject_maps(maps, names):
     first = np.shape(maps[0])
     for subject_maps, name in zip(maps, names, strict=True):
         if np.shape(subject_maps) != first:
-            raise InputError(f"{name}: maps of shape {_shape(np.shape(subject_maps))} differ from "
-                             f"{names[0]}'s {_shape(first)}; every subject's maps must share one grid")
+            raise InputError(
+                f"{name}: maps of shape {_shape(np.shape(subject_maps))} differ from "
+                f"{names[0]}'s {_shape(first)}; every subject's maps must share one grid"
+            )
         if not np.all(np.isfinite(subject_maps)):
-            raise InputError(f"{name}: {np.count_nonzero(~np.isfinite(subject_maps))} map values are NaN "
-                             "or infinite")
+            raise InputError(f"{name}: {np.count_nonzero(~np.isfinite(subject_maps))} map values are NaN or infinite")
     return np.stack(maps).astype(np.float64, copy=False)
 
 
@@ -149,8 +157,9 @@ def check_mask(mask):
     """The mask as a 3-D bool array, with at least one voxel."""
     mask = np.asarray(mask)
     if mask.ndim != 3 or not np.any(mask):
-        raise InputError(f"mask: shape {_shape(mask.shape)} with {np.count_nonzero(mask)} voxels; "
-                         "it must be 3-D and non-empty")
+        raise InputError(
+            f"mask: shape {_shape(mask.shape)} with {np.count_nonzero(mask)} voxels; it must be 3-D and non-empty"
+        )
     return mask.astype(bool, copy=False)
 
 

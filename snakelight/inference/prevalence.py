@@ -59,7 +59,7 @@ def second_level_combinations(n_subjects, n_first_level, permutations, seed):
     lexicographic order, when there are no more than ``permutations``; otherwise
     ``permutations`` rows, those after the first drawn uniformly with replacement.
     """
-    if n_first_level ** n_subjects <= permutations:
+    if n_first_level**n_subjects <= permutations:
         return np.indices((n_first_level,) * n_subjects).reshape(n_subjects, -1).T
     combinations = np.random.default_rng(seed).integers(0, n_first_level, size=(permutations, n_subjects))
     combinations[0] = 0
@@ -73,10 +73,13 @@ def prevalence_inference(maps, *, permutations=100_000, alpha=0.05, gamma0=0.5, 
     maps = check_maps("maps", maps, 3)
     n_subjects, n_first_level, _ = maps.shape
     if n_first_level < 2:
-        raise InputError(f"maps: {n_first_level} first-level map per subject; prevalence inference needs the "
-                         "observed map and at least one permutation map")
-    check_group_settings({"alpha": alpha, "prevalence": {"permutations": permutations, "gamma0": gamma0}},
-                         n_subjects, n_first_level)
+        raise InputError(
+            f"maps: {n_first_level} first-level map per subject; prevalence inference needs the "
+            "observed map and at least one permutation map"
+        )
+    check_group_settings(
+        {"alpha": alpha, "prevalence": {"permutations": permutations, "gamma0": gamma0}}, n_subjects, n_first_level
+    )
     combinations = second_level_combinations(n_subjects, n_first_level, permutations, seed)
     minimum, n_at_least, max_null = minimum_statistic_null(maps, combinations, block)
     n_permutations = len(combinations)
@@ -86,14 +89,21 @@ def prevalence_inference(maps, *, permutations=100_000, alpha=0.05, gamma0=0.5, 
     p_prevalence = prevalence_p(p_global, gamma0, n_subjects)
     smallest_p = 1 / n_permutations
     return PrevalenceResult(
-        minimum=minimum, p_global=p_global, p_global_fwe=p_global_fwe, p_prevalence=p_prevalence,
+        minimum=minimum,
+        p_global=p_global,
+        p_global_fwe=p_global_fwe,
+        p_prevalence=p_prevalence,
         p_prevalence_fwe=p_global_fwe + (1 - p_global_fwe) * p_prevalence,
         bound=prevalence_bound(alpha, p_global, n_subjects),
         bound_fwe=prevalence_bound(_corrected_alpha(alpha, p_global_fwe), p_global, n_subjects),
         bound_max=float(prevalence_bound(alpha, smallest_p, n_subjects)),
         bound_fwe_max=float(prevalence_bound(_corrected_alpha(alpha, smallest_p), smallest_p, n_subjects)),
-        gamma0=gamma0, alpha=alpha, max_null=max_null, combinations=combinations,
-        enumerated=n_permutations == n_first_level ** n_subjects)
+        gamma0=gamma0,
+        alpha=alpha,
+        max_null=max_null,
+        combinations=combinations,
+        enumerated=n_permutations == n_first_level**n_subjects,
+    )
 
 
 def minimum_statistic_null(maps, combinations, block=256):
@@ -106,7 +116,7 @@ def minimum_statistic_null(maps, combinations, block=256):
     buffers = np.empty((2, min(block, len(combinations)), maps.shape[2]))
     for start in range(0, len(combinations), block):
         stop = min(start + block, len(combinations))
-        values, scratch = buffers[:, :stop - start]
+        values, scratch = buffers[:, : stop - start]
         combine_subjects(maps, picks[:, start:stop], np.minimum, values, scratch)
         n_at_least += np.count_nonzero(values >= minimum, axis=0)
         max_null[start:stop] = values.max(axis=1)

@@ -21,8 +21,9 @@ from snakelight.inference.group import check_group_settings
 from snakelight.io import InputError
 
 
-def sign_flip_inference(images, chance, mask_img, *, n_perm=10_000, threshold=0.001, tfce=True, alpha=0.05,
-                        random_state=0, n_jobs=1):
+def sign_flip_inference(
+    images, chance, mask_img, *, n_perm=10_000, threshold=0.001, tfce=True, alpha=0.05, random_state=0, n_jobs=1
+):
     """nilearn's sign-flip test of (accuracy - chance) over N accuracy images.
 
     images: N 3-D images (nibabel images or paths) on one grid, e.g. from
@@ -40,9 +41,16 @@ def sign_flip_inference(images, chance, mask_img, *, n_perm=10_000, threshold=0.
         # nilearn's own cluster-size maps are int64; its note about converting them says nothing of the data.
         warnings.filterwarnings("ignore", message="Data array used to create a new image contains 64-bit ints")
         maps = non_parametric_inference(
-            differences, design_matrix=pd.DataFrame({"intercept": np.ones(len(images))}), mask=mask_img,
-            n_perm=n_perm, two_sided_test=False, random_state=random_state, n_jobs=n_jobs, threshold=threshold,
-            tfce=tfce)
+            differences,
+            design_matrix=pd.DataFrame({"intercept": np.ones(len(images))}),
+            mask=mask_img,
+            n_perm=n_perm,
+            two_sided_test=False,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            threshold=threshold,
+            tfce=tfce,
+        )
     # Without TFCE and clusters nilearn returns the bare logp_max_t image.
     return maps if isinstance(maps, dict) else {"logp_max_t": maps}
 
@@ -55,8 +63,10 @@ def _check_one_grid(images):
     first = images[0]
     for number, image in enumerate(images[1:], start=2):
         if image.shape != first.shape or not np.allclose(image.affine, first.affine):
-            raise InputError(f"{_name(image, number)}: shape {image.shape} and affine differ from "
-                             f"{_name(first, 1)}'s {first.shape}; every subject's map must share one 3-D grid")
+            raise InputError(
+                f"{_name(image, number)}: shape {image.shape} and affine differ from "
+                f"{_name(first, 1)}'s {first.shape}; every subject's map must share one 3-D grid"
+            )
     if len(first.shape) != 3:
         raise InputError(f"{_name(first, 1)}: shape {first.shape}; a subject's accuracy map must be 3-D")
 

@@ -37,8 +37,14 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from snakelight.inference.group import (CONNECTIVITY, bootstraps_above_threshold, check_group_settings,
-                                        check_maps, check_mask, combine_subjects)
+from snakelight.inference.group import (
+    CONNECTIVITY,
+    bootstraps_above_threshold,
+    check_group_settings,
+    check_maps,
+    check_mask,
+    combine_subjects,
+)
 from snakelight.io import InputError
 
 _STRUCTURES = {c: ndimage.generate_binary_structure(3, c) for c in CONNECTIVITY}
@@ -64,8 +70,19 @@ def bootstrap_draws(n_bootstraps, n_subjects, n_null, seed):
     return np.random.default_rng(seed).integers(0, n_null, size=(n_bootstraps, n_subjects))
 
 
-def stelzer_inference(observed, null, mask, *, bootstraps=100_000, p_voxel=0.001, connectivity=1, alpha=0.05,
-                      seed=0, draws=None, voxel_block=256):
+def stelzer_inference(
+    observed,
+    null,
+    mask,
+    *,
+    bootstraps=100_000,
+    p_voxel=0.001,
+    connectivity=1,
+    alpha=0.05,
+    seed=0,
+    draws=None,
+    voxel_block=256,
+):
     """Stelzer group inference with a cluster-level FWE (see the module docstring).
 
     observed: (N, V) accuracy maps; null: (N, P, V) permutation maps; mask: 3-D bool with
@@ -80,13 +97,24 @@ def stelzer_inference(observed, null, mask, *, bootstraps=100_000, p_voxel=0.001
     n_subjects, n_null, _ = null.shape
     if observed.shape[0] != n_subjects:
         raise InputError(f"null: maps of {n_subjects} subjects, but observed has {observed.shape[0]}")
-    check_group_settings({"alpha": alpha, "stelzer": {"bootstraps": bootstraps if draws is None else len(draws),
-                                                      "p_voxel": p_voxel, "connectivity": connectivity}}, n_subjects)
+    check_group_settings(
+        {
+            "alpha": alpha,
+            "stelzer": {
+                "bootstraps": bootstraps if draws is None else len(draws),
+                "p_voxel": p_voxel,
+                "connectivity": connectivity,
+            },
+        },
+        n_subjects,
+    )
     if draws is None:
         draws = bootstrap_draws(bootstraps, n_subjects, n_null, seed)
     elif draws.shape[1:] != (n_subjects,) or draws.min() < 0 or draws.max() >= n_null:
-        raise ValueError(f"draws: shape {draws.shape}, values {draws.min()}..{draws.max()}; expected "
-                         f"(B, {n_subjects}) in 0..{n_null - 1}")
+        raise ValueError(
+            f"draws: shape {draws.shape}, values {draws.min()}..{draws.max()}; expected "
+            f"(B, {n_subjects}) in 0..{n_null - 1}"
+        )
     n_bootstraps = len(draws)
     group_mean = _subject_mean(observed[:, None], np.zeros((n_subjects, 1), dtype=np.intp))[0]
     thresholds, n_at_least, supra = bootstrap_thresholds(null, draws, group_mean, p_voxel, voxel_block)
@@ -94,10 +122,16 @@ def stelzer_inference(observed, null, mask, *, bootstraps=100_000, p_voxel=0.001
     cluster_labels = _observed_clusters(group_mean > thresholds, mask, connectivity)
     clusters = _cluster_table(cluster_labels, group_mean, mask, largest_null)
     cluster_p_fwe = np.concatenate([[1.0], clusters["p_fwe"].to_numpy(dtype=float)])[cluster_labels]
-    return StelzerResult(group_mean=group_mean, thresholds=thresholds,
-                         p_uncorrected=(1 + n_at_least) / (1 + n_bootstraps), cluster_labels=cluster_labels,
-                         cluster_p_fwe=cluster_p_fwe, significant=cluster_p_fwe <= alpha, clusters=clusters,
-                         largest_null=largest_null)
+    return StelzerResult(
+        group_mean=group_mean,
+        thresholds=thresholds,
+        p_uncorrected=(1 + n_at_least) / (1 + n_bootstraps),
+        cluster_labels=cluster_labels,
+        cluster_p_fwe=cluster_p_fwe,
+        significant=cluster_p_fwe <= alpha,
+        clusters=clusters,
+        largest_null=largest_null,
+    )
 
 
 def bootstrap_thresholds(null, draws, group_mean, p_voxel, voxel_block=256):
@@ -119,7 +153,7 @@ def bootstrap_thresholds(null, draws, group_mean, p_voxel, voxel_block=256):
     buffers = np.empty((2, min(voxel_block, n_voxels), n_bootstraps))
     for start in range(0, n_voxels, voxel_block):
         stop = min(start + voxel_block, n_voxels)
-        values, scratch = buffers[:, :stop - start]
+        values, scratch = buffers[:, : stop - start]
         for row, voxel in enumerate(range(start, stop)):
             combine_subjects(by_voxel[voxel], picks, np.add, values[row], scratch[row])
         values /= n_subjects
@@ -152,8 +186,13 @@ def largest_null_clusters(supra_bootstraps, supra_voxels, n_bootstraps, mask, co
     order = np.argsort(supra_bootstraps, kind="stable")
     flat_positions = positions[supra_voxels[order]]
     bounds = np.searchsorted(supra_bootstraps[order], np.arange(n_bootstraps + 1))
-    return np.array([_largest_cluster(flat_positions[first:last], volume, connectivity)
-                     for first, last in itertools.pairwise(bounds)], dtype=np.int64)
+    return np.array(
+        [
+            _largest_cluster(flat_positions[first:last], volume, connectivity)
+            for first, last in itertools.pairwise(bounds)
+        ],
+        dtype=np.int64,
+    )
 
 
 def _largest_cluster(voxels, volume, connectivity):
@@ -197,6 +236,13 @@ def _cluster_table(cluster_labels, group_mean, mask, largest_null):
         members = np.flatnonzero(cluster_labels == cluster)
         peak = members[np.argmax(group_mean[members])]
         n_at_least = len(sorted_null) - np.searchsorted(sorted_null, len(members))
-        rows.append((cluster, len(members), *map(int, grid_index[peak]), group_mean[peak],
-                     (1 + n_at_least) / (1 + len(sorted_null))))
+        rows.append(
+            (
+                cluster,
+                len(members),
+                *map(int, grid_index[peak]),
+                group_mean[peak],
+                (1 + n_at_least) / (1 + len(sorted_null)),
+            )
+        )
     return pd.DataFrame(rows, columns=CLUSTER_COLUMNS)
