@@ -131,22 +131,52 @@ class GaussianNBScorer:
 
     def scores(self, index):
         valid = index < self.rows.shape[0] - 1
-        x = self.rows[index]  # (b, K, n)
-        powers = np.concatenate([x**2, x], axis=1)  # (b, 2K, n)
+        powers = _powers(self.rows[index])
         scores = np.empty((len(index), self.design.n_folds))
         for f, (_, test) in enumerate(self.design.folds):
-            epsilon = self.var_smoothing * np.max(self.total_var[f][index] * valid, axis=1)
-            var = self.var[f][:, index].transpose(1, 0, 2) + epsilon[:, None, None]  # (b, C, K)
-            var = np.where(valid[:, None, :], var, 1)
-            inv_var = valid[:, None, :] / var
-            mean = self.mean[f][:, index].transpose(1, 0, 2)
-            log_det = np.sum(np.log(2 * np.pi * var), axis=2)  # (b, C); padding adds log(2 pi)
-            # sum_k (x_k - mean_k)^2 / var_k, expanded into one product with [x^2, x].
-            weights = np.concatenate([inv_var, -2 * mean * inv_var], axis=2)
-            squares = weights @ powers[:, :, test] + np.sum(mean**2 * inv_var, axis=2)[..., None]
-            log_likelihood = self.log_prior[f][None, :, None] - 0.5 * log_det[..., None] - 0.5 * squares
-            scores[:, f] = _accuracy(log_likelihood.argmax(axis=1), self.design.codes[test])
+            scores[:, f] = _gaussian_nb_accuracy(
+                self.mean[f][:, index].transpose(1, 0, 2),
+                self.var[f][:, index].transpose(1, 0, 2),
+                self.smoothing(f, index, valid),
+                valid,
+                self.log_prior[f],
+                powers[:, :, test],
+                self.design.codes[test],
+            )
         return scores
+
+    def smoothing(self, f, index, valid):
+        """GaussianNB's epsilon for fold ``f``, per sphere (b,): var_smoothing times the
+        largest variance of the sphere's voxels over the fold's training samples."""
+        return self.var_smoothing * np.max(self.total_var[f][index] * valid, axis=1)
+
+
+def _powers(x):
+    """[x^2, x] of sphere data x (b, K, n): (b, 2K, n), the factor of every expanded square."""
+    return np.concatenate([x**2, x], axis=1)
+
+
+def _gaussian_nb_accuracy(mean, var, epsilon, valid, log_prior, powers, truth):
+    """GaussianNB's accuracy on one fold's test samples, per sphere and model: (b, ...).
+
+    A model is one set of labels (the real ones, or one permutation); ``...`` are its axes,
+    none for one model. ``mean``, ``var`` (b, ..., C, K): the training classes' voxel
+    statistics; ``epsilon`` (b,): the smoothing added to ``var``; ``valid`` (b, K): the
+    sphere's real voxels; ``log_prior`` (..., C); ``powers`` (b, 2K, n_test): [x^2, x] of the
+    test samples; ``truth`` (..., n_test): their classes.
+    """
+    b, K = valid.shape
+    valid = valid.reshape((b,) + (1,) * (var.ndim - 2) + (K,))
+    var = var + epsilon.reshape((b,) + (1,) * (var.ndim - 1))
+    var = np.where(valid, var, 1)
+    inv_var = valid / var
+    log_det = np.sum(np.log(2 * np.pi * var), axis=-1)  # (b, ..., C); padding adds log(2 pi)
+    # sum_k (x_k - mean_k)^2 / var_k, expanded into one product with [x^2, x].
+    weights = np.concatenate([inv_var, -2 * mean * inv_var], axis=-1)
+    squares = (weights.reshape(b, -1, 2 * K) @ powers).reshape(weights.shape[:-1] + powers.shape[-1:])
+    squares += np.sum(mean**2 * inv_var, axis=-1)[..., None]
+    log_likelihood = log_prior[..., None] - 0.5 * log_det[..., None] - 0.5 * squares
+    return _accuracy(log_likelihood.argmax(axis=-2), truth)
 
 
 class ShrinkageLDAScorer:
@@ -181,7 +211,6 @@ class ShrinkageLDAScorer:
         b, K = index.shape
         F, C = d.n_folds, d.n_classes
         valid = index < self.rows.shape[0] - 1
-        k = valid.sum(axis=1)[:, None, None]  # features per sphere, (b, 1, 1)
         n = d.counts.astype(float)  # (F, C)
         x = self.rows[index]  # (b, K, n)
         # Per group sums and scatter matrices; summing groups gives each (fold, class).
@@ -191,45 +220,71 @@ class ShrinkageLDAScorer:
         cov = (self.membership @ group_scatter.reshape(b, d.n_groups, K * K)).reshape(b, F, C, K, K)
         cov *= 1 / n[..., None, None]
         cov -= mean[..., :, None] * mean[..., None, :]
-        var = np.diagonal(cov, axis1=-2, axis2=-1)
-        varies = var > 0  # StandardScaler leaves constant features (and padding) unscaled
-        scale2 = np.where(varies, var, 1)
-        inv_scale2 = 1 / scale2
-        # Ledoit-Wolf shrinkage (sklearn.covariance.ledoit_wolf_shrinkage) of the
-        # standardised class data z, whose covariance is corr_ij = cov_ij / (scale_i scale_j).
-        trace = np.sum(var * inv_scale2, axis=-1)
-        squares = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", cov**2, inv_scale2), inv_scale2)
-        # It also needs sum_i |z_i|^4 over each class's training samples: |z_i|^2 is
-        # expanded into one product with [x^2, x], group by group.
-        powers = np.concatenate([x * x, x], axis=1)  # (b, 2K, n)
-        weights = np.concatenate([inv_scale2, -2 * mean * inv_scale2], axis=-1)  # (b, F, C, 2K)
-        offset = np.sum(mean**2 * inv_scale2, axis=-1)  # (b, F, C)
-        fourth = np.zeros((b, F, C))
-        for g, (c, train_folds) in zip(d.groups, self.group_folds):
-            norms = weights[:, train_folds, c] @ powers[..., g] + offset[:, train_folds, c, None]
-            fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
-        mu = trace / k
-        delta = (squares - 2 * mu * trace + k * mu**2) / k
-        beta = np.minimum((fourth / n - squares) / (k * n), delta)
-        shrinkage = np.where(beta == 0, 0, beta / np.where(delta == 0, 1, delta))
-        # Shrunk class covariances, rescaled: (1 - s) cov + s mu diag(scale^2); the
-        # within-class covariance weights them by the training priors.
-        prior = n / n.sum(axis=1, keepdims=True)
-        within = np.einsum("bfc,bfcij->bfij", prior * (1 - shrinkage), cov)
-        diagonal = np.sum((prior * shrinkage * mu)[..., None] * scale2, axis=2)  # (b, F, K)
-        diagonal = np.where(valid[:, None, :], diagonal, 1)  # padding: an identity block
-        within += diagonal[..., None] * np.eye(K)
-        coef = np.linalg.solve(within, mean.transpose(0, 1, 3, 2))  # (b, F, K, C)
-        intercept = -0.5 * np.einsum("bfck,bfkc->bfc", mean, coef) + np.log(prior)
-        scores = np.empty((b, F))
-        for f, (_, test) in enumerate(d.folds):
-            decision = x[..., test].transpose(0, 2, 1) @ coef[:, f] + intercept[:, f, None, :]
-            if C == 2:
-                predicted = (decision[..., 1] - decision[..., 0] > 0).astype(int)
-            else:
-                predicted = decision.argmax(axis=-1)
-            scores[:, f] = _accuracy(predicted, d.codes[test])
-        return scores
+
+        def fourth_powers(powers, weights, offset):
+            fourth = np.zeros((b, F, C))
+            for g, (c, train_folds) in zip(d.groups, self.group_folds):
+                norms = weights[:, train_folds, c] @ powers[..., g] + offset[:, train_folds, c, None]
+                fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
+            return fourth
+
+        return _shrinkage_lda_accuracy(
+            x, valid, mean, cov, n, fourth_powers, [test for _, test in d.folds], [d.codes[test] for _, test in d.folds]
+        )
+
+
+def _shrinkage_lda_accuracy(x, valid, mean, cov, n, fourth_powers, tests, truths):
+    """LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")'s accuracy per sphere,
+    model and fold: (b, ..., F).
+
+    A model is one set of labels (``...`` its axes, none for one model). ``x`` (b, K, n):
+    the sphere data; ``valid`` (b, K): its real voxels; ``mean`` (b, ..., F, C, K), ``cov``
+    (b, ..., F, C, K, K): each training class's mean and (biased) covariance; ``n`` (..., F, C):
+    its sample count; ``fourth_powers(powers, weights, offset)`` -> (b, ..., F, C): the sum
+    over each training class of (weights . powers_i + offset)^2 = |z_i|^4, z_i its
+    standardised samples, with ``powers`` = [x^2, x] (b, 2K, n), ``weights`` (b, ..., F, C, 2K)
+    and ``offset`` (b, ..., F, C); ``tests``: each fold's test samples; ``truths``: their
+    classes per model, (..., n_test) each.
+    """
+    b, K = valid.shape
+    k = valid.sum(axis=1).reshape((b,) + (1,) * (mean.ndim - 2))  # features per sphere
+    var = np.diagonal(cov, axis1=-2, axis2=-1)
+    varies = var > 0  # StandardScaler leaves constant features (and padding) unscaled
+    scale2 = np.where(varies, var, 1)
+    inv_scale2 = 1 / scale2
+    # Ledoit-Wolf shrinkage (sklearn.covariance.ledoit_wolf_shrinkage) of the
+    # standardised class data z, whose covariance is corr_ij = cov_ij / (scale_i scale_j).
+    trace = np.sum(var * inv_scale2, axis=-1)
+    squares = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", cov**2, inv_scale2), inv_scale2)
+    # It also needs sum_i |z_i|^4 over each class's training samples: |z_i|^2 is
+    # expanded into one product with [x^2, x].
+    weights = np.concatenate([inv_scale2, -2 * mean * inv_scale2], axis=-1)  # (b, ..., F, C, 2K)
+    offset = np.sum(mean**2 * inv_scale2, axis=-1)  # (b, ..., F, C)
+    fourth = fourth_powers(_powers(x), weights, offset)
+    mu = trace / k
+    delta = (squares - 2 * mu * trace + k * mu**2) / k
+    beta = np.minimum((fourth / n - squares) / (k * n), delta)
+    shrinkage = np.where(beta == 0, 0, beta / np.where(delta == 0, 1, delta))
+    # Shrunk class covariances, rescaled: (1 - s) cov + s mu diag(scale^2); the
+    # within-class covariance weights them by the training priors.
+    prior = n / n.sum(axis=-1, keepdims=True)
+    within = np.einsum("...c,...cij->...ij", prior * (1 - shrinkage), cov)
+    diagonal = np.sum((prior * shrinkage * mu)[..., None] * scale2, axis=-2)  # (b, ..., F, K)
+    diagonal = np.where(valid.reshape((b,) + (1,) * (diagonal.ndim - 2) + (K,)), diagonal, 1)  # padding: identity
+    within += diagonal[..., None] * np.eye(K)
+    coef = np.linalg.solve(within, np.swapaxes(mean, -1, -2))  # (b, ..., F, K, C)
+    intercept = -0.5 * np.einsum("...ck,...kc->...c", mean, coef) + np.log(prior)
+    scores = np.empty(coef.shape[:-2])
+    lead = (b,) + (1,) * (coef.ndim - 4)
+    for f, (test, truth) in enumerate(zip(tests, truths)):
+        x_test = x[..., test].transpose(0, 2, 1).reshape(lead + (test.size, K))
+        decision = x_test @ coef[..., f, :, :] + intercept[..., f, None, :]
+        if mean.shape[-2] == 2:
+            predicted = (decision[..., 1] - decision[..., 0] > 0).astype(int)
+        else:
+            predicted = decision.argmax(axis=-1)
+        scores[..., f] = _accuracy(predicted, truth)
+    return scores
 
 
 class SquaredHingeSVCScorer:
