@@ -68,7 +68,8 @@ class FoldDesign:
         position[self.order] = np.arange(codes.size)
         self.codes = codes[self.order]
         self.folds = [(np.sort(position[train]), np.sort(position[test])) for train, test in folds]
-        bounds = np.searchsorted(group_of[self.order], np.arange(group_of.max() + 2))
+        self.group_of = group_of[self.order]  # (n,) in the new order
+        bounds = np.searchsorted(self.group_of, np.arange(group_of.max() + 2))
         self.groups = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
         first = bounds[:-1]
         group_class = self.codes[first]
@@ -84,6 +85,46 @@ class FoldDesign:
     @property
     def n_groups(self):
         return len(self.groups)
+
+
+class PermutationDesign:
+    """The real labels' folds with a block of P permuted labellings: FoldDesign's groups
+    for the train/test patterns alone, since a sample's class now changes with the
+    permutation while its folds do not.
+
+    ``codes`` (P, n): each permutation's class indices, in the original sample order.
+    ``order``, ``folds`` and ``groups`` are as FoldDesign's; in the new order, ``codes``
+    (P, n) are the classes, ``indicator`` (P, F, C, n) float64 is 1 where a sample is
+    training data of class c in fold f under permutation p, ``counts`` (P, F, C) its sums.
+    """
+
+    def __init__(self, codes, folds):
+        codes = np.asarray(codes)
+        for p, labels in enumerate(codes):
+            missing = class_missing_from_training(labels, folds)
+            if missing is not None:
+                raise ValueError(f"permutation {p}: training fold {missing[0]} holds no sample of class {missing[1]}")
+        patterns = FoldDesign(np.zeros(codes.shape[1], dtype=int), folds)
+        self.order, self.folds, self.groups = patterns.order, patterns.folds, patterns.groups
+        self.n_classes = int(codes.max()) + 1
+        self.codes = codes[:, self.order]
+        in_train = patterns.membership[:, 0, :][:, patterns.group_of]  # (F, n)
+        one_hot = self.codes[:, None, :] == np.arange(self.n_classes)[:, None]  # (P, C, n)
+        self.indicator = (in_train[None, :, None, :] & one_hot[:, None]).astype(float)
+        self.counts = self.indicator.sum(axis=-1)
+        self.group_in_train = patterns.membership[:, 0, :].astype(float)  # (F, G)
+
+    @property
+    def n_permutations(self):
+        return len(self.codes)
+
+    @property
+    def n_groups(self):
+        return len(self.groups)
+
+    @property
+    def n_folds(self):
+        return len(self.folds)
 
 
 def padded_spheres(spheres, pad):
@@ -393,6 +434,127 @@ class SquaredHingeSVCScorer:
         return t
 
 
+class PermutedGaussianNBScorer(GaussianNBScorer):
+    """GaussianNBScorer for a block of permutations (a PermutationDesign): every
+    permutation's per-voxel class statistics come from products of its class indicators
+    with the data, and each sphere's data is gathered once for all the permutations."""
+
+    # Memory for the block's per-voxel statistics: it sets how many permutations share a pass.
+    statistics_bytes = 256 * 2**20
+
+    def __init__(self, X, design, var_smoothing=1e-9):
+        self.design, self.var_smoothing = design, var_smoothing
+        self.rows = _with_pad_voxel(X - X.mean(axis=0))
+        P, F, C, n = design.indicator.shape
+        # (F, voxels + 1, P, C): a sphere's voxels are contiguous blocks.
+        self.mean = np.empty((F, self.rows.shape[0], P, C))
+        self.var = np.empty_like(self.mean)
+        squares = self.rows**2
+        for p in range(P):  # one product per permutation: its statistics do not depend on the block
+            indicator = design.indicator[p].reshape(F * C, n)
+            mean = (indicator @ self.rows.T) / design.counts[p].reshape(-1, 1)  # (F C, voxels + 1)
+            var = (indicator @ squares.T) / design.counts[p].reshape(-1, 1) - mean**2
+            self.mean[:, :, p] = mean.reshape(F, C, -1).transpose(0, 2, 1)
+            self.var[:, :, p] = var.reshape(F, C, -1).transpose(0, 2, 1)
+        self.total_var = [self.rows[:, train].var(axis=1) for train, _ in design.folds]
+        self.log_prior = np.log(design.counts / design.counts.sum(axis=-1, keepdims=True))  # (P, F, C)
+
+    @classmethod
+    def permutations_per_pass(cls, n_voxels, n_folds, n_classes):
+        return max(1, cls.statistics_bytes // (2 * 8 * n_voxels * n_folds * n_classes))
+
+    def batch_size(self, width):
+        d = self.design
+        n_test = max(test.size for _, test in d.folds)
+        per_sphere = 8 * (3 * width * self.rows.shape[1] + d.n_permutations * d.n_classes * (6 * width + 3 * n_test))
+        return max(1, BATCH_BYTES // per_sphere)
+
+    def scores(self, index):
+        """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
+        d = self.design
+        valid = index < self.rows.shape[0] - 1
+        powers = _powers(self.rows[index])
+        scores = np.empty((d.n_permutations, len(index), d.n_folds))
+        for f, (_, test) in enumerate(d.folds):
+            scores[:, :, f] = _gaussian_nb_accuracy(
+                self.mean[f][index].transpose(0, 2, 3, 1),  # (b, P, C, K)
+                self.var[f][index].transpose(0, 2, 3, 1),
+                self.smoothing(f, index, valid),
+                valid,
+                self.log_prior[:, f],
+                powers[:, :, test],
+                d.codes[:, test],
+            ).T
+        return scores
+
+
+class PermutedShrinkageLDAScorer:
+    """ShrinkageLDAScorer for a block of permutations (a PermutationDesign).
+
+    A class's training sums and scatter matrix under a permutation are a product of its
+    indicator with the samples' [x, x_i x_j (i <= j)], group by group; the last class's is
+    the group's total minus the others'. One pass over a sphere's data serves the block.
+    """
+
+    # Permutations scored together: enough to make the products efficient.
+    permutations_per_pass = 32
+
+    def __init__(self, X, design):
+        self.design = design
+        self.rows = _with_pad_voxel(X - X.mean(axis=0))  # centred, as ShrinkageLDAScorer
+
+    def batch_size(self, width):
+        d = self.design
+        n = self.rows.shape[1]
+        features = width + width * (width + 1) // 2
+        per_sphere = 8 * (2 * features * n + d.n_permutations * d.n_folds * d.n_classes * (6 * width**2 + 2 * n))
+        return max(1, BATCH_BYTES // per_sphere)
+
+    def scores(self, index):
+        """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
+        d = self.design
+        b, K = index.shape
+        P, F, C, n = d.indicator.shape
+        valid = index < self.rows.shape[0] - 1
+        x = self.rows[index]  # (b, K, n)
+        upper = np.triu_indices(K)
+        features = np.concatenate([x, x[:, upper[0]] * x[:, upper[1]]], axis=1)  # (b, M, n)
+        M = features.shape[1]
+        one_hot = d.indicator.any(axis=1)[:, : C - 1].astype(float)  # (P, C - 1, n): classes but the last
+        group_sums = np.empty((b, d.n_groups, P, C, M))
+        for g, group in enumerate(d.groups):
+            part = features[..., group]
+            sums = (one_hot[..., group].reshape(-1, part.shape[-1]) @ part.transpose(0, 2, 1)).reshape(b, P, C - 1, M)
+            group_sums[:, g, :, : C - 1] = sums
+            group_sums[:, g, :, C - 1] = part.sum(axis=-1)[:, None] - sums.sum(axis=2)
+        sums = (
+            (d.group_in_train @ group_sums.reshape(b, d.n_groups, -1)).reshape(b, F, P, C, M).transpose(0, 2, 1, 3, 4)
+        )
+        count = d.counts[..., None]  # (P, F, C, 1)
+        mean = sums[..., :K] / count  # (b, P, F, C, K)
+        scatter = sums[..., K:] / count - mean[..., upper[0]] * mean[..., upper[1]]
+        cov = np.empty(mean.shape + (K,))
+        cov[..., upper[0], upper[1]] = scatter
+        cov[..., upper[1], upper[0]] = scatter
+        indicator = d.indicator.reshape(-1, n)
+
+        def fourth_powers(powers, weights, offset):
+            norms = weights.reshape(b, -1, 2 * K) @ powers + offset.reshape(b, -1, 1)  # (b, P F C, n)
+            return np.einsum("bmi,mi->bm", norms * norms, indicator).reshape(b, P, F, C)
+
+        scores = _shrinkage_lda_accuracy(
+            x,
+            valid,
+            mean,
+            cov,
+            d.counts,
+            fourth_powers,
+            [test for _, test in d.folds],
+            [d.codes[:, test] for _, test in d.folds],
+        )
+        return scores.transpose(1, 0, 2)
+
+
 # The scorer of each estimator name: built once for a data matrix and its folds, it
 # scores batches of spheres.
 SCORERS = {
@@ -401,6 +563,11 @@ SCORERS = {
     "gnb": GaussianNBScorer,
     "lda": ShrinkageLDAScorer,
 }
+
+
+def _slices(n, size):
+    """0..n in consecutive slices of ``size`` (the last shorter)."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads=1):
@@ -414,7 +581,7 @@ def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads
     model = SCORERS[estimator](np.asarray(X, dtype=np.float64)[design.order], design)
     index = padded_spheres(spheres, pad=X.shape[1])
     size = model.batch_size(index.shape[1])
-    batches = [slice(start, min(start + size, len(spheres))) for start in range(0, len(spheres), size)]
+    batches = _slices(len(spheres), size)
     scores = np.empty((len(spheres), len(folds)))
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         done = 0
@@ -423,4 +590,43 @@ def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads
             done += batch.stop - batch.start
             if progress is not None:
                 progress(done, len(spheres))
+    return scores
+
+
+# The scorers that batch permutations; the others score them one by one (svc: a Newton
+# solve per problem, which shares nothing between permutations).
+PERMUTED_SCORERS = {"gnb": PermutedGaussianNBScorer, "lda": PermutedShrinkageLDAScorer}
+
+
+def score_permutations_fast(X, permuted_codes, spheres, estimator, folds, progress=None, n_threads=1):
+    """Accuracies (P, n_spheres, n_folds) of ``estimator`` (one of PERMUTED_SCORERS) under
+    each row of ``permuted_codes`` (P, samples): class indices, the classes numbered as
+    np.unique numbers the labels.
+
+    Only the voxels of ``spheres`` are read, so a chunk's statistics cost its own voxels.
+    Permutations are scored in passes of the scorer's size, spheres in batches on
+    ``n_threads`` threads.
+    """
+    _reuse_freed_memory()
+    P, n_folds = len(permuted_codes), len(folds)
+    used = np.unique(np.concatenate(spheres))
+    X = np.asarray(X, dtype=np.float64)[:, used]
+    index = padded_spheres([np.searchsorted(used, sphere) for sphere in spheres], pad=used.size)
+    scorer = PERMUTED_SCORERS[estimator]
+    per_pass = scorer.permutations_per_pass
+    if callable(per_pass):
+        per_pass = per_pass(used.size, n_folds, int(np.max(permuted_codes)) + 1)
+    scores = np.empty((P, len(spheres), n_folds))
+    done = 0
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for block in _slices(P, per_pass):
+            design = PermutationDesign(permuted_codes[block], folds)
+            model = scorer(X[design.order], design)
+            size = model.batch_size(index.shape[1])
+            batches = _slices(len(spheres), size)
+            for batch, batch_scores in zip(batches, pool.map(model.scores, (index[b] for b in batches))):
+                scores[block, batch] = batch_scores
+                done += (batch.stop - batch.start) * (block.stop - block.start)
+                if progress is not None:
+                    progress(done, P * len(spheres))
     return scores
