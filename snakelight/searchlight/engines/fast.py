@@ -492,7 +492,7 @@ class PermutedShrinkageLDAScorer:
     """ShrinkageLDAScorer for a block of permutations (a PermutationDesign).
 
     A class's training sums and scatter matrix under a permutation are a product of its
-    indicator with the samples' [x, x_i x_j (i <= j)], group by group; the last class's is
+    indicator with the samples' [x, x x^T], group by group; the last class's is
     the group's total minus the others'. One pass over a sphere's data serves the block.
     """
 
@@ -506,7 +506,7 @@ class PermutedShrinkageLDAScorer:
     def batch_size(self, width):
         d = self.design
         n = self.rows.shape[1]
-        features = width + width * (width + 1) // 2
+        features = width + width**2
         per_sphere = 8 * (2 * features * n + d.n_permutations * d.n_folds * d.n_classes * (6 * width**2 + 2 * n))
         return max(1, BATCH_BYTES // per_sphere)
 
@@ -517,8 +517,7 @@ class PermutedShrinkageLDAScorer:
         P, F, C, n = d.indicator.shape
         valid = index < self.rows.shape[0] - 1
         x = self.rows[index]  # (b, K, n)
-        upper = np.triu_indices(K)
-        features = np.concatenate([x, x[:, upper[0]] * x[:, upper[1]]], axis=1)  # (b, M, n)
+        features = np.concatenate([x, (x[:, :, None] * x[:, None]).reshape(b, K * K, n)], axis=1)  # (b, M, n)
         M = features.shape[1]
         one_hot = d.indicator.any(axis=1)[:, : C - 1].astype(float)  # (P, C - 1, n): classes but the last
         group_sums = np.empty((b, d.n_groups, P, C, M))
@@ -530,12 +529,9 @@ class PermutedShrinkageLDAScorer:
         sums = (
             (d.group_in_train @ group_sums.reshape(b, d.n_groups, -1)).reshape(b, F, P, C, M).transpose(0, 2, 1, 3, 4)
         )
-        count = d.counts[..., None]  # (P, F, C, 1)
-        mean = sums[..., :K] / count  # (b, P, F, C, K)
-        scatter = sums[..., K:] / count - mean[..., upper[0]] * mean[..., upper[1]]
-        cov = np.empty(mean.shape + (K,))
-        cov[..., upper[0], upper[1]] = scatter
-        cov[..., upper[1], upper[0]] = scatter
+        sums = sums / d.counts[..., None]
+        mean = sums[..., :K]  # (b, P, F, C, K)
+        cov = sums[..., K:].reshape(mean.shape + (K,)) - mean[..., :, None] * mean[..., None, :]
         indicator = d.indicator.reshape(-1, n)
 
         def fourth_powers(powers, weights, offset):
