@@ -5,6 +5,9 @@ jobs, tests and benchmarks all go through it. It runs one of two engines:
   scores, bit for bit, with the estimator nilearn builds from its name;
 - ``fast`` (:mod:`snakelight.searchlight.engines.fast`): batched estimators over many
   spheres at once.
+
+:func:`score_spheres_permuted` scores the same spheres under permuted labels: the null maps
+of a permutation test.
 """
 
 import numpy as np
@@ -46,3 +49,46 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
     if problem is not None:
         raise ValueError(problem[1])
     return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
+
+
+def score_spheres_permuted(
+    X, permuted, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1
+):
+    """Cross-validated scores of each sphere under each permutation: (P, n_spheres, n_folds),
+    entry [k] the null map of column k of ``permuted`` (samples, P) labels.
+
+    ``folds`` are those of the real labels: a permutation changes the labels, not the folds,
+    and every sphere of a null map sees the same permuted labels. Entry [k] equals
+    ``score_spheres(X, permuted[:, k], spheres, estimator, folds, ...)``: the exact engine
+    and the fast svc compute it so, permutation by permutation (nilearn's SearchLight on
+    the permuted labels, bit for bit, for the exact engine); the fast gnb and lda batch the
+    permutations, one pass over a sphere's data for many, with the same accuracies.
+    ``progress(done, total)`` counts (permutation, sphere) pairs.
+    """
+    permuted = np.asarray(permuted)
+    n_permutations = permuted.shape[1]
+    engine = resolve_engine(engine, estimator)
+    if n_permutations == 0 or len(spheres) == 0:
+        return np.empty((n_permutations, len(spheres), len(folds)))
+    if engine == "fast" and estimator in fast.PERMUTED_SCORERS and scoring in (None, "accuracy"):
+        _, codes = np.unique(permuted, return_inverse=True)
+        codes = codes.reshape(permuted.shape).T
+        return fast.score_permutations_fast(X, codes, spheres, estimator, folds, progress=progress, n_threads=n_threads)
+    scores = np.empty((n_permutations, len(spheres), len(folds)))
+    for k in range(n_permutations):
+
+        def permutation_progress(done, total, k=k):
+            progress(k * total + done, n_permutations * total)
+
+        scores[k] = score_spheres(
+            X,
+            permuted[:, k],
+            spheres,
+            estimator,
+            folds,
+            engine=engine,
+            scoring=scoring,
+            progress=None if progress is None else permutation_progress,
+            n_threads=n_threads,
+        )
+    return scores
