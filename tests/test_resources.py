@@ -14,7 +14,7 @@ from snakelight.workflow.resources import Request, chunk_request, request
 
 from .conftest import SCHEMA, run_snakemake
 
-DEFAULTS = validate_config({}, SCHEMA)["resources"]
+DEFAULTS = validate_config({"contrasts": {"face_vs_house": ["face", "house"]}}, SCHEMA)["resources"]
 # Floors of 1 MB and 1 minute, no margin: the estimates themselves.
 BARE = {**DEFAULTS, "min_mem_mb": 1, "min_runtime": 1, "margin": 1}
 
