@@ -7,6 +7,7 @@ from snakemake.logging import logger
 from snakelight.data.haxby_design import BOLD_SHAPE, SUBJECT_FILES, bold_shape
 from snakelight.io import read_json
 from snakelight.searchlight.chance import chance_level
+from snakelight.searchlight.engines import resolve_engine
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
 from snakelight.workflow.subjects_table import FILE_COLUMNS

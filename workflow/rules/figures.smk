@@ -32,6 +32,9 @@ rule figures:
         vmin=config["figures"]["searchlight_vmin"],
         threshold=config["figures"]["searchlight_threshold"],
         chance=chance,
+        # For the caption only.
+        scoring=SEARCHLIGHT["scoring"],
+        engine=resolve_engine(SEARCHLIGHT["engine"], SEARCHLIGHT["estimator"]),
     script:
         "../scripts/figures.py"
 
