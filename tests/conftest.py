@@ -146,6 +146,7 @@ def tiny_run(tmp_path_factory):
         "fscores": 1,
         "figures": 1,
         "summary": 1,
+        "analysis_config": 1,
         "all": 1,
     }
     return workdir

@@ -71,7 +71,7 @@ def test_every_job_asked_for_more_than_its_benchmark_recorded(tiny_run):
     its benchmark directive recorded in the finished tiny run."""
     result = run_snakemake(tiny_run, "-n", "--forceall", "--configfile", str(tiny_run / "config.yaml"))
     jobs = [block for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout) if "benchmark:" in block]
-    assert len(jobs) == 12  # every job of the tiny run but `all`
+    assert len(jobs) == 12  # every job of the tiny run but `all` and the local analysis_config
     for job in jobs:
         rule = re.match(r"(?:local)?rule (\w+):", job)[1]
         benchmark = pd.read_csv(tiny_run / re.search(r"benchmark: (\S+)", job)[1], sep="\t")

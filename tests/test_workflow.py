@@ -111,7 +111,14 @@ def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_
     before = fscores.stat().st_mtime_ns
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
-    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "summary": 1, "all": 1}
+    assert job_counts(result.stdout) == {
+        "searchlight_chunk": 3,
+        "merge": 1,
+        "figures": 1,
+        "summary": 1,
+        "analysis_config": 1,  # records the new configuration
+        "all": 1,
+    }
     assert fscores.stat().st_mtime_ns == before
     # Up to date now: nothing to do.
     again = run_snakemake(workdir, "--cores", "2", "--configfile", str(workdir / "config.yaml"))
@@ -152,6 +159,7 @@ def test_seed_config_shows_the_whole_dag(tmp_path):
         "fscores": 1,
         "figures": 1,
         "summary": 1,
+        "analysis_config": 1,
         "all": 1,
     }
     assert "results/haxby2001/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
@@ -175,6 +183,7 @@ def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
         "fscores": 4,
         "figures": 4,
         "summary": 4,
+        "analysis_config": 1,
         "all": 1,
     }
     for subject in ("01", "02"):

@@ -9,6 +9,8 @@ rule analysis_config:
     log:
         results("logs/analysis_config.log"),
     localrule: True
+    conda:
+        "../envs/snakelight.yaml"
     params:
         config=config,
     script:

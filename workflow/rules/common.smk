@@ -103,16 +103,6 @@ def chance(wildcards):
     return chance_level(SEARCHLIGHT["scoring"], len(config["contrasts"][wildcards.contrast]))
 
 
-# One rule makes a subject's dataset.json: fetch, or collect_subject for own data.
-if DATASET == "table":
-
-    ruleorder: collect_subject > fetch
-
-else:
-
-    ruleorder: fetch > collect_subject
-
-
 def subject_rows(wildcards):
     """One subject's rows of the subjects table."""
     return SUBJECTS_TABLE[SUBJECTS_TABLE["subject"] == int(wildcards.subject)]
