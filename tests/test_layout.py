@@ -137,7 +137,7 @@ def test_the_workflow_deploys_as_a_snakemake_module(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert job_counts(result.stdout + result.stderr)["searchlight_chunk"] == 3
-    assert (project / "results/synthetic/sub-02/face_vs_house/searchlight.nii.gz").is_file()
+    assert (project / "results/default/sub-02/face_vs_house/searchlight.nii.gz").is_file()
     report = run_snakemake(project, "--report", "report.html")
     assert report.returncode == 0 and (project / "report.html").is_file()
 

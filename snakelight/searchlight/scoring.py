@@ -15,6 +15,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
 
 from snakelight._compat import validate_estimator
+from snakelight.io import InputError
 from snakelight.searchlight.engines import fast, fast_unsupported, resolve_engine
 from snakelight.searchlight.engines.exact import score_spheres_exact
 
@@ -45,7 +46,7 @@ def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=Non
         return np.empty((0, len(folds)))
     if engine == "exact":
         return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds, scoring=scoring, progress=progress)
-    problem = fast_unsupported(estimator, scoring)
+    problem = fast_unsupported(estimator, scoring, len(np.unique(y)))
     if problem is not None:
         raise ValueError(problem[1])
     return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
@@ -92,3 +93,15 @@ def score_spheres_permuted(
             n_threads=n_threads,
         )
     return scores
+
+
+def check_finite_scores(fold_scores, *, estimator, scoring, where):
+    """Refuse scores (n_spheres, n_folds) holding NaN or infinities: cross_val_score turns
+    a failing fit or scorer into NaN, so such a chunk is an error, never a merged map."""
+    bad = ~np.isfinite(fold_scores).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"config key searchlight.scoring: {where}: {int(bad.sum())} of {bad.size} spheres scored NaN or "
+            f"infinity with estimator {estimator!r} and scoring {scoring!r} (scikit-learn's reason is in "
+            "this step's log); choose a scorer that fits the estimator and the contrast"
+        )

@@ -26,10 +26,17 @@ def resolve_engine(engine, estimator):
     return engine
 
 
-def fast_unsupported(estimator, scoring):
-    """What the fast engine cannot run: (the searchlight config key, why), or None."""
+# The fast engine's estimators that fit two classes only.
+FAST_BINARY_ESTIMATORS = ("svc", "svc_l2")
+
+
+def fast_unsupported(estimator, scoring, n_classes=2):
+    """What the fast engine cannot run for a contrast of ``n_classes`` conditions: (the
+    searchlight config key, why), or None."""
     if estimator not in FAST_ESTIMATORS:
         return "estimator", f"engine 'fast' has no estimator {estimator!r}; it has {', '.join(FAST_ESTIMATORS)}"
     if scoring not in (None, "accuracy"):
         return "scoring", f"engine 'fast' scores accuracy only, not {scoring!r}"
+    if estimator in FAST_BINARY_ESTIMATORS and n_classes > 2:
+        return "estimator", f"engine 'fast' fits {estimator!r} on two classes only, not {n_classes}"
     return None
