@@ -31,13 +31,14 @@ _check_versions()
 
 # ruff: noqa: E402 -- the versions are checked before anything private is imported.
 from nilearn._utils.param_validation import check_params
-from nilearn.decoding._utils import validate_estimator
+from nilearn.decoding._utils import SUPPORTED_ESTIMATORS, validate_estimator
 from nilearn.decoding.searchlight import _check_searchlight_estimator as check_searchlight_estimator
 from sklearn.svm import _liblinear as liblinear
 from sklearn.svm._base import _get_liblinear_solver_type as liblinear_solver_type
 from sklearn.svm._classes import _validate_dual_parameter as resolve_dual
 
 __all__ = [
+    "SUPPORTED_ESTIMATORS",
     "check_params",
     "check_searchlight_estimator",
     "liblinear",

@@ -11,6 +11,7 @@ from importlib import metadata
 import pytest
 import yaml
 
+import snakelight
 from snakelight import _compat
 
 from .conftest import REPO, TINY_CONFIG, job_counts, run_snakemake
@@ -159,3 +160,17 @@ def test_config_readme_documents_every_key():
     parents = {key for key in keys if any(other.startswith(f"{key}.") for other in keys)}
     for key in keys - parents:
         assert any(key == doc or key.startswith(f"{doc}.") for doc in documented), key
+
+
+def test_importing_snakelight_stays_light_and_exports_searchlight_lazily():
+    code = (
+        "import sys, snakelight\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "from snakelight import SearchLight\n"
+        "import nilearn.decoding\n"
+        "print(issubclass(SearchLight, nilearn.decoding.SearchLight))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["[]", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'SearchLite'"):
+        snakelight.SearchLite  # noqa: B018

@@ -23,11 +23,11 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from snakelight._compat import check_params, check_searchlight_estimator
+from snakelight._compat import SUPPORTED_ESTIMATORS, check_params, check_searchlight_estimator
 from snakelight.searchlight.chunks import score_maps
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import make_estimator, score_spheres
+from snakelight.searchlight.scoring import OTHER_ESTIMATORS, make_estimator, score_spheres
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 ENGINES = ("auto", "exact", "fast")
@@ -151,7 +151,17 @@ class SearchLight(NilearnSearchLight):
         return np.abs(result)
 
     def _make_estimator(self):
-        """The estimator nilearn's SearchLight would fit (its checks and warnings)."""
+        """The estimator nilearn's SearchLight would fit (its checks and warnings), with
+        clearer errors where nilearn's come from deeper down: for a class given instead
+        of an instance, and for an unknown name."""
+        if isinstance(self.estimator, type):
+            raise TypeError(f"SearchLight estimator must be an *instance*, got class {self.estimator.__name__}.")
+        if isinstance(self.estimator, str) and not self._estimator_type and self.estimator not in OTHER_ESTIMATORS:
+            raise KeyError(
+                f"SearchLight has no estimator {self.estimator!r}: use one of nilearn's names "
+                f"({', '.join(sorted(SUPPORTED_ESTIMATORS['classifier'] | SUPPORTED_ESTIMATORS['regressor']))}), "
+                f"{', '.join(OTHER_ESTIMATORS)}, or a scikit-learn estimator object"
+            )
         return make_estimator(
             self.estimator,
             owning_class_type=self._estimator_type,
