@@ -1,4 +1,5 @@
-"""Time nilearn's SearchLight and every snakelight engine on the same generated data.
+"""Time nilearn's SearchLight, every snakelight engine and snakelight.SearchLight on the
+same generated data.
 
     python benchmarks/searchlight.py            # the whole brain (~10 min, nilearn is slow)
     python benchmarks/searchlight.py --quick    # 1 in 20 brain voxels as centres (<2 min)
@@ -7,8 +8,11 @@ The data is the default synthetic subject at full size (40x64x64, 216 face/house
 volumes), generated under results/benchmark/ by the workflow's own functions. Each run
 is a separate process that starts from the files, as a chunk job does, so its CPU
 time includes imports and loading and its peak RSS is its own. nilearn runs as the
-seed calls it (SearchLight(...).fit(imgs, y) with y a pandas Series, n_jobs=1). Every
-run is single-threaded, so CPU-time ratios compare one core with one core.
+seed calls it (SearchLight(...).fit(imgs, y) with y a pandas Series, n_jobs=1), and
+so does snakelight.SearchLight (row "SearchLight": the same call, the import changed;
+"scoring" is its time in score_spheres, the rest is reading and masking the images and
+building the spheres). Every run is single-threaded, so CPU-time ratios compare one
+core with one core.
 
 Printed per run: CPU time (whole process, scoring alone, and liblinear's solver alone
 where the run calls it), wall time, spheres per second of scoring, CPU ratios to
@@ -128,6 +132,25 @@ def worker(job):
         searchlight.fit(paths["samples"], y)
         process = np.asarray(nib.load(paths["process_mask"]).dataobj) != 0
         np.save(out, searchlight.scores_[process])
+    elif job["engine"] == "class":
+        from sklearn.model_selection import KFold
+
+        import snakelight.searchlight.estimator
+        from snakelight import SearchLight
+
+        timed(snakelight.searchlight.estimator, "score_spheres", figures, "scoring")
+
+        # nilearn's call with the one import changed.
+        y = pd.read_csv(paths["table"], sep="\t")["label"]
+        searchlight = SearchLight(
+            paths["mask"],
+            process_mask_img=paths["process_mask"],
+            radius=RADIUS,
+            n_jobs=1,
+            cv=KFold(n_splits=CV["n_splits"]),
+        )
+        searchlight.fit(paths["samples"], y)
+        np.save(out, searchlight.masked_scores_)
     else:
         from nilearn.masking import apply_mask_fmri
 
@@ -248,6 +271,13 @@ def main(argv=None):
         "exact svc",
         exact,
         f"np.array_equal with nilearn: {np.array_equal(exact['scores'], nilearn['scores'])}",
+        nilearn,
+    )
+    searchlight = measure(paths, "class", "svc")
+    row(
+        "SearchLight",
+        searchlight,
+        f"np.array_equal with nilearn: {np.array_equal(searchlight['scores'], nilearn['scores'])}",
         nilearn,
     )
     print(
