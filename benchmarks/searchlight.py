@@ -114,12 +114,18 @@ def worker(job):
     # The solver's own CPU time, in nilearn's run and in the exact engine's (the fast
     # engine does not call it): the rest of the scoring is the machinery around it.
     timed(_liblinear, "train_wrap", figures, "liblinear")
-    if job["engine"] == "nilearn":
-        import nilearn.decoding.searchlight
-        from nilearn.decoding import SearchLight
+    if job["engine"] in ("nilearn", "class"):
         from sklearn.model_selection import KFold
 
-        timed(nilearn.decoding.searchlight, "search_light", figures, "scoring")
+        if job["engine"] == "nilearn":
+            import nilearn.decoding.searchlight as scoring_module
+            from nilearn.decoding import SearchLight
+        else:  # the same call with the one import changed
+            import snakelight.searchlight.estimator as scoring_module
+            from snakelight import SearchLight
+
+        scoring = "search_light" if job["engine"] == "nilearn" else "score_spheres"
+        timed(scoring_module, scoring, figures, "scoring")
 
         y = pd.read_csv(paths["table"], sep="\t")["label"]  # a Series, as in the seed
         searchlight = SearchLight(
@@ -132,25 +138,6 @@ def worker(job):
         searchlight.fit(paths["samples"], y)
         process = np.asarray(nib.load(paths["process_mask"]).dataobj) != 0
         np.save(out, searchlight.scores_[process])
-    elif job["engine"] == "class":
-        from sklearn.model_selection import KFold
-
-        import snakelight.searchlight.estimator
-        from snakelight import SearchLight
-
-        timed(snakelight.searchlight.estimator, "score_spheres", figures, "scoring")
-
-        # nilearn's call with the one import changed.
-        y = pd.read_csv(paths["table"], sep="\t")["label"]
-        searchlight = SearchLight(
-            paths["mask"],
-            process_mask_img=paths["process_mask"],
-            radius=RADIUS,
-            n_jobs=1,
-            cv=KFold(n_splits=CV["n_splits"]),
-        )
-        searchlight.fit(paths["samples"], y)
-        np.save(out, searchlight.masked_scores_)
     else:
         from nilearn.masking import apply_mask_fmri
 

@@ -47,9 +47,7 @@ def fit_both(data, imgs=None, y=None, groups=None, process="process", **params):
     y = data["labels"] if y is None else y
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # nilearn's "Use a custom estimator ..."
-        return [
-            cls(**params).fit(imgs, y, groups=groups) for cls in (decoding.SearchLight, snakelight.SearchLight)
-        ]
+        return [cls(**params).fit(imgs, y, groups=groups) for cls in (decoding.SearchLight, snakelight.SearchLight)]
 
 
 def balanced_accuracy(estimator, X, y):
@@ -245,7 +243,12 @@ def test_misuse_raises_as_nilearn(data, params, fit, error, message):
 def test_misuse_nilearn_reports_obscurely_is_said_plainly(data):
     params = {"mask_img": data["mask"], "process_mask_img": data["few"], "radius": RADIUS}
     for estimator, error, theirs, ours in (
-        (LinearSVC, TypeError, "missing 1 required positional argument", r"must be an \*instance\*, got class LinearSVC"),
+        (
+            LinearSVC,
+            TypeError,
+            "missing 1 required positional argument",
+            r"must be an \*instance\*, got class LinearSVC",
+        ),
         ("svm", KeyError, "''", "no estimator 'svm': use one of nilearn's names"),
     ):
         with pytest.raises(error, match=theirs):

@@ -180,9 +180,7 @@ class SearchLight(NilearnSearchLight):
                 )
             estimator = self.estimator
         blocks = self._parallel(
-            delayed(score_spheres)(
-                X, y, block, estimator, folds, engine=engine, scoring=self.scoring, groups=groups
-            )
+            delayed(score_spheres)(X, y, block, estimator, folds, engine=engine, scoring=self.scoring, groups=groups)
             for block in self._blocks(spheres)
         )
         return np.concatenate(blocks)
@@ -209,9 +207,7 @@ def _masked_samples(imgs, mask_img):
             )
             data = np.where(np.isfinite(data), data, 0)
         return data.reshape([-1, imgs.shape[3]]).T, np.ones(imgs.shape[:3], dtype=bool)
-    mask_img = resample_img(
-        mask_img, target_affine=imgs.affine, target_shape=imgs.shape[:3], interpolation="nearest"
-    )
+    mask_img = resample_img(mask_img, target_affine=imgs.affine, target_shape=imgs.shape[:3], interpolation="nearest")
     return apply_mask_fmri(imgs, mask_img), load_mask_img(mask_img)[0]
 
 

@@ -23,7 +23,7 @@ def resolve_engine(engine, estimator):
     """``auto``: fast for the closed-form estimators (names the fast engine has and
     nilearn has not), exact for anything else: nilearn's names, estimator objects."""
     if engine == "auto":
-        closed_form = isinstance(estimator, str) and estimator in FAST_ESTIMATORS and estimator not in NILEARN_ESTIMATORS
+        closed_form = isinstance(estimator, str) and estimator in set(FAST_ESTIMATORS) - set(NILEARN_ESTIMATORS)
         return "fast" if closed_form else "exact"
     return engine
 
