@@ -11,6 +11,7 @@ from importlib import metadata
 import pytest
 import yaml
 
+import snakelight
 from snakelight import _compat
 
 from .conftest import REPO, TINY_CONFIG, job_counts, run_snakemake
@@ -166,3 +167,17 @@ def test_the_workflow_profile_applies_wherever_snakemake_runs(tmp_path):
     another directory (as the tests and a module deployment do)."""
     result = run_snakemake(tmp_path, "-n", "--configfile", str(REPO / ".test" / "config" / "config.yaml"))
     assert f"Using workflow specific profile {WORKFLOW / 'profiles' / 'default'}" in result.stdout
+
+
+def test_importing_snakelight_stays_light_and_exports_searchlight_lazily():
+    code = (
+        "import sys, snakelight\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "from snakelight import SearchLight\n"
+        "import nilearn.decoding\n"
+        "print(issubclass(SearchLight, nilearn.decoding.SearchLight))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["[]", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'SearchLite'"):
+        snakelight.SearchLite  # noqa: B018

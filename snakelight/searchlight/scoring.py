@@ -26,26 +26,36 @@ OTHER_ESTIMATORS = {
 }
 
 
-def make_estimator(name):
-    """The scikit-learn estimator for ``name``: nilearn's for its names, else the
-    counterpart of a fast estimator."""
-    if name in OTHER_ESTIMATORS:
-        return OTHER_ESTIMATORS[name]()
-    return validate_estimator(name, owning_class_type="classifier")
+def make_estimator(estimator, owning_class_type=None, estimator_args=None, verbose=0):
+    """The scikit-learn estimator for ``estimator``: the counterpart of a fast estimator's
+    name, else what nilearn's SearchLight makes of it (nilearn's classifier and regressor
+    names, with ``estimator_args``; an estimator object, checked against
+    ``owning_class_type`` and returned as it is)."""
+    if isinstance(estimator, str) and estimator in OTHER_ESTIMATORS:
+        return OTHER_ESTIMATORS[estimator]()
+    return validate_estimator(
+        estimator, owning_class_type=owning_class_type, estimator_args=estimator_args, verbose=verbose
+    )
 
 
-def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1):
+def score_spheres(
+    X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1, groups=None
+):
     """Cross-validated scores of each sphere: an array (n_spheres, n_folds).
 
     ``X`` is (samples, mask voxels), ``spheres`` a list of sorted column indices into
-    ``X``, ``folds`` (train, test) index pairs. ``progress(done, total)`` is called as
-    spheres complete.
+    ``X``, ``folds`` (train, test) index pairs. ``estimator`` is an estimator name, or
+    for the exact engine a scikit-learn estimator object. ``progress(done, total)`` is
+    called as spheres complete. ``folds=None`` is for an estimator that scores itself
+    (nilearn's ``nilearn_searchlight_uses_cv = False``): it fits and scores each whole
+    sphere, with ``groups``, and the array has one column.
     """
     engine = resolve_engine(engine, estimator)
     if len(spheres) == 0:
-        return np.empty((0, len(folds)))
+        return np.empty((0, 1 if folds is None else len(folds)))
     if engine == "exact":
-        return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds, scoring=scoring, progress=progress)
+        model = make_estimator(estimator) if isinstance(estimator, str) else estimator
+        return score_spheres_exact(X, y, spheres, model, folds, scoring=scoring, progress=progress, groups=groups)
     problem = fast_unsupported(estimator, scoring, len(np.unique(y)))
     if problem is not None:
         raise ValueError(problem[1])

@@ -20,9 +20,11 @@ FAST_ESTIMATORS = ("svc", "svc_l2", "gnb", "lda")
 
 
 def resolve_engine(engine, estimator):
-    """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
+    """``auto``: fast for the closed-form estimators (names the fast engine has and
+    nilearn has not), exact for anything else: nilearn's names, estimator objects."""
     if engine == "auto":
-        return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
+        closed_form = isinstance(estimator, str) and estimator in set(FAST_ESTIMATORS) - set(NILEARN_ESTIMATORS)
+        return "fast" if closed_form else "exact"
     return engine
 
 
