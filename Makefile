@@ -21,7 +21,7 @@ $(VENV)/.compiled: $(VENV)/.installed snakelight/searchlight/engines/_tron.py
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --report results/default/report.html
 
 test: setup
 	$(BIN)/python -m pytest

@@ -6,7 +6,7 @@ script, and the workflow from the fetched data; and the whole `make run` before 
 
 In one run, in an empty folder (results/benchmark-seed/ unless --work is given):
 
-1. `make run`: `snakemake --cores 2` then `snakemake --report results/report.html`, from
+1. `make run`: `snakemake --cores 2` then `snakemake --report results/default/report.html`, from
    an empty results/, as the Makefile runs them (the environment already built). This
    generates the subject (the configuration's synthetic dataset).
 2. nilearn: the seed example as nilearn's gallery writes it (fetch_haxby on the
@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "results" / "benchmark-seed"
 CONFIGS = {"default": ROOT / "config" / "config.yaml", "quick": ROOT / ".test" / "config" / "config.yaml"}
 CORES = 2
-MAP = "results/synthetic/sub-02/face_vs_house/searchlight.nii.gz"
+# The configuration is written as default.yaml, so its analysis is make run's: results/default/.
+ANALYSIS = "default"
+RESULTS = Path("results") / ANALYSIS
+MAP = RESULTS / "sub-02" / "face_vs_house" / "searchlight.nii.gz"
 
 # nilearn's plot_haxby_searchlight.py, as its gallery page shows it; only the data
 # folder, the slice, the box and the cut come from the configuration, show() saves the
@@ -125,7 +128,7 @@ def snakemake(workdir, config, *args):
         "-s",
         str(ROOT / "workflow" / "Snakefile"),
         "--workflow-profile",
-        str(ROOT / "profiles" / "default"),
+        str(ROOT / "workflow" / "profiles" / "default"),
         "--directory",
         str(workdir),
         "--configfile",
@@ -165,14 +168,14 @@ def main(argv=None):
     run_dir, nilearn_dir = work / "workflow", work / "nilearn"
     run_dir.mkdir(parents=True)
     nilearn_dir.mkdir()
-    config, config_path = one_slice(source, work / "config.yaml")
+    config, config_path = one_slice(source, work / f"{ANALYSIS}.yaml")
     print(f"{source.relative_to(ROOT)}: {CORES} cores for the workflow, one for nilearn", flush=True)
 
     make_run = timed(snakemake(run_dir, config_path, "--cores", str(CORES)), run_dir) + timed(
-        snakemake(run_dir, config_path, "--report", "results/report.html"), run_dir
+        snakemake(run_dir, config_path, "--report", str(RESULTS / "report.html")), run_dir
     )
     print(f"make run, from an empty results/: {make_run:6.1f} s", flush=True)
-    script = seed_script(run_dir / "results" / "synthetic", config)
+    script = seed_script(run_dir / RESULTS / "synthetic", config)
     nilearn = timed([sys.executable, "-c", script], nilearn_dir)
     print(f"nilearn's seed script:            {nilearn:6.1f} s", flush=True)
     workflow = timed(snakemake(run_dir, config_path, "--cores", str(CORES), "--forcerun", "fetch"), run_dir)

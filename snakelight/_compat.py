@@ -1,13 +1,15 @@
-"""The one door to the private APIs of scikit-learn and nilearn that the exact engine
-reuses, and the check that the installed versions are those they were written for.
+"""The one door to the private APIs of scikit-learn and nilearn that the exact engine and
+:class:`snakelight.SearchLight` reuse, and the check that the installed versions are
+those they were written for.
 
-The exact engine repeats what ``LinearSVC.fit`` and nilearn's ``SearchLight`` do, so it
-calls their private helpers, which may change in any release. Importing this module with
+The exact engine repeats what ``LinearSVC.fit`` and nilearn's ``SearchLight`` do, and
+``snakelight.SearchLight`` checks its parameters and estimator as nilearn's does, so they
+call their private helpers, which may change in any release. Importing this module with
 a version outside :data:`SUPPORTED` fails with one line saying what to install
 (``pyproject.toml`` states the same ranges; ``tests/test_layout.py`` checks they agree).
 """
 
-from importlib import metadata
+from importlib import import_module, metadata
 
 from packaging.specifiers import SpecifierSet
 
@@ -32,14 +34,23 @@ from sklearn.svm import _liblinear as liblinear
 from sklearn.svm._base import _get_liblinear_solver_type as liblinear_solver_type
 from sklearn.svm._classes import _validate_dual_parameter as resolve_dual
 
+# nilearn's helpers, each (module, name), imported on first use: nilearn.decoding takes
+# about a second, which a chunk job running LinearSVC (built in
+# :func:`snakelight.searchlight.scoring.make_estimator`) need not pay.
+_NILEARN = {
+    "SUPPORTED_ESTIMATORS": ("nilearn.decoding._utils", "SUPPORTED_ESTIMATORS"),
+    "check_params": ("nilearn._utils.param_validation", "check_params"),
+    "check_searchlight_estimator": ("nilearn.decoding.searchlight", "_check_searchlight_estimator"),
+    "validate_estimator": ("nilearn.decoding._utils", "validate_estimator"),
+}
 
-def validate_estimator(estimator, owning_class_type):
-    """nilearn's estimator for one of its SearchLight names. nilearn is imported on first
-    use: nilearn.decoding takes about a second, which a chunk job running LinearSVC (built
-    in :func:`snakelight.searchlight.scoring.make_estimator`) need not pay."""
-    from nilearn.decoding._utils import validate_estimator as nilearn_validate_estimator
 
-    return nilearn_validate_estimator(estimator, owning_class_type=owning_class_type)
+def __getattr__(name):
+    """One of nilearn's helpers in :data:`_NILEARN`, imported now."""
+    if name not in _NILEARN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _NILEARN[name]
+    return getattr(import_module(module), attribute)
 
 
-__all__ = ["liblinear", "liblinear_solver_type", "resolve_dual", "validate_estimator"]
+__all__ = ["liblinear", "liblinear_solver_type", "resolve_dual", *_NILEARN]

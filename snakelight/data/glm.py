@@ -1,0 +1,201 @@
+"""``samples.mode: glm``: the samples are GLM beta estimates (nilearn's
+``FirstLevelModel``, effect sizes in percent signal change), one GLM per run (never
+one across runs), from the runs table of :mod:`snakelight.data.bids`.
+
+Each run's design is its events (:func:`snakelight.data.bids.read_events`: the label
+column's values as conditions, n/a rows and extra columns dropped), with every event
+modelled; the samples are the events whose label is kept (``include``/``exclude``),
+estimated as ``estimate`` says:
+
+- ``lss`` (least squares, separate): one GLM per sample trial, that trial its own
+  regressor and every other trial grouped by condition (nilearn's beta-series example);
+- ``lsa`` (least squares, all): one GLM, each sample trial its own regressor, the
+  other events grouped by condition;
+- ``condition``: one GLM, one beta per kept condition.
+
+Confounds come from fMRIPrep's table through nilearn's ``load_confounds`` (``strategy``
+a list of noise components) or ``load_confounds_strategy`` (``strategy`` the name of a
+predefined one), with the config's other ``confounds`` keys as their parameters; their
+``sample_mask`` (scrubbed and non-steady-state volumes) goes to the fit. The drift is
+modelled once: with ``drift_model: cosine`` (nilearn's high-pass), fMRIPrep's
+``cosine*`` regressors are dropped from the confounds; with ``drift_model: null`` they
+stay (when the strategy has ``high_pass``). They are dropped after loading, since
+nilearn requires ``high_pass`` in a strategy that has ``compcor``.
+
+Output, the samples contract the searchlight reads: a 4D image of the betas (one
+volume per sample, float32, runs in the runs table's order, a run's samples in events
+row order, or in condition order), the row-aligned samples table (SAMPLES_COLUMNS:
+``label``; ``run``, the run's position from 1 among the subject's runs, the
+cross-validation group; ``session`` and ``bids_run``, the run's BIDS labels;
+``event_rows``, the events-file rows (from 1) the beta stands for, comma-separated;
+``onset``, the trial's onset in seconds, empty for a condition beta), and the mask the
+GLMs were fitted in (the intersection of the runs' functional brain masks).
+"""
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+from snakelight.data.bids import read_events
+from snakelight.io import InputError, atomic_path, one_line
+
+# Where the GLM keys sit in the workflow's config, for messages.
+CONFIG_KEY = "samples.glm"
+ESTIMATES = ("lss", "lsa", "condition")
+DEFAULTS = {
+    "estimate": "lss",
+    "label_column": "trial_type",
+    "include": None,  # None: every label
+    "exclude": [],
+    "hrf_model": "glover",
+    "drift_model": "cosine",
+    "high_pass": 0.01,  # Hz: nilearn's default (a 100 s cut-off)
+    "smoothing_fwhm": None,
+    "confounds": {"strategy": ["motion", "high_pass", "wm_csf"]},  # load_confounds' default strategy
+}
+SAMPLES_COLUMNS = ("label", "run", "session", "bids_run", "event_rows", "onset")
+# Separates a trial's condition from its events row in the trial's regressor name.
+TRIAL_SEPARATOR = "__"
+
+
+def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_path):
+    """Write :func:`beta_series`'s image, table (TSV) and mask; return the table."""
+    samples_img, table, mask_img = beta_series(runs, config)
+    for path, img in ((samples_img_path, samples_img), (mask_path, mask_img)):
+        with atomic_path(path) as tmp:
+            img.to_filename(tmp)
+    with atomic_path(samples_table_path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    return table
+
+
+def beta_series(runs, config):
+    """One subject's samples: (4D beta image, samples table, mask image), as the module
+    docstring says. ``runs``: the subject's rows of the runs table; ``config``: the
+    DEFAULTS' keys."""
+    # confounds' keys merge with the default's: a parameter alone keeps the strategy.
+    config = {**DEFAULTS, **config, "confounds": {**DEFAULTS["confounds"], **config.get("confounds", {})}}
+    if config["estimate"] not in ESTIMATES:
+        raise InputError(
+            f"config key {CONFIG_KEY}.estimate: {config['estimate']!r} is not one of {', '.join(ESTIMATES)}"
+        )
+    mask_img = subject_mask(runs["mask"])
+    events = [read_events(path, config["label_column"]) for path in runs["events"]]
+    kept = kept_labels(events, config, runs["events"])
+    betas, tables = [], []
+    for group, (record, run_events) in enumerate(zip(runs.itertuples(index=False), events), start=1):
+        run_betas, table = run_beta_series(record, run_events, kept, config, mask_img)
+        betas += run_betas
+        tables.append(table.assign(run=group, session=record.session, bids_run=record.run))
+    # float32, as the masked samples the searchlight reads.
+    samples = np.stack([beta.get_fdata(dtype=np.float32) for beta in betas], axis=-1)
+    samples_img = nib.Nifti1Image(samples, mask_img.affine)
+    table = pd.concat(tables, ignore_index=True).reindex(columns=SAMPLES_COLUMNS)
+    return samples_img, table, mask_img
+
+
+def subject_mask(mask_paths):
+    """The voxels inside every run's functional brain mask (uint8 image)."""
+    from nilearn.masking import intersect_masks
+
+    return intersect_masks(list(mask_paths), threshold=1, connected=False)
+
+
+def kept_labels(events, config, paths):
+    """The labels whose events are samples, in ``include``'s order (default: sorted),
+    less ``exclude``. ``events``: each run's events (:func:`read_events`)."""
+    present = sorted(set().union(*(set(run["trial_type"]) for run in events)))
+    include = present if config["include"] is None else [str(label) for label in config["include"]]
+    absent = [label for label in include if label not in present]
+    if absent:
+        raise InputError(
+            f"config key {CONFIG_KEY}.include: no event is labelled {absent[0]!r} in column "
+            f"{config['label_column']!r} of {', '.join(paths)} (labels: {', '.join(present)})"
+        )
+    excluded = {str(label) for label in config["exclude"]}
+    kept = [label for label in include if label not in excluded]
+    if not kept:
+        raise InputError(f"config key {CONFIG_KEY}.exclude: it leaves no label (labels: {', '.join(present)})")
+    return kept
+
+
+def run_beta_series(record, events, kept, config, mask_img):
+    """One run's betas (3D images) and their rows of the samples table (label,
+    event_rows, onset). ``record``: the run's row of the runs table."""
+    from nilearn.glm.first_level import FirstLevelModel
+    from nilearn.image import load_img
+    from nilearn.maskers import NiftiMasker
+
+    confounds, sample_mask = run_confounds(record.bold, config["confounds"], config["drift_model"])
+    # Loaded once: every GLM of the run (LSS fits one per trial) reads the same array.
+    run_img = load_img(record.bold)
+    # A fitted masker, not the mask image: given an image, FirstLevelModel.fit warns that
+    # it ignores a mask computation nobody asked for. The masker smooths, as the
+    # model's own would with smoothing_fwhm.
+    masker = NiftiMasker(mask_img=mask_img, smoothing_fwhm=config["smoothing_fwhm"]).fit()
+    betas, rows = [], []
+    for design_events, samples in designs(events, kept, config["estimate"]):
+        model = FirstLevelModel(
+            t_r=record.t_r,
+            mask_img=masker,
+            hrf_model=config["hrf_model"],
+            drift_model=config["drift_model"],
+            high_pass=config["high_pass"],
+        )
+        model.fit(run_img, events=design_events, confounds=confounds, sample_masks=sample_mask)
+        columns = model.design_matrices_[0].columns
+        for regressor, row in samples.items():
+            # A contrast vector, not the regressor's name: nilearn parses names as
+            # formulas, which labels with spaces or dashes break.
+            betas.append(model.compute_contrast((columns == regressor).astype(float), output_type="effect_size"))
+            rows.append(row)
+    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"])
+
+
+def designs(events, kept, estimate):
+    """The GLMs of one run: pairs of (events as FirstLevelModel takes them: onset,
+    duration, trial_type; {regressor name: its samples-table row (label, event_rows,
+    onset)}), one pair per GLM."""
+    modelled = events[["onset", "duration", "trial_type"]]
+    trials = events[events["trial_type"].isin(kept)]
+    if estimate == "condition":
+        labels = [label for label in kept if label in set(trials["trial_type"])]
+        rows = {
+            label: (label, ",".join(map(str, trials["row"][trials["trial_type"] == label])), np.nan) for label in labels
+        }
+        return [(modelled, rows)]
+    names = {index: f"{trial.trial_type}{TRIAL_SEPARATOR}{trial.row:03d}" for index, trial in trials.iterrows()}
+    rows = {names[index]: (trial.trial_type, str(trial.row), trial.onset) for index, trial in trials.iterrows()}
+    if estimate == "lsa":
+        return [(_renamed(modelled, names), rows)]
+    return [(_renamed(modelled, {index: name}), {name: rows[name]}) for index, name in names.items()]
+
+
+def _renamed(events, names):
+    """``events`` with the trial_type of rows ``names``' keys set to its values."""
+    events = events.copy()
+    events.loc[list(names), "trial_type"] = list(names.values())
+    return events
+
+
+def run_confounds(bold_path, confounds_config, drift_model):
+    """The run's confounds (DataFrame, or None) and sample mask (kept volume indices, or
+    None), loaded by nilearn from fMRIPrep's table beside ``bold_path``.
+    ``confounds_config``: ``strategy`` (a list of noise components, a predefined
+    strategy's name, or empty/None for no confounds) and its parameters."""
+    from nilearn.interfaces.fmriprep import load_confounds, load_confounds_strategy
+
+    parameters = dict(confounds_config)
+    strategy = parameters.pop("strategy", None)
+    if not strategy:
+        return None, None
+    try:
+        if isinstance(strategy, str):
+            confounds, sample_mask = load_confounds_strategy(bold_path, denoise_strategy=strategy, **parameters)
+        else:
+            confounds, sample_mask = load_confounds(bold_path, strategy=tuple(strategy), **parameters)
+    except (ValueError, TypeError) as error:  # nilearn's: unknown strategy or parameter, missing column
+        raise InputError(f"config key {CONFIG_KEY}.confounds: {one_line(error)} (for {bold_path})") from None
+    if drift_model == "cosine":
+        confounds = confounds.drop(columns=[c for c in confounds.columns if c.startswith("cosine")])
+    return (confounds if confounds.shape[1] else None), sample_mask

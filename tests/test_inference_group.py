@@ -1,0 +1,435 @@
+"""Group-level searchlight inference: hand-worked cases, determinism, calibration, errors."""
+
+import math
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+from nilearn.glm.second_level import non_parametric_inference
+from scipy import ndimage, stats
+
+from snakelight.inference.group import check_group_settings, stack_subject_maps, to_images
+from snakelight.inference.prevalence import prevalence_inference, second_level_combinations
+from snakelight.inference.signflip import sign_flip_inference
+from snakelight.inference.stelzer import bootstrap_draws, stelzer_inference
+from snakelight.io import InputError
+
+# A 1-D "brain": 5 voxels in a row, with a masked-out voxel at each end of the grid.
+LINE_MASK = np.array([False, True, True, True, True, True, False]).reshape(7, 1, 1)
+
+
+def line_study():
+    """3 subjects, 2 null maps each: null map 0 is 0.25 everywhere, null map 1 adds e_n,
+    in multiples of 3/8 so that every bootstrap mean is exact in binary.
+
+    With the 4 draws below the bootstrap maps (voxels 0..4) are:
+      (0,0,0) 0.25  0.25  0.25  0.25  0.25
+      (1,1,1) 0.375 0.5   0.5   0.375 0.375
+      (1,0,0) 0.375 0.375 0.25  0.25  0.375
+      (0,1,1) 0.25  0.375 0.5   0.375 0.25
+    """
+    e = np.array([[0.375, 0.375, 0, 0, 0.375], [0, 0.375, 0.375, 0, 0], [0, 0, 0.375, 0.375, 0]])
+    null = np.stack([np.full((3, 5), 0.25), 0.25 + e], axis=1)  # (N, P, V)
+    draws = np.array([[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 1]])
+    return null, draws
+
+
+def test_stelzer_hand_worked_line():
+    null, draws = line_study()
+    observed = np.tile([0.5, 0.5, 0.25, 0.375, 0.5], (3, 1))
+    result = stelzer_inference(observed, null, LINE_MASK, p_voxel=0.5, alpha=0.5, draws=draws)
+    # floor(0.5 x 4) = 2 values may exceed: the threshold is the 2nd smallest of the 4.
+    assert result.thresholds.tolist() == [0.25, 0.375, 0.25, 0.25, 0.25]
+    assert result.group_mean.tolist() == [0.5, 0.5, 0.25, 0.375, 0.5]
+    # Supra-threshold voxels per bootstrap map: none; all 5; {0}, {4}; {2, 3}.
+    assert result.largest_null.tolist() == [0, 5, 1, 2]
+    # (1 + #{b: g_b >= g}) / (1 + 4)
+    assert result.p_uncorrected.tolist() == [0.2, 0.4, 1.0, 0.6, 0.2]
+    # Observed: {0, 1} and {3, 4}, size 2 each; 2 of 4 bootstrap maps have a cluster >= 2.
+    expected = pd.DataFrame(
+        {
+            "cluster": [1, 2],
+            "size": [2, 2],
+            "peak_i": [1, 5],
+            "peak_j": [0, 0],
+            "peak_k": [0, 0],
+            "peak_accuracy": [0.5, 0.5],
+            "p_fwe": [0.6, 0.6],
+        }
+    )
+    pd.testing.assert_frame_equal(result.clusters, expected)
+    assert result.cluster_labels.tolist() == [1, 1, 0, 2, 2]
+    assert result.cluster_p_fwe.tolist() == [0.6, 0.6, 1.0, 0.6, 0.6]
+    assert not result.significant.any()
+
+
+def test_stelzer_hand_worked_line_other_threshold_and_significant_cluster():
+    null, draws = line_study()
+    result = stelzer_inference(np.full((3, 5), 0.5), null, LINE_MASK, p_voxel=0.25, alpha=0.5, draws=draws)
+    # floor(0.25 x 4) = 1: the 3rd smallest.
+    assert result.thresholds.tolist() == [0.375, 0.375, 0.5, 0.375, 0.375]
+    # Only map (1,1,1) has a supra-threshold voxel (voxel 1: 0.5 > 0.375); 0.5 at voxel 2 is not > 0.5.
+    assert result.largest_null.tolist() == [0, 1, 0, 0]
+    # The observed 0.5 is above every threshold but voxel 2's: clusters {0, 1} and {3, 4}.
+    assert result.clusters["size"].tolist() == [2, 2]
+    assert result.clusters["p_fwe"].tolist() == [0.2, 0.2]
+    assert result.significant.tolist() == [True, True, False, True, True]
+
+
+@pytest.mark.parametrize(("connectivity", "sizes"), [(1, [1, 1]), (2, [2]), (3, [2])])
+def test_stelzer_connectivity(connectivity, sizes):
+    """Two voxels touching by an edge: one cluster unless connectivity is face only."""
+    mask = np.ones((2, 2, 1), dtype=bool)  # voxels (0,0), (0,1), (1,0), (1,1)
+    observed = np.tile([0.5, 0.25, 0.25, 0.5], (2, 1))
+    null = np.full((2, 3, 4), 0.25)
+    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.1, alpha=0.5, connectivity=connectivity)
+    assert result.clusters["size"].tolist() == sizes
+    assert result.largest_null.tolist() == [0] * 10
+
+
+def random_study(seed, n_subjects=4, n_null=7, shape=(6, 5, 4)):
+    rng = np.random.default_rng(seed)
+    mask = rng.random(shape) < 0.8
+    maps = rng.random((n_subjects, n_null + 1, np.count_nonzero(mask)))
+    return maps[:, 0], maps[:, 1:], mask
+
+
+def test_stelzer_equals_unblocked_numpy():
+    observed, null, mask = random_study(0)
+    n_subjects = len(null)
+    draws = bootstrap_draws(300, n_subjects, null.shape[1], seed=3)
+    result = stelzer_inference(observed, null, mask, p_voxel=0.05, alpha=0.5, draws=draws, voxel_block=7)
+    boot = sum(null[n][draws[:, n]] for n in range(n_subjects)) / n_subjects  # (B, V), all at once
+    thresholds = np.sort(boot, axis=0)[math.ceil(0.95 * 300) - 1]
+    np.testing.assert_array_equal(result.thresholds, thresholds)
+    np.testing.assert_array_equal(result.p_uncorrected, (1 + (boot >= result.group_mean).sum(axis=0)) / 301)
+    largest = []
+    for values in boot:
+        volume = np.zeros(mask.shape, dtype=bool)
+        volume[mask] = values > thresholds
+        labels, _ = ndimage.label(volume)
+        largest.append(np.bincount(labels[labels > 0], minlength=1).max(initial=0))
+    np.testing.assert_array_equal(result.largest_null, largest)
+
+
+def test_stelzer_block_sizes_and_seeds():
+    observed, null, mask = random_study(1)
+    observed = observed + 0.3 * (np.arange(observed.shape[1]) < 20)  # some clusters to compare
+    run = {"bootstraps": 500, "p_voxel": 0.02, "alpha": 0.5, "seed": 5}
+    small = stelzer_inference(observed, null, mask, **run, voxel_block=3)
+    large = stelzer_inference(observed, null, mask, **run, voxel_block=1000)
+    again = stelzer_inference(observed, null, mask, **run)
+    for field in ("group_mean", "thresholds", "p_uncorrected", "cluster_labels", "cluster_p_fwe", "largest_null"):
+        assert getattr(small, field).tobytes() == getattr(large, field).tobytes() == getattr(again, field).tobytes()
+    assert len(small.clusters) > 0
+    pd.testing.assert_frame_equal(small.clusters, large.clusters)
+    other = stelzer_inference(observed, null, mask, **{**run, "seed": 6})
+    assert not np.array_equal(other.thresholds, small.thresholds)
+
+
+def prevalence_study():
+    """3 subjects, the observed map and 1 permutation map each, 3 voxels: 2^3 = 8
+    second-level permutations, all enumerated."""
+    observed = [[0.8, 0.6, 0.5], [0.7, 0.6, 0.4], [0.9, 0.5, 0.6]]
+    permuted = [[0.5, 0.7, 0.5], [0.6, 0.4, 0.5], [0.5, 0.6, 0.3]]
+    return np.stack([observed, permuted], axis=1)  # (N, P1, V)
+
+
+def test_prevalence_hand_worked():
+    alpha = 0.343  # 0.7^3: alpha^(1/3) = 0.7
+    result = prevalence_inference(prevalence_study(), permutations=100, alpha=alpha)
+    assert result.enumerated
+    assert result.combinations.tolist() == [
+        [0, 0, 0],
+        [0, 0, 1],
+        [0, 1, 0],
+        [0, 1, 1],
+        [1, 0, 0],
+        [1, 0, 1],
+        [1, 1, 0],
+        [1, 1, 1],
+    ]
+    assert result.minimum.tolist() == [0.7, 0.5, 0.4]
+    # m_k per voxel, k in the order above:
+    #   v0: 0.7 0.5 0.6 0.5 0.5 0.5 0.5 0.5  -> 1 of 8 >= 0.7
+    #   v1: 0.5 0.6 0.4 0.4 0.5 0.6 0.4 0.4  -> 4 of 8 >= 0.5
+    #   v2: 0.4 0.3 0.5 0.3 0.4 0.3 0.5 0.3  -> 4 of 8 >= 0.4
+    assert result.max_null.tolist() == [0.7, 0.6, 0.6, 0.5, 0.5, 0.6, 0.5, 0.5]
+    assert result.p_global.tolist() == [0.125, 0.5, 0.5]
+    assert result.p_global_fwe.tolist() == [0.125, 1.0, 1.0]
+    # Eq. 19 with p_N = 1/8: (0.5 x 0.5 + 0.5)^3 = 0.421875; eq. 21: 1/8 + 7/8 x 0.421875.
+    half_root = 0.5 * 0.5 ** (1 / 3) + 0.5
+    np.testing.assert_allclose(result.p_prevalence, [0.421875, half_root**3, half_root**3])
+    np.testing.assert_allclose(result.p_prevalence_fwe, [0.494140625, 1.0, 1.0])
+    # Eq. 20: (0.7 - 0.5) / (1 - 0.5) = 0.4 at v0; p_N = 0.5 > alpha elsewhere.
+    corrected_alpha = (alpha - 0.125) / (1 - 0.125)  # eq. 22 at v0
+    bound_fwe_v0 = (corrected_alpha ** (1 / 3) - 0.5) / (1 - 0.5)  # eq. 23
+    np.testing.assert_allclose(result.bound, [0.4, np.nan, np.nan])
+    np.testing.assert_allclose(result.bound_fwe, [bound_fwe_v0, np.nan, np.nan])
+    # Eq. 27: the smallest p is 1/8, reached at v0.
+    assert result.bound_max == pytest.approx(0.4)
+    assert result.bound_fwe_max == pytest.approx(bound_fwe_v0)
+
+
+def test_prevalence_monte_carlo_and_blocks():
+    maps = np.random.default_rng(2).random((3, 4, 50))  # 4^3 = 64 combinations > 40 asked for
+    result = prevalence_inference(maps, permutations=40, alpha=0.1, block=7)
+    assert not result.enumerated
+    assert result.combinations.shape == (40, 3)
+    assert result.combinations[0].tolist() == [0, 0, 0]
+    again = prevalence_inference(maps, permutations=40, alpha=0.1, block=1000)
+    for field in ("p_global", "p_global_fwe", "bound", "bound_fwe", "max_null", "combinations"):
+        assert getattr(result, field).tobytes() == getattr(again, field).tobytes()
+    # Direct: the minimum over subjects of each combination's maps, all at once.
+    m = maps[np.arange(3), result.combinations].min(axis=1)  # (K, V)
+    np.testing.assert_array_equal(result.p_global, (m >= m[0]).mean(axis=0))
+    np.testing.assert_array_equal(result.p_global_fwe, (m.max(axis=1)[:, None] >= m[0]).mean(axis=0))
+    other = second_level_combinations(3, 4, 40, seed=1)
+    assert not np.array_equal(other, result.combinations)
+    assert second_level_combinations(3, 4, 64, seed=1).shape == (64, 3)  # enumerated once all fit
+
+
+def smooth_null_study(seed, n_subjects=6, n_null=20, shape=(10, 10, 10)):
+    """No effect anywhere: each subject's observed map is one more draw of its null maps.
+    Smooth Gaussian accuracy maps around 0.5 (sd 0.05), so that clusters form."""
+    rng = np.random.default_rng(seed)
+    noise = ndimage.gaussian_filter(rng.standard_normal((n_subjects * (n_null + 1), *shape)), sigma=(0, 1, 1, 1))
+    maps = 0.5 + 0.05 * noise.reshape(n_subjects, n_null + 1, -1) / noise.std()
+    return maps, np.ones(shape, dtype=bool)
+
+
+def test_calibration_under_no_effect():
+    """Over 40 null studies, the fraction with any FWE-significant cluster (Stelzer) or
+    voxel (prevalence, global null) at alpha = 0.05 stays within the binomial 95% upper
+    limit; uncorrected voxel p values, in contrast, reject in most studies.
+
+    Stelzer's bootstrap draws from each subject's P null maps, so its voxel thresholds
+    carry the pool's sampling error: with P = 20 the observed map has ~1.5x the bootstrap
+    maps' supra-threshold voxels and the FWE rate was 10.4% over 240 such studies; with
+    P = 100 (Stelzer's choice) 6% over 200. Hence P = 100 for it here.
+    """
+    n_studies, alpha = 40, 0.05
+    stelzer_hits = prevalence_hits = uncorrected_hits = 0
+    for seed in range(n_studies):
+        maps, mask = smooth_null_study(seed, n_null=100)
+        stelzer = stelzer_inference(maps[:, 0], maps[:, 1:], mask, bootstraps=2000, p_voxel=0.01, seed=seed)
+        maps, mask = smooth_null_study(seed, n_null=20)
+        prevalence = prevalence_inference(maps, permutations=2000, seed=seed)
+        stelzer_hits += bool(stelzer.significant.any())
+        prevalence_hits += bool((prevalence.p_global_fwe <= alpha).any())
+        uncorrected_hits += bool((prevalence.p_global <= alpha).any())
+    upper = stats.binom.ppf(0.95, n_studies, alpha)
+    assert stelzer_hits <= upper
+    assert prevalence_hits <= upper
+    assert uncorrected_hits > upper  # the check can fail: an uncorrected test would
+
+
+def sign_flip_study(n_subjects=8):
+    rng = np.random.default_rng(4)
+    mask = np.ones((5, 5, 4), dtype=bool)
+    mask[0] = False
+    maps = 0.5 + 0.05 * rng.standard_normal((n_subjects, np.count_nonzero(mask)))
+    maps[:, :10] += 0.2  # a strong effect at the first 10 voxels
+    return maps, mask, np.diag([3.0, 3.0, 3.0, 1.0])
+
+
+def mask_image(mask, affine):
+    return nib.Nifti1Image(mask.astype(np.uint8), affine)
+
+
+@pytest.mark.filterwarnings("ignore:Data array used to create a new image contains 64-bit ints")
+def test_sign_flip_is_nilearn_on_accuracy_minus_chance():
+    maps, mask, affine = sign_flip_study()
+    mask_img = mask_image(mask, affine)
+    run = {"n_perm": 200, "threshold": 0.01, "tfce": True, "random_state": 3}
+    result = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_img, **run)
+    direct = non_parametric_inference(
+        [nib.Nifti1Image(image.get_fdata() - 0.5, affine) for image in to_images(maps, mask, affine)],
+        design_matrix=pd.DataFrame({"intercept": np.ones(len(maps))}),
+        mask=mask_img,
+        two_sided_test=False,
+        **run,
+    )
+    assert (
+        sorted(result)
+        == sorted(direct)
+        == sorted(["t", "logp_max_t", "tfce", "logp_max_tfce", "size", "logp_max_size", "mass", "logp_max_mass"])
+    )
+    for key in result:
+        np.testing.assert_array_equal(result[key].get_fdata(), direct[key].get_fdata())
+    t = stats.ttest_1samp(maps - 0.5, 0.0).statistic
+    np.testing.assert_allclose(result["t"].get_fdata()[mask], t, rtol=1e-10)
+    again = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_img, **run)
+    assert all(np.array_equal(again[key].get_fdata(), result[key].get_fdata()) for key in result)
+    log_p = result["logp_max_t"].get_fdata()[mask]
+    assert log_p[:10].min() > -np.log10(0.05) > log_p[10:].max()
+
+
+def test_sign_flip_voxel_fwe_only_returns_one_map():
+    maps, mask, affine = sign_flip_study()
+    result = sign_flip_inference(
+        to_images(maps, mask, affine), 0.5, mask_image(mask, affine), n_perm=50, threshold=None, tfce=False
+    )
+    assert list(result) == ["logp_max_t"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "n_subjects", "n_first_level", "message"),
+    [
+        ({"alpha": 0}, 6, None, "group.alpha: 0 is not a number between 0 and 1 (exclusive)"),
+        ({"alpha": 0.05, "min_subjects": 1}, 6, None, "group.min_subjects: 1 is not an integer of at least 2"),
+        ({"alpha": 0.05}, 1, None, "group.min_subjects: 1 subject(s), fewer than the 2 required"),
+        ({"alpha": 0.05, "min_subjects": 8}, 6, None, "group.min_subjects: 6 subject(s), fewer than the 8 required"),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 0, "p_voxel": 0.001, "connectivity": 1}},
+            6,
+            None,
+            "group.stelzer.bootstraps: 0 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1.5, "p_voxel": 0.001, "connectivity": 1}},
+            6,
+            None,
+            "group.stelzer.bootstraps: 1.5 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 500, "p_voxel": 0.001, "connectivity": 1}},
+            6,
+            None,
+            (
+                "group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
+                "threshold"
+            ),
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 1, "connectivity": 1}},
+            6,
+            None,
+            "group.stelzer.p_voxel: 1 is not a number between 0 and 1 (exclusive)",
+        ),
+        (
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.01, "connectivity": 6}},
+            6,
+            None,
+            "group.stelzer.connectivity: 6 is not one of 1 (face), 2 (edge), 3 (vertex)",
+        ),
+        (
+            {"alpha": 0.01, "stelzer": {"bootstraps": 50, "p_voxel": 0.1, "connectivity": 1}},
+            6,
+            None,
+            "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstraps (group.stelzer.bootstraps) give",
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 0}},
+            6,
+            None,
+            "group.prevalence.permutations: 0 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 1.0}},
+            6,
+            None,
+            "group.prevalence.gamma0: 1.0 is not a number between 0 and 1 (exclusive)",
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 1000}},
+            3,
+            2,
+            (
+                "group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
+                "subjects, group.prevalence.permutations 1000) give"
+            ),
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 0, "threshold": 0.001}},
+            6,
+            None,
+            "group.signflip.n_perm: 0 is not an integer of at least 1",
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": 5}},
+            6,
+            None,
+            "group.signflip.threshold: 5 is not a number between 0 and 1 (exclusive)",
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 10, "threshold": None}},
+            6,
+            None,
+            "group.alpha: 0.05 is below 0.0909, the smallest p that 10 sign flips (group.signflip.n_perm) give",
+        ),
+        (
+            {"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": None}},
+            4,
+            None,
+            (
+                "group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
+                "needs at least 5 subjects)"
+            ),
+        ),
+    ],
+)
+def test_bad_settings(settings, n_subjects, n_first_level, message):
+    with pytest.raises(InputError) as error:
+        check_group_settings(settings, n_subjects, n_first_level)
+    assert str(error.value) == message
+
+
+def test_good_settings_pass():
+    check_group_settings(
+        {
+            "alpha": 0.05,
+            "min_subjects": 2,
+            "stelzer": {"bootstraps": 100_000, "p_voxel": 0.001, "connectivity": 1},
+            "prevalence": {"permutations": 100_000, "gamma0": 0.5},
+            "signflip": {"n_perm": 10_000, "threshold": 0.001},
+        },
+        6,
+        101,
+    )
+
+
+def test_bad_maps():
+    null, draws = line_study()
+    observed = np.full((3, 5), 0.5)
+    with pytest.raises(InputError, match=r"^observed: 4 voxels per map, but the mask has 5$"):
+        stelzer_inference(observed[:, :4], null, LINE_MASK, draws=draws, p_voxel=0.5, alpha=0.5)
+    with pytest.raises(InputError, match=r"^null: maps of 2 subjects, but observed has 3$"):
+        stelzer_inference(observed, null[:2], LINE_MASK, draws=draws, p_voxel=0.5, alpha=0.5)
+    with pytest.raises(InputError, match=r"^group.min_subjects: observed holds 1 subject\(s\), fewer than 2$"):
+        stelzer_inference(observed[:1], null[:1], LINE_MASK, draws=draws[:, :1], p_voxel=0.5, alpha=0.5)
+    with pytest.raises(InputError, match=r"^null: 1 values are NaN or infinite$"):
+        stelzer_inference(observed, _with_nan(null), LINE_MASK, draws=draws, p_voxel=0.5, alpha=0.5)
+    with pytest.raises(InputError, match=r"^maps: 1 first-level map per subject"):
+        prevalence_inference(prevalence_study()[:, :1])
+    with pytest.raises(InputError, match=r"^sub-03.npy: maps of shape 20x4 differ from sub-01.npy's 20x5; "):
+        stack_subject_maps(
+            [np.zeros((20, 5)), np.zeros((20, 5)), np.zeros((20, 4))], ["sub-01.npy", "sub-02.npy", "sub-03.npy"]
+        )
+
+
+def _with_nan(null):
+    null = null.copy()
+    null[1, 1, 2] = np.nan
+    return null
+
+
+def test_sign_flip_images_on_other_grids(tmp_path):
+    maps, mask, affine = sign_flip_study()
+    images = to_images(maps, mask, affine)
+    other = tmp_path / "sub-06.nii.gz"
+    nib.Nifti1Image(np.zeros((5, 5, 3)), affine).to_filename(other)
+    with pytest.raises(InputError) as error:
+        sign_flip_inference([*images[:5], other], 0.5, mask_image(mask, affine))
+    assert str(error.value) == (
+        f"{other}: shape (5, 5, 3) and affine differ from subject map 1's (5, 5, 4); "
+        "every subject's map must share one 3-D grid"
+    )
+
+
+def test_stack_subject_maps_and_images():
+    stacked = stack_subject_maps([np.zeros(5), np.ones(5)], ["a", "b"])
+    assert stacked.shape == (2, 5) and stacked.dtype == np.float64
+    image = to_images(np.arange(5.0), LINE_MASK, np.eye(4))
+    assert image.get_fdata()[:, 0, 0].tolist() == [0, 0, 1, 2, 3, 4, 0]
