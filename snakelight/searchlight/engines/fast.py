@@ -21,6 +21,7 @@ import ctypes
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from numba import njit
 
 from snakelight.searchlight.cv import class_missing_from_training
 
@@ -492,63 +493,260 @@ class PermutedShrinkageLDAScorer:
     """ShrinkageLDAScorer for a block of permutations (a PermutationDesign).
 
     A class's training sums and scatter matrix under a permutation are a product of its
-    indicator with the samples' [x, x x^T], group by group; the last class's is
-    the group's total minus the others'. One pass over a sphere's data serves the block.
+    indicator with the samples' features [x, x_k x_l (k <= l)], group by group: one
+    matrix product per sphere and group serves every permutation of the block; the last
+    class's is the total minus the others'. The rest, per sphere, permutation and fold,
+    is small (K <= ~20 voxels), so it runs compiled (:func:`_permuted_lda_scores`): in
+    numpy, per-call overhead and copies would cost more than the arithmetic.
     """
 
     # Permutations scored together: enough to make the products efficient.
     permutations_per_pass = 32
 
     def __init__(self, X, design):
-        self.design = design
+        d = self.design = design
         self.rows = _with_pad_voxel(X - X.mean(axis=0))  # centred, as ShrinkageLDAScorer
+        one_hot = d.indicator.any(axis=1)[:, : d.n_classes - 1].reshape(
+            -1, d.codes.shape[1]
+        )  # all classes but the last
+        # Group by group, each a contiguous (P (C - 1), group size) block.
+        self.one_hot = np.concatenate([one_hot[:, group].ravel() for group in d.groups]).astype(float)
+        self.group_start = np.array([0] + [group.stop for group in d.groups], dtype=np.intp)
+        self.train, self.train_start = _concatenated([train for train, _ in d.folds])
+        self.test, self.test_start = _concatenated([test for _, test in d.folds])
 
     def batch_size(self, width):
-        d = self.design
-        n = self.rows.shape[1]
-        features = width + width**2
-        per_sphere = 8 * (2 * features * n + d.n_permutations * d.n_folds * d.n_classes * (6 * width**2 + 2 * n))
-        return max(1, BATCH_BYTES // per_sphere)
+        return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1]))
 
     def scores(self, index):
         """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
         d = self.design
-        b, K = index.shape
-        P, F, C, n = d.indicator.shape
-        valid = index < self.rows.shape[0] - 1
-        x = self.rows[index]  # (b, K, n)
-        features = np.concatenate([x, (x[:, :, None] * x[:, None]).reshape(b, K * K, n)], axis=1)  # (b, M, n)
-        M = features.shape[1]
-        one_hot = d.indicator.any(axis=1)[:, : C - 1].astype(float)  # (P, C - 1, n): classes but the last
-        group_sums = np.empty((b, d.n_groups, P, C, M))
-        for g, group in enumerate(d.groups):
-            part = features[..., group]
-            sums = (one_hot[..., group].reshape(-1, part.shape[-1]) @ part.transpose(0, 2, 1)).reshape(b, P, C - 1, M)
-            group_sums[:, g, :, : C - 1] = sums
-            group_sums[:, g, :, C - 1] = part.sum(axis=-1)[:, None] - sums.sum(axis=2)
-        sums = (
-            (d.group_in_train @ group_sums.reshape(b, d.n_groups, -1)).reshape(b, F, P, C, M).transpose(0, 2, 1, 3, 4)
-        )
-        sums = sums / d.counts[..., None]
-        mean = sums[..., :K]  # (b, P, F, C, K)
-        cov = sums[..., K:].reshape(mean.shape + (K,)) - mean[..., :, None] * mean[..., None, :]
-        indicator = d.indicator.reshape(-1, n)
-
-        def fourth_powers(powers, weights, offset):
-            norms = weights.reshape(b, -1, 2 * K) @ powers + offset.reshape(b, -1, 1)  # (b, P F C, n)
-            return np.einsum("bmi,mi->bm", norms * norms, indicator).reshape(b, P, F, C)
-
-        scores = _shrinkage_lda_accuracy(
-            x,
-            valid,
-            mean,
-            cov,
+        return _permuted_lda_scores(
+            self.rows[index],
+            np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
+            self.one_hot,
+            self.group_start,
+            d.codes,
             d.counts,
-            fourth_powers,
-            [test for _, test in d.folds],
-            [d.codes[:, test] for _, test in d.folds],
+            d.group_in_train,
+            self.train,
+            self.train_start,
+            self.test,
+            self.test_start,
         )
-        return scores.transpose(1, 0, 2)
+
+
+def _concatenated(index_arrays):
+    """Index arrays as one array and the (len + 1,) offsets of each's entries."""
+    start = np.concatenate([[0], np.cumsum([a.size for a in index_arrays])])
+    return np.concatenate(index_arrays).astype(np.intp), start.astype(np.intp)
+
+
+@njit(cache=True, nogil=True)
+def _permuted_lda_scores(
+    x, sizes, one_hot, group_start, codes, counts, group_in_train, train, train_start, test, test_start
+):
+    """_shrinkage_lda_accuracy for each sphere, permutation and fold: (P, b, F).
+
+    ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
+    ``one_hot``: for each group g in turn, a (P (C - 1), group size) block, 1 where a
+    sample has class c under permutation p (all classes but the last); group g's samples
+    are ``group_start[g]:group_start[g + 1]``; ``codes`` (P, n) the classes; ``counts``
+    (P, F, C) the training classes' sizes; ``group_in_train`` (F, G) float, 1 where fold
+    f trains on group g; fold f's training samples are ``train[train_start[f]:train_start[f + 1]]``,
+    its test samples likewise in ``test``.
+    """
+    P, F, C = counts.shape
+    scores = np.empty((P, x.shape[0], F))
+    for s in range(x.shape[0]):
+        K = sizes[s]
+        data = np.ascontiguousarray(x[s, :K])  # (K, n)
+        sums, fold_totals = _training_sums(data, one_hot, group_start, group_in_train, P, C)
+        mean = np.empty((P, F, C, K))
+        cov = np.empty((P, F, C, K, K))
+        scale2 = np.empty((P, F, C, K))
+        trace = np.empty((P, F, C))
+        squares = np.empty((P, F, C))
+        weights = np.empty((P * F * C, 2 * K))
+        offset = np.empty(P * F * C)
+        last = np.empty(fold_totals.shape[1])  # the last class's sums
+        for p in range(P):
+            for f in range(F):
+                last[:] = fold_totals[f]
+                for c in range(C):
+                    if c < C - 1:
+                        class_sums = sums[f, p, c]
+                        for m in range(last.size):
+                            last[m] -= class_sums[m]
+                    else:
+                        class_sums = last
+                    row = (p * F + f) * C + c
+                    trace[p, f, c], squares[p, f, c], offset[row] = _class_statistics(
+                        class_sums, counts[p, f, c], mean[p, f, c], cov[p, f, c], scale2[p, f, c], weights[row]
+                    )
+        powers = np.empty((2 * K, data.shape[1]))  # [x^2, x]
+        powers[:K] = data**2
+        powers[K:] = data
+        norms = np.dot(weights, powers)  # (P F C, n): |z_i|^2 less the offset, for every class and sample
+        within = np.empty((K, K))
+        coef = np.empty((C, K))
+        fourth = np.empty(C)
+        for f in range(F):
+            test_data = data[:, test[test_start[f] : test_start[f + 1]]]  # (K, n_test)
+            for p in range(P):
+                fourth[:] = 0.0
+                for j in range(train_start[f], train_start[f + 1]):
+                    i = train[j]
+                    row = (p * F + f) * C + codes[p, i]
+                    fourth[codes[p, i]] += (norms[row, i] + offset[row]) ** 2
+                prior = _shrunk_within(
+                    within, cov[p, f], scale2[p, f], trace[p, f], squares[p, f], fourth, counts[p, f]
+                )
+                coef[:] = mean[p, f]
+                _cholesky_solve(within, coef)
+                predicted = _predictions(test_data, mean[p, f], coef, prior)
+                right = 0
+                for j in range(predicted.size):
+                    right += predicted[j] == codes[p, test[test_start[f] + j]]
+                scores[p, s, f] = right / predicted.size
+    return scores
+
+
+@njit(cache=True, nogil=True)
+def _training_sums(data, one_hot, group_start, group_in_train, P, C):
+    """The sums of the features [x, x_k x_l (k <= l)] (M = K + K (K + 1) / 2 of them) of
+    a sphere's ``data`` (K, n) over each fold's training samples: (F, P, C - 1, M) per
+    permutation and class but the last, and (F, M) over all classes."""
+    K, n = data.shape
+    F, G = group_in_train.shape
+    M = K + K * (K + 1) // 2
+    features = np.empty((n, M))
+    for i in range(n):
+        features[i, :K] = data[:, i]
+        at = K
+        for k in range(K):
+            for h in range(k, K):
+                features[i, at] = data[k, i] * data[h, i]
+                at += 1
+    rows = P * (C - 1)
+    group_sums = np.empty((G, rows * M))
+    group_totals = np.zeros((G, M))
+    for g in range(G):
+        start, stop = group_start[g], group_start[g + 1]
+        block = one_hot[rows * start : rows * stop].reshape((rows, stop - start))
+        group_sums[g] = np.dot(block, features[start:stop]).ravel()
+        for i in range(start, stop):
+            for m in range(M):
+                group_totals[g, m] += features[i, m]
+    sums = np.dot(group_in_train, group_sums).reshape((F, P, C - 1, M))
+    return sums, np.dot(group_in_train, group_totals)
+
+
+@njit(cache=True, nogil=True)
+def _class_statistics(sums, n, mean, cov, scale2, weights):
+    """A training class's mean, covariance and standardising variances from its feature
+    sums (M,) over its ``n`` samples, written into ``mean`` (K,), ``cov`` (K, K),
+    ``scale2`` (K,) and ``weights`` (2K,) (|z_i|^2 = weights . [x_i^2, x_i] + offset).
+    Returns trace and squared norm of its correlation matrix, and the offset."""
+    K = mean.size
+    inverse = 1 / n
+    for k in range(K):
+        mean[k] = sums[k] * inverse
+    at = K
+    for k in range(K):
+        for h in range(k, K):
+            cov[k, h] = sums[at + h - k] * inverse - mean[k] * mean[h]
+        for h in range(k + 1, K):
+            cov[h, k] = cov[k, h]
+        at += K - k
+    trace = offset = 0.0
+    for k in range(K):
+        var = cov[k, k]
+        scale2[k] = var if var > 0 else 1.0  # StandardScaler leaves constant features unscaled
+        weights[k] = 1 / scale2[k]
+        weights[K + k] = -2 * mean[k] * weights[k]
+        trace += var * weights[k]
+        offset += mean[k] ** 2 * weights[k]
+    row_squares = np.zeros(K)  # sum_k cov_kh^2 / scale2_k, for every h at once
+    for k in range(K):
+        for h in range(K):
+            row_squares[h] += cov[k, h] ** 2 * weights[k]
+    squares = 0.0
+    for h in range(K):
+        squares += row_squares[h] * weights[h]
+    return trace, squares, offset
+
+
+@njit(cache=True, nogil=True)
+def _shrunk_within(within, cov, scale2, trace, squares, fourth, n):
+    """The within-class covariance (K, K), written into ``within``, of classes with
+    covariances ``cov`` (C, K, K), each shrunk with its Ledoit-Wolf coefficient (from
+    ``trace``, ``squares``, ``fourth`` (C,): the standardised data's statistics) and
+    weighted by its prior; ``n`` (C,) the class sizes. Returns the priors (C,)."""
+    K = within.shape[0]
+    prior = n / n.sum()
+    within[:] = 0.0
+    for c in range(cov.shape[0]):
+        mu = trace[c] / K
+        delta = (squares[c] - 2 * mu * trace[c] + K * mu**2) / K
+        beta = min((fourth[c] / n[c] - squares[c]) / (K * n[c]), delta)
+        shrinkage = 0.0 if beta == 0 else beta / (delta if delta != 0 else 1.0)
+        weight = prior[c] * (1 - shrinkage)
+        for k in range(K):
+            for h in range(K):
+                within[k, h] += weight * cov[c, k, h]
+            within[k, k] += prior[c] * shrinkage * mu * scale2[c, k]
+    return prior
+
+
+@njit(cache=True, nogil=True)
+def _predictions(test_data, mean, coef, prior):
+    """The predicted classes (n_test,) of test samples ``test_data`` (K, n_test) from
+    the class means (C, K), discriminant coefficients ``coef`` (C, K) and priors (C,)."""
+    K, n_test = test_data.shape
+    C = coef.shape[0]
+    decision = np.empty((C, n_test))
+    for c in range(C):
+        intercept = 0.0
+        for k in range(K):
+            intercept += mean[c, k] * coef[c, k]
+        decision[c] = -0.5 * intercept + np.log(prior[c])
+        for k in range(K):  # sample by sample: no serial dependency over k
+            for j in range(n_test):
+                decision[c, j] += coef[c, k] * test_data[k, j]
+    predicted = np.zeros(n_test, dtype=np.intp)
+    for j in range(n_test):
+        if C == 2:
+            predicted[j] = decision[1, j] - decision[0, j] > 0
+        else:
+            predicted[j] = np.argmax(decision[:, j])
+    return predicted
+
+
+@njit(cache=True, nogil=True)
+def _cholesky_solve(a, rhs):
+    """Solve a x = r in place for a symmetric positive definite ``a`` (K, K) (overwritten
+    by its Cholesky factor) and each row r of ``rhs`` (m, K)."""
+    K = a.shape[0]
+    inverse = np.empty(K)  # of the factor's diagonal
+    for j in range(K):  # a = U^T U, U upper triangular, row by row
+        pivot = np.sqrt(a[j, j])
+        inverse[j] = 1 / pivot
+        for h in range(j, K):
+            a[j, h] *= inverse[j]
+        for i in range(j + 1, K):
+            factor = a[j, i]
+            for h in range(i, K):
+                a[i, h] -= factor * a[j, h]
+    for r in range(rhs.shape[0]):
+        for j in range(K):  # U^T y = r
+            rhs[r, j] *= inverse[j]
+            for h in range(j + 1, K):
+                rhs[r, h] -= rhs[r, j] * a[j, h]
+        for j in range(K - 1, -1, -1):  # U x = y
+            rhs[r, j] *= inverse[j]
+            for h in range(j):
+                rhs[r, h] -= rhs[r, j] * a[h, j]
 
 
 # The scorer of each estimator name: built once for a data matrix and its folds, it
