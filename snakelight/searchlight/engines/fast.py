@@ -495,22 +495,23 @@ class PermutedShrinkageLDAScorer:
     A class's training sums and scatter matrix under a permutation are a product of its
     indicator with the samples' features [x, x_k x_l (k <= l)], group by group: one
     matrix product per sphere and group serves every permutation of the block; the last
-    class's is the total minus the others'. The rest, per sphere, permutation and fold,
-    is small (K <= ~20 voxels), so it runs compiled (:func:`_permuted_lda_scores`): in
-    numpy, per-call overhead and copies would cost more than the arithmetic.
+    class's is the total minus the others'. The rest is small (K <= ~20 voxels) but is
+    done for every sphere, permutation and fold, so it runs compiled
+    (:func:`_permuted_lda_scores`), with the permutations as the innermost axis of every
+    array: each step is one vector operation over the block.
     """
 
-    # Permutations scored together: enough to make the products efficient.
+    # Permutations scored together: enough to make the products and the vectors efficient.
     permutations_per_pass = 32
 
     def __init__(self, X, design):
         d = self.design = design
         self.rows = _with_pad_voxel(X - X.mean(axis=0))  # centred, as ShrinkageLDAScorer
-        one_hot = d.indicator.any(axis=1)[:, : d.n_classes - 1].reshape(
-            -1, d.codes.shape[1]
-        )  # all classes but the last
-        # Group by group, each a contiguous (P (C - 1), group size) block.
-        self.one_hot = np.concatenate([one_hot[:, group].ravel() for group in d.groups]).astype(float)
+        # (C, n, P): 1 where a sample has class c under permutation p.
+        self.membership = np.ascontiguousarray(d.indicator.any(axis=1).transpose(1, 2, 0)).astype(float)
+        # All classes but the last, group by group, each a contiguous (group size, C - 1, P) block.
+        others = self.membership[:-1].transpose(1, 0, 2)
+        self.one_hot = np.concatenate([others[group].ravel() for group in d.groups])
         self.group_start = np.array([0] + [group.stop for group in d.groups], dtype=np.intp)
         self.train, self.train_start = _concatenated([train for train, _ in d.folds])
         self.test, self.test_start = _concatenated([test for _, test in d.folds])
@@ -526,8 +527,8 @@ class PermutedShrinkageLDAScorer:
             np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
             self.one_hot,
             self.group_start,
-            d.codes,
-            d.counts,
+            self.membership,
+            np.ascontiguousarray(d.counts.transpose(1, 2, 0)),
             d.group_in_train,
             self.train,
             self.train_start,
@@ -544,83 +545,56 @@ def _concatenated(index_arrays):
 
 @njit(cache=True, nogil=True)
 def _permuted_lda_scores(
-    x, sizes, one_hot, group_start, codes, counts, group_in_train, train, train_start, test, test_start
+    x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
 ):
     """_shrinkage_lda_accuracy for each sphere, permutation and fold: (P, b, F).
 
     ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
-    ``one_hot``: for each group g in turn, a (P (C - 1), group size) block, 1 where a
-    sample has class c under permutation p (all classes but the last); group g's samples
-    are ``group_start[g]:group_start[g + 1]``; ``codes`` (P, n) the classes; ``counts``
-    (P, F, C) the training classes' sizes; ``group_in_train`` (F, G) float, 1 where fold
-    f trains on group g; fold f's training samples are ``train[train_start[f]:train_start[f + 1]]``,
-    its test samples likewise in ``test``.
+    ``membership`` (C, n, P): 1 where sample i has class c under permutation p;
+    ``one_hot``: for each group g in turn, the (group size, C - 1, P) block of
+    ``membership`` of its samples and all classes but the last, group g's samples being
+    ``group_start[g]:group_start[g + 1]``; ``counts`` (F, C, P) the training classes'
+    sizes; ``group_in_train`` (F, G) float, 1 where fold f trains on group g; fold f's
+    training samples are ``train[train_start[f]:train_start[f + 1]]``, its test samples
+    likewise in ``test``.
     """
-    P, F, C = counts.shape
+    C, n, P = membership.shape
+    F = counts.shape[0]
     scores = np.empty((P, x.shape[0], F))
     for s in range(x.shape[0]):
         K = sizes[s]
         data = np.ascontiguousarray(x[s, :K])  # (K, n)
-        sums, fold_totals = _training_sums(data, one_hot, group_start, group_in_train, P, C)
-        mean = np.empty((P, F, C, K))
-        cov = np.empty((P, F, C, K, K))
-        scale2 = np.empty((P, F, C, K))
-        trace = np.empty((P, F, C))
-        squares = np.empty((P, F, C))
-        weights = np.empty((P * F * C, 2 * K))
-        offset = np.empty(P * F * C)
-        last = np.empty(fold_totals.shape[1])  # the last class's sums
-        for p in range(P):
-            for f in range(F):
-                last[:] = fold_totals[f]
-                for c in range(C):
-                    if c < C - 1:
-                        class_sums = sums[f, p, c]
-                        for m in range(last.size):
-                            last[m] -= class_sums[m]
-                    else:
-                        class_sums = last
-                    row = (p * F + f) * C + c
-                    trace[p, f, c], squares[p, f, c], offset[row] = _class_statistics(
-                        class_sums, counts[p, f, c], mean[p, f, c], cov[p, f, c], scale2[p, f, c], weights[row]
-                    )
-        powers = np.empty((2 * K, data.shape[1]))  # [x^2, x]
-        powers[:K] = data**2
-        powers[K:] = data
-        norms = np.dot(weights, powers)  # (P F C, n): |z_i|^2 less the offset, for every class and sample
-        within = np.empty((K, K))
-        coef = np.empty((C, K))
-        fourth = np.empty(C)
+        features = _features(data)  # (n, M)
+        group_sums, group_totals = _group_sums(features, one_hot, group_start, C - 1, P)
+        powers = np.empty((n, 2 * K))  # [x^2, x] per sample: |z_i|^2 is a product with them
+        powers[:, :K] = data.T**2
+        powers[:, K:] = data.T
         for f in range(F):
-            test_data = data[:, test[test_start[f] : test_start[f + 1]]]  # (K, n_test)
-            for p in range(P):
-                fourth[:] = 0.0
-                for j in range(train_start[f], train_start[f + 1]):
-                    i = train[j]
-                    row = (p * F + f) * C + codes[p, i]
-                    fourth[codes[p, i]] += (norms[row, i] + offset[row]) ** 2
-                prior = _shrunk_within(
-                    within, cov[p, f], scale2[p, f], trace[p, f], squares[p, f], fourth, counts[p, f]
-                )
-                coef[:] = mean[p, f]
-                _cholesky_solve(within, coef)
-                predicted = _predictions(test_data, mean[p, f], coef, prior)
-                right = 0
-                for j in range(predicted.size):
-                    right += predicted[j] == codes[p, test[test_start[f] + j]]
-                scores[p, s, f] = right / predicted.size
+            sums, total = _fold_sums(group_sums, group_totals, group_in_train[f])
+            mean, cov, scale2, weights, offset, trace, squares = _class_statistics(sums, total, counts[f], K)
+            train_f = train[train_start[f] : train_start[f + 1]]
+            train_powers = powers[train_f]
+            fourth = np.zeros((C, P))  # sum over the class's training samples of |z_i|^4
+            for c in range(C):
+                norms = np.dot(train_powers, weights[c])  # (n_train, P): |z_i|^2 less the offset
+                for j in range(train_f.size):
+                    for p in range(P):
+                        z = norms[j, p] + offset[c, p]
+                        fourth[c, p] += membership[c, train_f[j], p] * z * z
+            within, prior = _shrunk_within(cov, scale2, trace, squares, fourth, counts[f])
+            coef = mean.copy()
+            _cholesky_solve(within, coef)
+            test_f = test[test_start[f] : test_start[f + 1]]
+            right = _right_predictions(data[:, test_f], membership[:, test_f], mean, coef, prior)
+            scores[:, s, f] = right / test_f.size
     return scores
 
 
 @njit(cache=True, nogil=True)
-def _training_sums(data, one_hot, group_start, group_in_train, P, C):
-    """The sums of the features [x, x_k x_l (k <= l)] (M = K + K (K + 1) / 2 of them) of
-    a sphere's ``data`` (K, n) over each fold's training samples: (F, P, C - 1, M) per
-    permutation and class but the last, and (F, M) over all classes."""
+def _features(data):
+    """[x, x_k x_l (k <= l)] of each sample of a sphere's ``data`` (K, n): (n, M), M = K + K (K + 1) / 2."""
     K, n = data.shape
-    F, G = group_in_train.shape
-    M = K + K * (K + 1) // 2
-    features = np.empty((n, M))
+    features = np.empty((n, K + K * (K + 1) // 2))
     for i in range(n):
         features[i, :K] = data[:, i]
         at = K
@@ -628,125 +602,176 @@ def _training_sums(data, one_hot, group_start, group_in_train, P, C):
             for h in range(k, K):
                 features[i, at] = data[k, i] * data[h, i]
                 at += 1
-    rows = P * (C - 1)
-    group_sums = np.empty((G, rows * M))
-    group_totals = np.zeros((G, M))
+    return features
+
+
+@njit(cache=True, nogil=True)
+def _group_sums(features, one_hot, group_start, classes, P):
+    """Sums of ``features`` (n, M) over each group's samples of each class but the
+    last under each permutation, (G, M, classes, P), and over all its samples, (G, M)."""
+    n, M = features.shape
+    G = group_start.size - 1
+    width = classes * P
+    sums = np.empty((G, M, classes, P))
+    totals = np.zeros((G, M))
     for g in range(G):
         start, stop = group_start[g], group_start[g + 1]
-        block = one_hot[rows * start : rows * stop].reshape((rows, stop - start))
-        group_sums[g] = np.dot(block, features[start:stop]).ravel()
+        block = one_hot[width * start : width * stop].reshape((stop - start, width))
+        sums[g] = np.dot(features[start:stop].T, block).reshape((M, classes, P))
         for i in range(start, stop):
-            for m in range(M):
-                group_totals[g, m] += features[i, m]
-    sums = np.dot(group_in_train, group_sums).reshape((F, P, C - 1, M))
-    return sums, np.dot(group_in_train, group_totals)
+            totals[g] += features[i]
+    return sums, totals
 
 
 @njit(cache=True, nogil=True)
-def _class_statistics(sums, n, mean, cov, scale2, weights):
-    """A training class's mean, covariance and standardising variances from its feature
-    sums (M,) over its ``n`` samples, written into ``mean`` (K,), ``cov`` (K, K),
-    ``scale2`` (K,) and ``weights`` (2K,) (|z_i|^2 = weights . [x_i^2, x_i] + offset).
-    Returns trace and squared norm of its correlation matrix, and the offset."""
-    K = mean.size
-    inverse = 1 / n
-    for k in range(K):
-        mean[k] = sums[k] * inverse
-    at = K
-    for k in range(K):
-        for h in range(k, K):
-            cov[k, h] = sums[at + h - k] * inverse - mean[k] * mean[h]
-        for h in range(k + 1, K):
-            cov[h, k] = cov[k, h]
-        at += K - k
-    trace = offset = 0.0
-    for k in range(K):
-        var = cov[k, k]
-        scale2[k] = var if var > 0 else 1.0  # StandardScaler leaves constant features unscaled
-        weights[k] = 1 / scale2[k]
-        weights[K + k] = -2 * mean[k] * weights[k]
-        trace += var * weights[k]
-        offset += mean[k] ** 2 * weights[k]
-    row_squares = np.zeros(K)  # sum_k cov_kh^2 / scale2_k, for every h at once
-    for k in range(K):
-        for h in range(K):
-            row_squares[h] += cov[k, h] ** 2 * weights[k]
-    squares = 0.0
-    for h in range(K):
-        squares += row_squares[h] * weights[h]
-    return trace, squares, offset
+def _fold_sums(group_sums, group_totals, in_train):
+    """The training samples' sums of one fold: (M, classes, P) and (M,), from the groups
+    that ``in_train`` (G,) marks."""
+    sums = np.zeros(group_sums.shape[1:])
+    total = np.zeros(group_totals.shape[1])
+    for g in range(in_train.size):
+        if in_train[g]:
+            sums += group_sums[g]
+            total += group_totals[g]
+    return sums, total
 
 
 @njit(cache=True, nogil=True)
-def _shrunk_within(within, cov, scale2, trace, squares, fourth, n):
-    """The within-class covariance (K, K), written into ``within``, of classes with
-    covariances ``cov`` (C, K, K), each shrunk with its Ledoit-Wolf coefficient (from
-    ``trace``, ``squares``, ``fourth`` (C,): the standardised data's statistics) and
-    weighted by its prior; ``n`` (C,) the class sizes. Returns the priors (C,)."""
-    K = within.shape[0]
-    prior = n / n.sum()
-    within[:] = 0.0
-    for c in range(cov.shape[0]):
-        mu = trace[c] / K
-        delta = (squares[c] - 2 * mu * trace[c] + K * mu**2) / K
-        beta = min((fourth[c] / n[c] - squares[c]) / (K * n[c]), delta)
-        shrinkage = 0.0 if beta == 0 else beta / (delta if delta != 0 else 1.0)
-        weight = prior[c] * (1 - shrinkage)
+def _class_statistics(sums, total, n, K):
+    """Each training class's statistics under each permutation, from its feature sums
+    ``sums`` (M, C - 1, P) (the last class's: ``total`` (M,) less the others') over its
+    ``n`` (C, P) samples: mean (C, K, P), covariance (C, K, K, P), standardising
+    variances scale2 (C, K, P), the weights (C, 2K, P) and offset (C, P) that give the
+    squared norm of a standardised sample, |z_i|^2 = weights . [x_i^2, x_i] + offset, and
+    the trace and squared norm of the correlation matrix (C, P)."""
+    M, _, P = sums.shape
+    C = n.shape[0]
+    class_sums = np.empty((C, M, P))
+    class_sums[: C - 1] = sums.transpose(1, 0, 2)
+    for m in range(M):
+        for p in range(P):
+            last = total[m]
+            for c in range(C - 1):
+                last -= sums[m, c, p]
+            class_sums[C - 1, m, p] = last
+    mean = np.empty((C, K, P))
+    cov = np.empty((C, K, K, P))
+    scale2 = np.empty((C, K, P))
+    weights = np.empty((C, 2 * K, P))
+    offset = np.zeros((C, P))
+    trace = np.zeros((C, P))
+    squares = np.zeros((C, P))
+    for c in range(C):
+        inverse = 1 / n[c]
+        for k in range(K):
+            mean[c, k] = class_sums[c, k] * inverse
+        at = K
+        for k in range(K):
+            for h in range(k, K):
+                for p in range(P):
+                    cov[c, k, h, p] = class_sums[c, at, p] * inverse[p] - mean[c, k, p] * mean[c, h, p]
+                    cov[c, h, k, p] = cov[c, k, h, p]
+                at += 1
+        for k in range(K):
+            for p in range(P):
+                var = cov[c, k, k, p]
+                scale2[c, k, p] = var if var > 0 else 1.0  # StandardScaler leaves constant features unscaled
+                weights[c, k, p] = 1 / scale2[c, k, p]
+                weights[c, K + k, p] = -2 * mean[c, k, p] * weights[c, k, p]
+                trace[c, p] += var * weights[c, k, p]
+                offset[c, p] += mean[c, k, p] ** 2 * weights[c, k, p]
         for k in range(K):
             for h in range(K):
-                within[k, h] += weight * cov[c, k, h]
-            within[k, k] += prior[c] * shrinkage * mu * scale2[c, k]
-    return prior
+                for p in range(P):
+                    squares[c, p] += cov[c, k, h, p] ** 2 * weights[c, k, p] * weights[c, h, p]
+    return mean, cov, scale2, weights, offset, trace, squares
 
 
 @njit(cache=True, nogil=True)
-def _predictions(test_data, mean, coef, prior):
-    """The predicted classes (n_test,) of test samples ``test_data`` (K, n_test) from
-    the class means (C, K), discriminant coefficients ``coef`` (C, K) and priors (C,)."""
-    K, n_test = test_data.shape
-    C = coef.shape[0]
-    decision = np.empty((C, n_test))
+def _shrunk_within(cov, scale2, trace, squares, fourth, n):
+    """The within-class covariance (K, K, P) of classes with covariances ``cov``
+    (C, K, K, P), each shrunk with its Ledoit-Wolf coefficient (from ``trace``,
+    ``squares``, ``fourth`` (C, P): the standardised data's statistics) and weighted by
+    its prior; ``n`` (C, P) the class sizes. Returns it and the priors (C, P)."""
+    C, K, _, P = cov.shape
+    prior = n / n.sum(axis=0)
+    within = np.zeros((K, K, P))
+    weight = np.empty(P)
+    diagonal = np.empty(P)
     for c in range(C):
-        intercept = 0.0
+        for p in range(P):
+            mu = trace[c, p] / K
+            delta = (squares[c, p] - 2 * mu * trace[c, p] + K * mu**2) / K
+            beta = min((fourth[c, p] / n[c, p] - squares[c, p]) / (K * n[c, p]), delta)
+            shrinkage = 0.0 if beta == 0 else beta / (delta if delta != 0 else 1.0)
+            weight[p] = prior[c, p] * (1 - shrinkage)
+            diagonal[p] = prior[c, p] * shrinkage * mu
         for k in range(K):
-            intercept += mean[c, k] * coef[c, k]
-        decision[c] = -0.5 * intercept + np.log(prior[c])
-        for k in range(K):  # sample by sample: no serial dependency over k
-            for j in range(n_test):
-                decision[c, j] += coef[c, k] * test_data[k, j]
-    predicted = np.zeros(n_test, dtype=np.intp)
-    for j in range(n_test):
-        if C == 2:
-            predicted[j] = decision[1, j] - decision[0, j] > 0
-        else:
-            predicted[j] = np.argmax(decision[:, j])
-    return predicted
+            for h in range(K):
+                for p in range(P):
+                    within[k, h, p] += weight[p] * cov[c, k, h, p]
+            for p in range(P):
+                within[k, k, p] += diagonal[p] * scale2[c, k, p]
+    return within, prior
 
 
 @njit(cache=True, nogil=True)
 def _cholesky_solve(a, rhs):
-    """Solve a x = r in place for a symmetric positive definite ``a`` (K, K) (overwritten
-    by its Cholesky factor) and each row r of ``rhs`` (m, K)."""
-    K = a.shape[0]
-    inverse = np.empty(K)  # of the factor's diagonal
+    """Solve a x = r in place for symmetric positive definite matrices ``a`` (K, K, P)
+    (overwritten by their Cholesky factors) and the rows r of ``rhs`` (m, K, P)."""
+    K, _, P = a.shape
+    inverse = np.empty((K, P))  # of the factors' diagonals
     for j in range(K):  # a = U^T U, U upper triangular, row by row
-        pivot = np.sqrt(a[j, j])
-        inverse[j] = 1 / pivot
+        for p in range(P):
+            inverse[j, p] = 1 / np.sqrt(a[j, j, p])
         for h in range(j, K):
-            a[j, h] *= inverse[j]
+            for p in range(P):
+                a[j, h, p] *= inverse[j, p]
         for i in range(j + 1, K):
-            factor = a[j, i]
             for h in range(i, K):
-                a[i, h] -= factor * a[j, h]
+                for p in range(P):
+                    a[i, h, p] -= a[j, i, p] * a[j, h, p]
     for r in range(rhs.shape[0]):
         for j in range(K):  # U^T y = r
-            rhs[r, j] *= inverse[j]
+            for p in range(P):
+                rhs[r, j, p] *= inverse[j, p]
             for h in range(j + 1, K):
-                rhs[r, h] -= rhs[r, j] * a[j, h]
+                for p in range(P):
+                    rhs[r, h, p] -= rhs[r, j, p] * a[j, h, p]
         for j in range(K - 1, -1, -1):  # U x = y
-            rhs[r, j] *= inverse[j]
+            for p in range(P):
+                rhs[r, j, p] *= inverse[j, p]
             for h in range(j):
-                rhs[r, h] -= rhs[r, j] * a[h, j]
+                for p in range(P):
+                    rhs[r, h, p] -= rhs[r, j, p] * a[h, j, p]
+
+
+@njit(cache=True, nogil=True)
+def _right_predictions(test_data, truth, mean, coef, prior):
+    """How many test samples ``test_data`` (K, n_test) each permutation classifies
+    right, (P,): from the class means (C, K, P), discriminant coefficients ``coef``
+    (C, K, P) and priors (C, P); ``truth`` (C, n_test, P) is 1 at each sample's class."""
+    C, K, P = coef.shape
+    intercept = np.log(prior)
+    for c in range(C):
+        for k in range(K):
+            for p in range(P):
+                intercept[c, p] -= 0.5 * mean[c, k, p] * coef[c, k, p]
+    right = np.zeros(P)
+    decision = np.empty((C, P))
+    for j in range(test_data.shape[1]):
+        decision[:] = intercept
+        for c in range(C):
+            for k in range(K):
+                for p in range(P):
+                    decision[c, p] += test_data[k, j] * coef[c, k, p]
+        for p in range(P):
+            if C == 2:
+                predicted = 1 if decision[1, p] - decision[0, p] > 0 else 0
+            else:
+                predicted = np.argmax(decision[:, p])
+            right[p] += truth[predicted, j, p]
+    return right
 
 
 # The scorer of each estimator name: built once for a data matrix and its folds, it
