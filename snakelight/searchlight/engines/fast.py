@@ -509,9 +509,11 @@ class PermutedShrinkageLDAScorer:
         self.rows = _with_pad_voxel(X - X.mean(axis=0))  # centred, as ShrinkageLDAScorer
         # (C, n, P): 1 where a sample has class c under permutation p.
         self.membership = np.ascontiguousarray(d.indicator.any(axis=1).transpose(1, 2, 0)).astype(float)
-        # All classes but the last, group by group, each a contiguous (group size, C - 1, P) block.
-        others = self.membership[:-1].transpose(1, 0, 2)
-        self.one_hot = np.concatenate([others[group].ravel() for group in d.groups])
+        # Per sample: its class indicators but the last class's, (C - 1) P, then a 1 (for
+        # the total over all classes); group by group, each a contiguous block.
+        one_hot = np.ones((d.codes.shape[1], (d.n_classes - 1) * d.n_permutations + 1))
+        one_hot[:, :-1] = self.membership[:-1].transpose(1, 0, 2).reshape(d.codes.shape[1], -1)
+        self.one_hot = np.concatenate([one_hot[group].ravel() for group in d.groups])
         self.group_start = np.array([0] + [group.stop for group in d.groups], dtype=np.intp)
         self.train, self.train_start = _concatenated([train for train, _ in d.folds])
         self.test, self.test_start = _concatenated([test for _, test in d.folds])
@@ -551,9 +553,9 @@ def _permuted_lda_scores(
 
     ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
     ``membership`` (C, n, P): 1 where sample i has class c under permutation p;
-    ``one_hot``: for each group g in turn, the (group size, C - 1, P) block of
-    ``membership`` of its samples and all classes but the last, group g's samples being
-    ``group_start[g]:group_start[g + 1]``; ``counts`` (F, C, P) the training classes'
+    ``one_hot``: for each group g in turn, a (group size, (C - 1) P + 1) block: its
+    samples' ``membership`` of all classes but the last, then a column of ones; group g's
+    samples are ``group_start[g]:group_start[g + 1]``; ``counts`` (F, C, P) the training classes'
     sizes; ``group_in_train`` (F, G) float, 1 where fold f trains on group g; fold f's
     training samples are ``train[train_start[f]:train_start[f + 1]]``, its test samples
     likewise in ``test``.
@@ -564,23 +566,19 @@ def _permuted_lda_scores(
     for s in range(x.shape[0]):
         K = sizes[s]
         data = np.ascontiguousarray(x[s, :K])  # (K, n)
-        features = _features(data)  # (n, M)
-        group_sums, group_totals = _group_sums(features, one_hot, group_start, C - 1, P)
+        group_sums = _group_sums(data, one_hot, group_start)  # (G, M ((C - 1) P + 1))
+        fold_sums = np.dot(group_in_train, group_sums).reshape((F, -1, (C - 1) * P + 1))
         powers = np.empty((n, 2 * K))  # [x^2, x] per sample: |z_i|^2 is a product with them
         powers[:, :K] = data.T**2
         powers[:, K:] = data.T
         for f in range(F):
-            sums, total = _fold_sums(group_sums, group_totals, group_in_train[f])
-            mean, cov, scale2, weights, offset, trace, squares = _class_statistics(sums, total, counts[f], K)
+            mean, cov, scale2, weights, offset, trace, squares = _class_statistics(fold_sums[f], counts[f], K)
             train_f = train[train_start[f] : train_start[f + 1]]
             train_powers = powers[train_f]
             fourth = np.zeros((C, P))  # sum over the class's training samples of |z_i|^4
             for c in range(C):
                 norms = np.dot(train_powers, weights[c])  # (n_train, P): |z_i|^2 less the offset
-                for j in range(train_f.size):
-                    for p in range(P):
-                        z = norms[j, p] + offset[c, p]
-                        fourth[c, p] += membership[c, train_f[j], p] * z * z
+                _add_masked_squares(fourth[c], norms, offset[c], membership[c], train_f)
             within, prior = _shrunk_within(cov, scale2, trace, squares, fourth, counts[f])
             coef = mean.copy()
             _cholesky_solve(within, coef)
@@ -591,69 +589,53 @@ def _permuted_lda_scores(
 
 
 @njit(cache=True, nogil=True)
-def _features(data):
-    """[x, x_k x_l (k <= l)] of each sample of a sphere's ``data`` (K, n): (n, M), M = K + K (K + 1) / 2."""
-    K, n = data.shape
-    features = np.empty((n, K + K * (K + 1) // 2))
-    for i in range(n):
-        features[i, :K] = data[:, i]
+def _group_sums(data, one_hot, group_start):
+    """Products of each group's ``one_hot`` block (group size, width) with its samples'
+    features [x, x_k x_l (k <= l)] (M = K + K (K + 1) / 2 of them) of a sphere's ``data``
+    (K, n): (G, M width)."""
+    K = data.shape[0]
+    M = K + K * (K + 1) // 2
+    G = group_start.size - 1
+    width = one_hot.size // data.shape[1]
+    sums = np.empty((G, M * width))
+    for g in range(G):
+        start, stop = group_start[g], group_start[g + 1]
+        features = np.empty((M, stop - start))  # feature-major: each row one vector operation
+        features[:K] = data[:, start:stop]
         at = K
         for k in range(K):
             for h in range(k, K):
-                features[i, at] = data[k, i] * data[h, i]
+                for i in range(stop - start):
+                    features[at, i] = data[k, start + i] * data[h, start + i]
                 at += 1
-    return features
-
-
-@njit(cache=True, nogil=True)
-def _group_sums(features, one_hot, group_start, classes, P):
-    """Sums of ``features`` (n, M) over each group's samples of each class but the
-    last under each permutation, (G, M, classes, P), and over all its samples, (G, M)."""
-    n, M = features.shape
-    G = group_start.size - 1
-    width = classes * P
-    sums = np.empty((G, M, classes, P))
-    totals = np.zeros((G, M))
-    for g in range(G):
-        start, stop = group_start[g], group_start[g + 1]
         block = one_hot[width * start : width * stop].reshape((stop - start, width))
-        sums[g] = np.dot(features[start:stop].T, block).reshape((M, classes, P))
-        for i in range(start, stop):
-            totals[g] += features[i]
-    return sums, totals
+        sums[g] = np.dot(features, block).ravel()
+    return sums
 
 
 @njit(cache=True, nogil=True)
-def _fold_sums(group_sums, group_totals, in_train):
-    """The training samples' sums of one fold: (M, classes, P) and (M,), from the groups
-    that ``in_train`` (G,) marks."""
-    sums = np.zeros(group_sums.shape[1:])
-    total = np.zeros(group_totals.shape[1])
-    for g in range(in_train.size):
-        if in_train[g]:
-            sums += group_sums[g]
-            total += group_totals[g]
-    return sums, total
+def _add_masked_squares(out, norms, offset, mask, rows):
+    """out[p] += sum_j mask[rows[j], p] (norms[j, p] + offset[p])^2: ``out``, ``offset``
+    (P,), ``norms`` (len(rows), P), ``mask`` (n, P)."""
+    for j in range(rows.size):
+        norm, weight = norms[j], mask[rows[j]]
+        for p in range(out.size):
+            z = norm[p] + offset[p]
+            out[p] += weight[p] * z * z
 
 
 @njit(cache=True, nogil=True)
-def _class_statistics(sums, total, n, K):
-    """Each training class's statistics under each permutation, from its feature sums
-    ``sums`` (M, C - 1, P) (the last class's: ``total`` (M,) less the others') over its
-    ``n`` (C, P) samples: mean (C, K, P), covariance (C, K, K, P), standardising
-    variances scale2 (C, K, P), the weights (C, 2K, P) and offset (C, P) that give the
-    squared norm of a standardised sample, |z_i|^2 = weights . [x_i^2, x_i] + offset, and
-    the trace and squared norm of the correlation matrix (C, P)."""
-    M, _, P = sums.shape
-    C = n.shape[0]
-    class_sums = np.empty((C, M, P))
-    class_sums[: C - 1] = sums.transpose(1, 0, 2)
-    for m in range(M):
-        for p in range(P):
-            last = total[m]
-            for c in range(C - 1):
-                last -= sums[m, c, p]
-            class_sums[C - 1, m, p] = last
+def _class_statistics(sums, n, K):
+    """Each training class's statistics under each permutation, from the training
+    samples' feature sums ``sums`` (M, (C - 1) P + 1), per class but the last and
+    permutation, then over all classes (the last class's: that less the others'), and
+    the class sizes ``n`` (C, P): mean (C, K, P), covariance (C, K, K, P; its upper
+    triangle), standardising variances scale2 (C, K, P), the weights (C, 2K, P) and
+    offset (C, P) that give the squared norm of a standardised sample, |z_i|^2 =
+    weights . [x_i^2, x_i] + offset, and the trace and squared norm of the correlation
+    matrix (C, P)."""
+    C, P = n.shape
+    M = sums.shape[0]
     mean = np.empty((C, K, P))
     cov = np.empty((C, K, K, P))
     scale2 = np.empty((C, K, P))
@@ -661,57 +643,69 @@ def _class_statistics(sums, total, n, K):
     offset = np.zeros((C, P))
     trace = np.zeros((C, P))
     squares = np.zeros((C, P))
+    last = np.empty((M, P))
+    for m in range(M):
+        for p in range(P):
+            last[m, p] = sums[m, -1]
+        for c in range(C - 1):
+            for p in range(P):
+                last[m, p] -= sums[m, c * P + p]
     for c in range(C):
+        class_sums = sums[:, c * P : (c + 1) * P] if c < C - 1 else last  # (M, P)
         inverse = 1 / n[c]
         for k in range(K):
-            mean[c, k] = class_sums[c, k] * inverse
-        at = K
-        for k in range(K):
-            for h in range(k, K):
-                for p in range(P):
-                    cov[c, k, h, p] = class_sums[c, at, p] * inverse[p] - mean[c, k, p] * mean[c, h, p]
-                    cov[c, h, k, p] = cov[c, k, h, p]
-                at += 1
+            for p in range(P):
+                mean[c, k, p] = class_sums[k, p] * inverse[p]
+        diagonal = K  # the feature index of x_k^2
         for k in range(K):
             for p in range(P):
-                var = cov[c, k, k, p]
+                var = class_sums[diagonal, p] * inverse[p] - mean[c, k, p] * mean[c, k, p]
+                cov[c, k, k, p] = var
                 scale2[c, k, p] = var if var > 0 else 1.0  # StandardScaler leaves constant features unscaled
                 weights[c, k, p] = 1 / scale2[c, k, p]
                 weights[c, K + k, p] = -2 * mean[c, k, p] * weights[c, k, p]
                 trace[c, p] += var * weights[c, k, p]
                 offset[c, p] += mean[c, k, p] ** 2 * weights[c, k, p]
+                squares[c, p] += (var * weights[c, k, p]) ** 2
+            diagonal += K - k
+        at = K
         for k in range(K):
-            for h in range(K):
+            for h in range(k + 1, K):
                 for p in range(P):
-                    squares[c, p] += cov[c, k, h, p] ** 2 * weights[c, k, p] * weights[c, h, p]
+                    v = class_sums[at + h - k, p] * inverse[p] - mean[c, k, p] * mean[c, h, p]
+                    cov[c, k, h, p] = v
+                    squares[c, p] += 2 * (v * v * weights[c, k, p] * weights[c, h, p])
+            at += K - k
     return mean, cov, scale2, weights, offset, trace, squares
 
 
 @njit(cache=True, nogil=True)
 def _shrunk_within(cov, scale2, trace, squares, fourth, n):
-    """The within-class covariance (K, K, P) of classes with covariances ``cov``
-    (C, K, K, P), each shrunk with its Ledoit-Wolf coefficient (from ``trace``,
-    ``squares``, ``fourth`` (C, P): the standardised data's statistics) and weighted by
-    its prior; ``n`` (C, P) the class sizes. Returns it and the priors (C, P)."""
+    """The within-class covariance (K, K, P; its upper triangle) of classes with
+    covariances ``cov`` (C, K, K, P; upper triangles), each shrunk with its Ledoit-Wolf
+    coefficient (from ``trace``, ``squares``, ``fourth`` (C, P): the standardised data's
+    statistics) and weighted by its prior; ``n`` (C, P) the class sizes. Returns it and
+    the priors (C, P)."""
     C, K, _, P = cov.shape
     prior = n / n.sum(axis=0)
-    within = np.zeros((K, K, P))
-    weight = np.empty(P)
-    diagonal = np.empty(P)
+    weight = np.empty((C, P))
+    diagonal = np.empty((C, P))
     for c in range(C):
         for p in range(P):
             mu = trace[c, p] / K
             delta = (squares[c, p] - 2 * mu * trace[c, p] + K * mu**2) / K
             beta = min((fourth[c, p] / n[c, p] - squares[c, p]) / (K * n[c, p]), delta)
             shrinkage = 0.0 if beta == 0 else beta / (delta if delta != 0 else 1.0)
-            weight[p] = prior[c, p] * (1 - shrinkage)
-            diagonal[p] = prior[c, p] * shrinkage * mu
+            weight[c, p] = prior[c, p] * (1 - shrinkage)
+            diagonal[c, p] = prior[c, p] * shrinkage * mu
+    within = np.zeros((K, K, P))
+    for c in range(C):
         for k in range(K):
-            for h in range(K):
+            for h in range(k, K):
                 for p in range(P):
-                    within[k, h, p] += weight[p] * cov[c, k, h, p]
+                    within[k, h, p] += weight[c, p] * cov[c, k, h, p]
             for p in range(P):
-                within[k, k, p] += diagonal[p] * scale2[c, k, p]
+                within[k, k, p] += diagonal[c, p] * scale2[c, k, p]
     return within, prior
 
 
@@ -752,24 +746,24 @@ def _right_predictions(test_data, truth, mean, coef, prior):
     right, (P,): from the class means (C, K, P), discriminant coefficients ``coef``
     (C, K, P) and priors (C, P); ``truth`` (C, n_test, P) is 1 at each sample's class."""
     C, K, P = coef.shape
-    intercept = np.log(prior)
+    n_test = test_data.shape[1]
+    decision = np.empty((C, n_test, P))
     for c in range(C):
+        intercept = np.log(prior[c])
         for k in range(K):
             for p in range(P):
-                intercept[c, p] -= 0.5 * mean[c, k, p] * coef[c, k, p]
+                intercept[p] -= 0.5 * mean[c, k, p] * coef[c, k, p]
+        decision[c] = np.dot(test_data.T, coef[c])
+        for j in range(n_test):
+            for p in range(P):
+                decision[c, j, p] += intercept[p]
     right = np.zeros(P)
-    decision = np.empty((C, P))
-    for j in range(test_data.shape[1]):
-        decision[:] = intercept
-        for c in range(C):
-            for k in range(K):
-                for p in range(P):
-                    decision[c, p] += test_data[k, j] * coef[c, k, p]
+    for j in range(n_test):
         for p in range(P):
             if C == 2:
-                predicted = 1 if decision[1, p] - decision[0, p] > 0 else 0
+                predicted = 1 if decision[1, j, p] - decision[0, j, p] > 0 else 0
             else:
-                predicted = np.argmax(decision[:, p])
+                predicted = np.argmax(decision[:, j, p])
             right[p] += truth[predicted, j, p]
     return right
 
