@@ -502,7 +502,7 @@ class PermutedShrinkageLDAScorer:
     """
 
     # Permutations scored together: enough to make the products and the vectors efficient.
-    permutations_per_pass = 32
+    permutations_per_pass = 64
 
     def __init__(self, X, design):
         d = self.design = design
@@ -545,7 +545,7 @@ def _concatenated(index_arrays):
     return np.concatenate(index_arrays).astype(np.intp), start.astype(np.intp)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _permuted_lda_scores(
     x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
 ):
@@ -588,7 +588,7 @@ def _permuted_lda_scores(
     return scores
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _group_sums(data, one_hot, group_start):
     """Products of each group's ``one_hot`` block (group size, width) with its samples'
     features [x, x_k x_l (k <= l)] (M = K + K (K + 1) / 2 of them) of a sphere's ``data``
@@ -613,7 +613,7 @@ def _group_sums(data, one_hot, group_start):
     return sums
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _add_masked_squares(out, norms, offset, mask, rows):
     """out[p] += sum_j mask[rows[j], p] (norms[j, p] + offset[p])^2: ``out``, ``offset``
     (P,), ``norms`` (len(rows), P), ``mask`` (n, P)."""
@@ -624,7 +624,7 @@ def _add_masked_squares(out, norms, offset, mask, rows):
             out[p] += weight[p] * z * z
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _class_statistics(sums, n, K):
     """Each training class's statistics under each permutation, from the training
     samples' feature sums ``sums`` (M, (C - 1) P + 1), per class but the last and
@@ -679,7 +679,7 @@ def _class_statistics(sums, n, K):
     return mean, cov, scale2, weights, offset, trace, squares
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _shrunk_within(cov, scale2, trace, squares, fourth, n):
     """The within-class covariance (K, K, P; its upper triangle) of classes with
     covariances ``cov`` (C, K, K, P; upper triangles), each shrunk with its Ledoit-Wolf
@@ -709,7 +709,7 @@ def _shrunk_within(cov, scale2, trace, squares, fourth, n):
     return within, prior
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _cholesky_solve(a, rhs):
     """Solve a x = r in place for symmetric positive definite matrices ``a`` (K, K, P)
     (overwritten by their Cholesky factors) and the rows r of ``rhs`` (m, K, P)."""
@@ -740,7 +740,7 @@ def _cholesky_solve(a, rhs):
                     rhs[r, h, p] -= rhs[r, j, p] * a[h, j, p]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _right_predictions(test_data, truth, mean, coef, prior):
     """How many test samples ``test_data`` (K, n_test) each permutation classifies
     right, (P,): from the class means (C, K, P), discriminant coefficients ``coef``
