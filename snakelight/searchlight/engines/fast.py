@@ -498,7 +498,9 @@ class PermutedShrinkageLDAScorer:
     class's is the total minus the others'. The rest is small (K <= ~20 voxels) but is
     done for every sphere, permutation and fold, so it runs compiled
     (:func:`_permuted_lda_scores`), with the permutations as the innermost axis of every
-    array: each step is one vector operation over the block.
+    array: each step is one vector operation over the block. Its arithmetic differs from
+    ShrinkageLDAScorer's (sums in another order, a Cholesky solve for an LU one) by
+    roundings only; tests/test_null_maps.py checks that the accuracies are identical.
     """
 
     # Permutations scored together: enough to make the products and the vectors efficient.
@@ -545,6 +547,8 @@ def _concatenated(index_arrays):
     return np.concatenate(index_arrays).astype(np.intp), start.astype(np.intp)
 
 
+# The permuted lda's kernels. error_model="numpy": a division by zero gives inf, as in
+# numpy, rather than a check in every loop that would keep it from vectorising.
 @njit(cache=True, nogil=True, error_model="numpy")
 def _permuted_lda_scores(
     x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
