@@ -49,9 +49,19 @@ def make_estimator(estimator, owning_class_type=None, estimator_args=None, verbo
     )
     if plain_linear_svc:
         return LinearSVC(penalty=LINEAR_SVC_PENALTIES[estimator], max_iter=10_000, random_state=0, verbose=False)
-    return _compat.validate_estimator(
-        estimator, owning_class_type=owning_class_type, estimator_args=estimator_args, verbose=verbose
-    )
+    # nilearn 0.14.1 merges estimator_args (and verbose) into its module-level defaults
+    # in place, so that every later estimator of that name in the process would keep
+    # them: its defaults are put back once the estimator is made.
+    defaults = [config["extra_params"] for kind in _compat.SUPPORTED_ESTIMATORS.values() for config in kind.values()]
+    saved = [dict(params) for params in defaults]
+    try:
+        return _compat.validate_estimator(
+            estimator, owning_class_type=owning_class_type, estimator_args=estimator_args, verbose=verbose
+        )
+    finally:
+        for params, original in zip(defaults, saved):
+            params.clear()
+            params.update(original)
 
 
 def score_spheres(
