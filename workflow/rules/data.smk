@@ -1,3 +1,10 @@
+def carries_effect(subject):
+    """Whether a generated subject has the planted effect: the first
+    dataset.synthetic.subjects_with_effect of config subjects do (null: all)."""
+    count = config["dataset"]["synthetic"]["subjects_with_effect"]
+    return count is None or subject in config["subjects"][:count]
+
+
 rule synthetic_mask:
     output:
         mask="results/synthetic/haxby2001/mask.nii.gz",
@@ -37,6 +44,9 @@ rule synthetic_subject:
         n_runs=config["dataset"]["synthetic"]["n_runs"],
         effect_size=config["dataset"]["synthetic"]["effect_size"],
         seed=config["dataset"]["synthetic"]["seed"],
+        jitter_mm=config["dataset"]["synthetic"]["jitter_mm"],
+        amplitude_spread=config["dataset"]["synthetic"]["amplitude_spread"],
+        carries_effect=lambda wc: carries_effect(int(wc.n)),
     script:
         "../scripts/synthetic_subject.py"
 
