@@ -33,7 +33,14 @@ def method_maps(method, settings):
     if method == "stelzer":
         return ("group_mean", "threshold", "logp_uncorrected", "logp_cluster_fwe", "cluster_labels")
     if method == "prevalence":
-        return ("minimum", "logp_global", "logp_global_fwe", "logp_prevalence", "logp_prevalence_fwe", "gamma_bound_fwe")
+        return (
+            "minimum",
+            "logp_global",
+            "logp_global_fwe",
+            "logp_prevalence",
+            "logp_prevalence_fwe",
+            "gamma_bound_fwe",
+        )
     # nilearn's non_parametric_inference maps; the cluster ones only with a threshold.
     clusters = ("size", "logp_max_size", "mass", "logp_max_mass") if settings["signflip"]["threshold"] else ()
     return ("t", "logp_max_t", "tfce", "logp_max_tfce", *clusters)

@@ -264,7 +264,9 @@ def _report_page(title, table, details, n_subjects, n_voxels):
     )
 
 
-def write_method(method, names, maps, process_masks, null_maps, out_dir, *, settings, chance, title, cut_coords, config):
+def write_method(
+    method, names, maps, process_masks, null_maps, out_dir, *, settings, chance, title, cut_coords, config
+):
     """The group step: read the study, run the method, write its outputs; sidecars
     record every subject file's checksum."""
     study = read_study(names, maps, process_masks, null_maps)
@@ -275,6 +277,4 @@ def write_method(method, names, maps, process_masks, null_maps, out_dir, *, sett
         inputs[f"{name}_process_mask"] = mask_path
     for name, path in zip(names, null_maps or []):
         inputs[f"{name}_null_maps"] = path
-    write_group_outputs(
-        result, study, out_dir, title=title, cut_coords=cut_coords, config=config, inputs=inputs
-    )
+    write_group_outputs(result, study, out_dir, title=title, cut_coords=cut_coords, config=config, inputs=inputs)
