@@ -81,11 +81,17 @@ if GROUP["methods"]:
         raise WorkflowError(f"config key {error}") from None
 
 
+def method_settings(method):
+    """The group settings one method depends on."""
+    return {key: GROUP[key] for key in ("alpha", "min_subjects", "seed", method)}
+
+
 def group_params(method):
     return {
         "method": method,
         "subjects": [f"sub-{s}" for s in GROUP_SUBJECTS],
-        "settings": GROUP,
+        # Only the method's own settings: choosing another method reruns none of the others.
+        "settings": method_settings(method),
         "chance": chance,
         "cut_coords": config["figures"]["cut_coords"],
         "config": lambda wc: {
@@ -93,7 +99,7 @@ def group_params(method):
             "subjects": config["subjects"],
             "contrast": {wc.contrast: config["contrasts"][wc.contrast]},
             "searchlight": SEARCHLIGHT,
-            "group": {key: GROUP[key] for key in ("alpha", "min_subjects", "seed", method)},
+            "group": method_settings(method),
         },
     }
 
