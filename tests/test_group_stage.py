@@ -265,8 +265,8 @@ def write_null_maps(workdir, subject, n_null, *, contrast="face_vs_house", radiu
     from snakelight.searchlight.scoring import score_spheres_permuted
     from snakelight.searchlight.spheres import process_seeds, sphere_members
 
-    folder = workdir / f"results/synthetic/sub-{subject:02d}"
-    mask_img = nib.load(workdir / "results/synthetic/haxby2001/mask.nii.gz")
+    folder = workdir / f"results/config/sub-{subject:02d}"
+    mask_img = nib.load(workdir / "results/config/synthetic/haxby2001/mask.nii.gz")
     process_img = nib.load(folder / "process_mask.nii.gz")
     seeds = process_seeds(np.asarray(process_img.dataobj))
     spheres = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, seeds, radius)
@@ -296,11 +296,11 @@ def test_group_rules_on_a_multi_subject_run(tmp_path):
         "group_stelzer": 1,
         "group_prevalence": 1,
     }
-    group = workdir / "results/synthetic/group/face_vs_house"
+    group = workdir / "results/config/group/face_vs_house"
     for method in ("stelzer", "prevalence", "signflip"):
         assert (group / method / "group.png").is_file() and (group / method / "clusters.tsv").is_file()
         sidecar = json.loads(next((group / method).glob("*.json")).read_text())
-        subject_map = "results/synthetic/sub-05/face_vs_house/searchlight.nii.gz"
+        subject_map = "results/config/sub-05/face_vs_house/searchlight.nii.gz"
         assert sidecar["inputs"]["sub-05_map"] == {"path": subject_map, "sha256": sha256(workdir / subject_map)}
     # The planted face and house regions carry the signal in every subject: sign-flip finds them.
     assert len(pd.read_csv(group / "signflip" / "clusters.tsv", sep="\t")) >= 1

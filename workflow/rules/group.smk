@@ -1,5 +1,5 @@
 # Group-level inference over the subjects' maps (README "Group analysis"): one rule per
-# method, outputs under results/{dataset}/group/{contrast}/<method>/.
+# method, outputs under results/<analysis>/group/{contrast}/<method>/.
 from snakelight.inference.group import check_group_settings, method_maps
 from snakelight.io import InputError
 
@@ -11,15 +11,14 @@ NULL_MAPS_PER_SUBJECT = config.get("inference", {}).get("permutations")
 
 def group_dir(method):
     """Where a group method writes; the one place that names the group stage's paths."""
-    return f"results/{{dataset}}/group/{{contrast}}/{method}"
+    return results(f"group/{{contrast}}/{method}")
 
 
 def each_subject(name):
-    """Input function: ``name`` (under results/{dataset}/sub-<NN>/, may hold {contrast})
+    """Input function: ``name`` (under results/<analysis>/sub-<NN>/, may hold {contrast})
     of every subject: the one place that names the group stage's inputs."""
     return lambda wildcards: expand(
-        f"results/{{dataset}}/sub-{{subject}}/{name}",
-        dataset=wildcards.dataset,
+        results(f"sub-{{subject}}/{name}"),
         subject=GROUP_SUBJECTS,
         contrast=wildcards.contrast,
     )
@@ -28,8 +27,7 @@ def each_subject(name):
 def group_outputs():
     """Every group method's figure and cluster table, for rule all."""
     return expand(
-        "results/{dataset}/group/{contrast}/{method}/{output}",
-        dataset=DATASET,
+        results("group/{contrast}/{method}/{output}"),
         contrast=list(config["contrasts"]),
         method=GROUP["methods"],
         output=["group.png", "clusters.tsv", "clusters.html"],
@@ -112,9 +110,9 @@ rule group_stelzer:
     output:
         **group_method_outputs("stelzer"),
     log:
-        "results/{dataset}/logs/group/{contrast}/stelzer.log",
+        results("logs/group/{contrast}/stelzer.log"),
     benchmark:
-        "results/{dataset}/benchmarks/group/{contrast}/stelzer.tsv"
+        results("benchmarks/group/{contrast}/stelzer.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:
@@ -129,9 +127,9 @@ use rule group_stelzer as group_prevalence with:
     output:
         **group_method_outputs("prevalence"),
     log:
-        "results/{dataset}/logs/group/{contrast}/prevalence.log",
+        results("logs/group/{contrast}/prevalence.log"),
     benchmark:
-        "results/{dataset}/benchmarks/group/{contrast}/prevalence.tsv"
+        results("benchmarks/group/{contrast}/prevalence.tsv")
     params:
         **group_params("prevalence"),
 
@@ -143,8 +141,8 @@ use rule group_stelzer as group_signflip with:
     output:
         **group_method_outputs("signflip"),
     log:
-        "results/{dataset}/logs/group/{contrast}/signflip.log",
+        results("logs/group/{contrast}/signflip.log"),
     benchmark:
-        "results/{dataset}/benchmarks/group/{contrast}/signflip.tsv"
+        results("benchmarks/group/{contrast}/signflip.tsv")
     params:
         **group_params("signflip"),
