@@ -1,10 +1,3 @@
-def carries_effect(subject):
-    """Whether a generated subject has the planted effect: the first
-    dataset.synthetic.subjects_with_effect of config subjects do (null: all)."""
-    count = config["dataset"]["synthetic"]["subjects_with_effect"]
-    return count is None or subject in config["subjects"][:count]
-
-
 rule synthetic_mask:
     output:
         mask=results("synthetic/haxby2001/mask.nii.gz"),
