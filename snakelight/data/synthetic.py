@@ -8,6 +8,14 @@ category-selective regions (face, house) whose response follows the block design
 convolved with nilearn's Glover HRF. The ground truth is written as ``truth.nii.gz``
 (1 = face-selective, 2 = house-selective). Everything is seeded: the same
 parameters give the same bytes.
+
+A multi-subject study shares one grid (the mask); each subject has its own noise and
+design (seeded by the seed and the subject number) and, optionally, its own version of
+the planted regions: each region's centre shifted by up to ``jitter_mm`` along each axis,
+the amplitude scaled by a factor in [1 - amplitude_spread, 1 + amplitude_spread], or no
+planted effect at all (``carries_effect=False``: the truth is empty). Those draws come
+from a generator of their own, so with no jitter and no spread a subject's files are the
+bytes of a single-subject run.
 """
 
 from pathlib import Path
@@ -61,23 +69,35 @@ def block_design(n_runs, rng):
     return pd.DataFrame({"labels": labels, "chunks": chunks})
 
 
-def truth_map(mask_img):
-    """Integer image: 1 inside the planted face region, 2 inside the house region."""
+def truth_map(mask_img, shifts_mm=None):
+    """Integer image: 1 inside the planted face region, 2 inside the house region.
+    shifts_mm: (2, 3) world-space shift of each region's centre (face, house), or None."""
     world = _world_grid(mask_img.shape, mask_img.affine)
     half_extent = np.abs(np.diag(mask_img.affine)[:3]) * np.array(mask_img.shape) / 2
     mask = np.asarray(mask_img.dataobj) > 0
     truth = np.zeros(mask.shape, dtype=np.uint8)
-    for value, (centre, radius) in enumerate(_REGIONS.values(), start=1):
-        inside = np.linalg.norm(world - np.array(centre) * half_extent, axis=-1) <= radius
+    shifts_mm = np.zeros((len(_REGIONS), 3)) if shifts_mm is None else np.asarray(shifts_mm, dtype=float)
+    for value, ((centre, radius), shift) in enumerate(zip(_REGIONS.values(), shifts_mm, strict=True), start=1):
+        inside = np.linalg.norm(world - (np.array(centre) * half_extent + shift), axis=-1) <= radius
         truth[inside & mask] = value
     return nib.Nifti1Image(truth, mask_img.affine)
 
 
-def simulate_bold(mask_img, design, effect_size, rng):
-    """int16 BOLD series (x, y, z, volumes) on the mask's grid."""
+def subject_variation(seed, subject, *, jitter_mm, amplitude_spread):
+    """One subject's version of the planted regions: (2, 3) centre shifts in mm, each
+    uniform in [-jitter_mm, jitter_mm], and an amplitude factor uniform in
+    [1 - amplitude_spread, 1 + amplitude_spread]; from a generator of their own."""
+    rng = np.random.default_rng([seed, subject, 1])
+    shifts = jitter_mm * rng.uniform(-1, 1, size=(len(_REGIONS), 3))
+    return shifts, 1 + amplitude_spread * rng.uniform(-1, 1)
+
+
+def simulate_bold(mask_img, design, effect_size, rng, truth_img=None):
+    """int16 BOLD series (x, y, z, volumes) on the mask's grid; the signal is planted
+    where ``truth_img`` (default: :func:`truth_map` of the mask) says."""
     mask = np.asarray(mask_img.dataobj) > 0
     n_mask = int(mask.sum())
-    truth = np.asarray(truth_map(mask_img).dataobj)[mask]
+    truth = np.asarray((truth_map(mask_img) if truth_img is None else truth_img).dataobj)[mask]
     field = gaussian_filter(rng.random(mask.shape), 3)[mask]
     baseline = 700 + 600 * (field - field.min()) / np.ptp(field)
     noise_sd = 0.01 * baseline
@@ -125,15 +145,21 @@ def write_mask(haxby_dir, shape, voxel_size):
         Path(path).write_text("".join(f"0  subj{s}-2010.01.14.tar.gz\n" for s in range(1, 7)))
 
 
-def write_subject(haxby_dir, subject, *, n_runs, effect_size, seed):
-    """Write ``subj<N>/`` as fetch_haxby lays it out, for a mask written by write_mask."""
+def write_subject(
+    haxby_dir, subject, *, n_runs, effect_size, seed, jitter_mm=0.0, amplitude_spread=0.0, carries_effect=True
+):
+    """Write ``subj<N>/`` as fetch_haxby lays it out, for a mask written by write_mask
+    (the module docstring says what jitter_mm, amplitude_spread and carries_effect do)."""
     haxby_dir = Path(haxby_dir)
     mask_img = nib.load(haxby_dir / "mask.nii.gz")
     rng = np.random.default_rng([seed, subject])
     design = block_design(n_runs, rng)
     subject_dir = haxby_dir / f"subj{subject}"
     subject_dir.mkdir(parents=True, exist_ok=True)
-    truth = truth_map(mask_img)
+    shifts, amplitude = subject_variation(seed, subject, jitter_mm=jitter_mm, amplitude_spread=amplitude_spread)
+    truth = truth_map(mask_img, shifts)
+    if not carries_effect:
+        truth = nib.Nifti1Image(np.zeros(mask_img.shape, dtype=np.uint8), mask_img.affine)
     truth_data = np.asarray(truth.dataobj)
     for name, region in _MASK_REGIONS.items():
         data = np.isin(truth_data, region).astype(np.uint8)
@@ -142,4 +168,4 @@ def write_subject(haxby_dir, subject, *, n_runs, effect_size, seed):
     write_nifti(subject_dir / "anat.nii.gz", mask_img)
     with atomic_path(subject_dir / "labels.txt") as path:
         design.to_csv(path, sep=" ", index=False)
-    write_nifti(subject_dir / "bold.nii.gz", simulate_bold(mask_img, design, effect_size, rng))
+    write_nifti(subject_dir / "bold.nii.gz", simulate_bold(mask_img, design, effect_size * amplitude, rng, truth))

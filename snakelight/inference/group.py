@@ -27,6 +27,25 @@ MIN_SUBJECTS = 2
 CONNECTIVITY = {1: "face", 2: "edge", 3: "vertex"}
 
 
+def method_maps(method, settings):
+    """The maps (file names without ``.nii.gz``) that group ``method`` writes, for the
+    config's ``group`` section ``settings``."""
+    if method == "stelzer":
+        return ("group_mean", "threshold", "logp_uncorrected", "logp_cluster_fwe", "cluster_labels")
+    if method == "prevalence":
+        return (
+            "minimum",
+            "logp_global",
+            "logp_global_fwe",
+            "logp_prevalence",
+            "logp_prevalence_fwe",
+            "gamma_bound_fwe",
+        )
+    # nilearn's non_parametric_inference maps; the cluster ones only with a threshold.
+    clusters = ("size", "logp_max_size", "mass", "logp_max_mass") if settings["signflip"]["threshold"] else ()
+    return ("t", "logp_max_t", "tfce", "logp_max_tfce", *clusters)
+
+
 def check_group_settings(settings, n_subjects, n_first_level=None):
     """Check the config's ``group`` section for a study of ``n_subjects``.
 

@@ -37,6 +37,9 @@ rule synthetic_subject:
         n_runs=config["dataset"]["synthetic"]["n_runs"],
         effect_size=config["dataset"]["synthetic"]["effect_size"],
         seed=config["dataset"]["synthetic"]["seed"],
+        jitter_mm=config["dataset"]["synthetic"]["jitter_mm"],
+        amplitude_spread=config["dataset"]["synthetic"]["amplitude_spread"],
+        carries_effect=lambda wc: carries_effect(int(wc.n)),
     script:
         "../scripts/synthetic_subject.py"
 

@@ -11,4 +11,7 @@ write_subject(
     n_runs=params.n_runs,
     effect_size=params.effect_size,
     seed=params.seed,
+    jitter_mm=params.jitter_mm,
+    amplitude_spread=params.amplitude_spread,
+    carries_effect=params.carries_effect,
 )
