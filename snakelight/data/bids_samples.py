@@ -3,8 +3,8 @@
 
 - discovery (:func:`discover_runs`): the runs table of :mod:`snakelight.data.bids`,
   with each run's events checked before any later job (the label column exists,
-  ``include``/``exclude`` leave labels); the workflow checks leave-one-run-out's two
-  runs when it reads the table (README, "Your BIDS study");
+  ``include``/``exclude`` leave labels); :func:`check_cv`, a step of its own (a new
+  cross-validation reruns it, not the GLMs), checks leave-one-run-out's two runs;
 - ``samples.mode: volumes`` (:func:`collect_volumes`): the ``table`` source's
   :func:`snakelight.data.table.collect_subject` on the discovered runs: the runs
   concatenated, each z-scored per voxel over its volumes (:func:`standardized_run`),
@@ -25,11 +25,11 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from snakelight.data.bids import discover, read_events, write_runs_table
+from snakelight.data.bids import check_leave_one_run_out, discover, read_events, read_runs_table, write_runs_table
 from snakelight.data.checks import check_subject
 from snakelight.data.glm import kept_labels, subject_mask
 from snakelight.data.table import collect_subject
-from snakelight.io import write_labels, write_manifest
+from snakelight.io import write_json, write_labels, write_manifest
 
 
 def discover_runs(bids_config, samples_config, database_dir, runs_path):
@@ -40,6 +40,15 @@ def discover_runs(bids_config, samples_config, database_dir, runs_path):
         labelled_events(runs, samples_config)
     write_runs_table(runs_path, table)
     return table
+
+
+def check_cv(runs_path, cv_method, checked_path):
+    """Check the runs table at ``runs_path`` allows the cross-validation (leave-one-run-out:
+    two runs per subject); record what was checked at ``checked_path`` (JSON)."""
+    table = read_runs_table(runs_path)
+    if cv_method == "leave_one_run_out":
+        check_leave_one_run_out(table)
+    write_json(checked_path, {"cv_method": cv_method, "runs_per_subject": table.groupby("subject").size().to_dict()})
 
 
 def labelled_events(runs, samples_config):

@@ -2,9 +2,8 @@
 # the subjects and their runs are the dataset's, known only once it has run. Each
 # subject's step then writes the dataset.json every later step reads.
 from snakelight.data import derivatives
-from snakelight.data.bids import check_leave_one_run_out, read_runs_table
+from snakelight.data.bids import read_runs_table
 from snakelight.data.glm import LABEL_KEYS, glm_config
-from snakelight.io import InputError
 
 BIDS = config["dataset"]["bids"]
 SAMPLES = config["samples"]
@@ -83,11 +82,6 @@ def bids_outputs(wildcards):
     """rule all's inputs for the bids source: each discovered subject's outputs and
     its BIDS-like derivatives."""
     runs = discovered_runs()
-    if SEARCHLIGHT["cv"]["method"] == "leave_one_run_out":
-        try:
-            check_leave_one_run_out(runs)
-        except InputError as error:
-            raise WorkflowError(str(error)) from None
     outputs = final_outputs(list(dict.fromkeys(runs["subject"])))
     outputs += rules.bids_description.output
     for subject, subject_runs in runs.groupby("subject"):
@@ -118,12 +112,32 @@ checkpoint bids_discover:
         "../scripts/bids_discover.py"
 
 
+rule bids_check_cv:
+    input:
+        rules.bids_discover.output.runs,
+    output:
+        bids_path("cv_checked.json"),
+    log:
+        bids_path("logs", "bids_check_cv.log"),
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        method=SEARCHLIGHT["cv"]["method"],
+    script:
+        "../scripts/bids_check_cv.py"
+
+
+# Each subject's samples wait for the cross-validation check; ancient: a new check (a
+# new searchlight.cv) does not rerun them.
 if SAMPLES["mode"] == "volumes":
 
     rule bids_volumes:
         input:
             runs=rules.bids_discover.output.runs,
             files=bids_subject_files,
+            cv_checked=ancient(rules.bids_check_cv.output[0]),
         output:
             manifest=bids_path("sub-{subject}", "dataset.json"),
             data=multiext(bids_path("sub-{subject}", "data/"), "bold.nii.gz", "mask.nii.gz", "labels.txt"),
@@ -147,6 +161,7 @@ else:
         input:
             runs=rules.bids_discover.output.runs,
             files=bids_subject_files,
+            cv_checked=ancient(rules.bids_check_cv.output[0]),
         output:
             **betas_files("{subject}", "{entities}"),
         log:
