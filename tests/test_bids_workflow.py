@@ -36,7 +36,6 @@ def bids_config(dataset, samples=None, **bids):
         },
         "samples": samples or {},
         "contrasts": {"face_vs_house": ["face", "house"]},
-        "process_mask": {"slices": {"z": None}, "box": {}},
         "searchlight": {"cv": {"method": "leave_one_run_out"}, "n_chunks": 2},
         "figures": {"cut_coords": [9]},
     }
@@ -91,14 +90,14 @@ def condition_run(tmp_path_factory):
 
 
 def derivative(workdir, subject, suffix):
-    return workdir / "results/bids/snakelight" / f"sub-{subject}" / "func" / f"sub-{subject}_{suffix}"
+    return workdir / "results/config/snakelight" / f"sub-{subject}" / "func" / f"sub-{subject}_{suffix}"
 
 
 def planted_and_elsewhere(workdir, subject, dataset):
     """The mean searchlight score of the process-mask voxels in the planted region,
     and of the others."""
     scores = nib.load(derivative(workdir, subject, f"{STATMAP}.nii.gz")).get_fdata()
-    searched = nib.load(workdir / f"results/bids/sub-{subject}/process_mask.nii.gz").get_fdata() > 0
+    searched = nib.load(workdir / f"results/config/sub-{subject}/process_mask.nii.gz").get_fdata() > 0
     return scores[searched & dataset.region].mean(), scores[searched & ~dataset.region].mean()
 
 
@@ -118,13 +117,13 @@ def test_the_searchlight_finds_the_planted_region(request, run):
         "leave_one_run_out",
     )
     # The statmap is the workflow's map, renamed.
-    workflow_map = workdir / f"results/bids/sub-{subject}/face_vs_house/searchlight.nii.gz"
+    workflow_map = workdir / f"results/config/sub-{subject}/face_vs_house/searchlight.nii.gz"
     assert derivative(workdir, subject, f"{STATMAP}.nii.gz").read_bytes() == workflow_map.read_bytes()
 
 
 def test_volumes_are_the_runs_labelled_by_their_events(volumes_run):
     workdir, dataset, written = volumes_run
-    table = read_samples_table(workdir / "results/bids/sub-01/face_vs_house/samples.tsv")
+    table = read_samples_table(workdir / "results/config/sub-01/face_vs_house/samples.tsv")
     # 3 blocks of 16 s per condition and run, 8 volumes each at TR 2 s; runs numbered 1-3.
     assert table.groupby(["run", "label"]).size().to_dict() == {
         (run, label): 24 for run in (1, 2, 3) for label in ("face", "house")
@@ -138,7 +137,7 @@ def test_volumes_are_the_runs_labelled_by_their_events(volumes_run):
     ]
     # Nothing was written inside the dataset (nor its pybids database).
     assert files_under(dataset.bids_dir) == written
-    assert (workdir / "results/bids/pybids/layout_index.sqlite").is_file()
+    assert (workdir / "results/config/pybids/layout_index.sqlite").is_file()
 
 
 def test_lss_betas_are_the_trials_in_order(lss_run):
@@ -154,7 +153,7 @@ def test_lss_betas_are_the_trials_in_order(lss_run):
     ]
     assert list(zip(table["label"], table["run"], table["session"], table["bids_run"])) == expected
     # The searchlight decoded those betas, as labelled.
-    samples = read_samples_table(workdir / "results/bids/sub-1/face_vs_house/samples.tsv")
+    samples = read_samples_table(workdir / "results/config/sub-1/face_vs_house/samples.tsv")
     assert list(samples["label"]) == list(table["label"])
     assert read_json(derivative(workdir, "1", f"{STATMAP}.json"))["Sources"] == [
         f"bids::sub-1/func/sub-1_{ENTITIES}_desc-lss_betaseries.nii.gz"
@@ -170,7 +169,7 @@ def test_condition_betas_are_one_per_condition_and_run(condition_run):
 
 def test_the_derivatives_are_a_bids_like_dataset(lss_run):
     workdir, dataset = lss_run
-    root = workdir / "results/bids/snakelight"
+    root = workdir / "results/config/snakelight"
     description = json.loads((root / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative"
     assert description["GeneratedBy"][0]["Name"] == "snakelight" and description["GeneratedBy"][0]["Version"]
@@ -250,4 +249,4 @@ def test_a_bad_input_stops_before_any_searchlight_job(small_dataset, tmp_path, d
     assert len(errors) == 1, result.stdout
     assert re.search(message, errors[0]), errors[0]
     assert not re.search(r"^\s*(local)?rule searchlight_chunk:", result.stdout, re.M)
-    assert not list(tmp_path.glob("results/bids/**/chunks/*.npz"))
+    assert not list(tmp_path.glob("results/config/**/chunks/*.npz"))

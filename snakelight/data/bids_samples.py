@@ -71,6 +71,7 @@ def collect_volumes(runs, samples_config, events_config, data_dir, manifest_path
             "bold": runs["bold"],
             "run": range(1, len(runs) + 1),  # the cross-validation groups, across sessions
             "events": runs["events"],
+            "mask": runs["mask"],  # each run's brain mask, as the checks name the intersection
             "labels": "",
             "t_r": runs["t_r"],
             "row": range(1, len(runs) + 1),

@@ -10,7 +10,7 @@ from snakelight.io import read_masked_samples, read_samples_table, write_chunk
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import make_cv, make_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import score_spheres
+from snakelight.searchlight.scoring import check_finite_scores, score_spheres
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -107,5 +107,6 @@ def run_chunk(
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
+    check_finite_scores(scores, estimator=estimator, scoring=scoring, where=f"chunk {chunk + 1}/{n_chunks}")
     write_chunk(output, positions, scores)
     return scores

@@ -20,7 +20,7 @@ STAT = derivatives.stat_label(SEARCHLIGHT["scoring"])
 ENTITIES = r"task-[A-Za-z0-9]+(_[a-z]+-[A-Za-z0-9]+)*"
 # A contrast's BIDS label (faceVsHouse) -> its name in the config (face_vs_house).
 CONTRAST_OF_LABEL = {derivatives.camel_label(name): name for name in config["contrasts"]}
-if DATASET == "bids" and len(CONTRAST_OF_LABEL) < len(config["contrasts"]):
+if len(CONTRAST_OF_LABEL) < len(config["contrasts"]):
     raise WorkflowError(
         f"config key contrasts: {', '.join(config['contrasts'])} give one BIDS label twice "
         f"({', '.join(CONTRAST_OF_LABEL)}); rename one"
@@ -28,8 +28,9 @@ if DATASET == "bids" and len(CONTRAST_OF_LABEL) < len(config["contrasts"]):
 
 
 def bids_path(*parts):
-    """A path of the bids source's own files: every one is built here, under results/bids/."""
-    return "/".join(["results", "bids", *parts])
+    """A path of the bids source's own files: every one is built here, in the analysis's
+    folder (results(), common.smk)."""
+    return results("/".join(parts))
 
 
 def derivative_path(name):
@@ -215,11 +216,9 @@ rule bids_description:
 rule bids_statmap:
     input:
         runs=rules.bids_discover.output.runs,
-        map=lambda wc: expand(
-            rules.merge.output.map, dataset="bids", subject=wc.subject, contrast=CONTRAST_OF_LABEL[wc.label]
-        ),
+        map=lambda wc: expand(rules.merge.output.map, subject=wc.subject, contrast=CONTRAST_OF_LABEL[wc.label]),
         sidecar=lambda wc: expand(
-            rules.merge.output.sidecars[0], dataset="bids", subject=wc.subject, contrast=CONTRAST_OF_LABEL[wc.label]
+            rules.merge.output.sidecars[0], subject=wc.subject, contrast=CONTRAST_OF_LABEL[wc.label]
         ),
     output:
         **dict(zip(("statmap", "sidecar"), statmap_files("{subject}", "{entities}", "{label}"))),

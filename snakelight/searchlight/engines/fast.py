@@ -68,7 +68,8 @@ class FoldDesign:
         position[self.order] = np.arange(codes.size)
         self.codes = codes[self.order]
         self.folds = [(np.sort(position[train]), np.sort(position[test])) for train, test in folds]
-        bounds = np.searchsorted(group_of[self.order], np.arange(group_of.max() + 2))
+        self.group_of = group_of[self.order]  # (n,) in the new order
+        bounds = np.searchsorted(self.group_of, np.arange(group_of.max() + 2))
         self.groups = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
         first = bounds[:-1]
         group_class = self.codes[first]
@@ -84,6 +85,46 @@ class FoldDesign:
     @property
     def n_groups(self):
         return len(self.groups)
+
+
+class PermutationDesign:
+    """The real labels' folds with a block of P permuted labellings: FoldDesign's groups
+    for the train/test patterns alone, since a sample's class now changes with the
+    permutation while its folds do not.
+
+    ``codes`` (P, n): each permutation's class indices, in the original sample order.
+    ``order``, ``folds`` and ``groups`` are as FoldDesign's; in the new order, ``codes``
+    (P, n) are the classes, ``indicator`` (P, F, C, n) float64 is 1 where a sample is
+    training data of class c in fold f under permutation p, ``counts`` (P, F, C) its sums.
+    """
+
+    def __init__(self, codes, folds):
+        codes = np.asarray(codes)
+        for p, labels in enumerate(codes):
+            missing = class_missing_from_training(labels, folds)
+            if missing is not None:
+                raise ValueError(f"permutation {p}: training fold {missing[0]} holds no sample of class {missing[1]}")
+        patterns = FoldDesign(np.zeros(codes.shape[1], dtype=int), folds)
+        self.order, self.folds, self.groups = patterns.order, patterns.folds, patterns.groups
+        self.n_classes = int(codes.max()) + 1
+        self.codes = codes[:, self.order]
+        in_train = patterns.membership[:, 0, :][:, patterns.group_of]  # (F, n)
+        one_hot = self.codes[:, None, :] == np.arange(self.n_classes)[:, None]  # (P, C, n)
+        self.indicator = (in_train[None, :, None, :] & one_hot[:, None]).astype(float)
+        self.counts = self.indicator.sum(axis=-1)
+        self.group_in_train = patterns.membership[:, 0, :].astype(float)  # (F, G)
+
+    @property
+    def n_permutations(self):
+        return len(self.codes)
+
+    @property
+    def n_groups(self):
+        return len(self.groups)
+
+    @property
+    def n_folds(self):
+        return len(self.folds)
 
 
 def padded_spheres(spheres, pad):
@@ -131,22 +172,52 @@ class GaussianNBScorer:
 
     def scores(self, index):
         valid = index < self.rows.shape[0] - 1
-        x = self.rows[index]  # (b, K, n)
-        powers = np.concatenate([x**2, x], axis=1)  # (b, 2K, n)
+        powers = _powers(self.rows[index])
         scores = np.empty((len(index), self.design.n_folds))
         for f, (_, test) in enumerate(self.design.folds):
-            epsilon = self.var_smoothing * np.max(self.total_var[f][index] * valid, axis=1)
-            var = self.var[f][:, index].transpose(1, 0, 2) + epsilon[:, None, None]  # (b, C, K)
-            var = np.where(valid[:, None, :], var, 1)
-            inv_var = valid[:, None, :] / var
-            mean = self.mean[f][:, index].transpose(1, 0, 2)
-            log_det = np.sum(np.log(2 * np.pi * var), axis=2)  # (b, C); padding adds log(2 pi)
-            # sum_k (x_k - mean_k)^2 / var_k, expanded into one product with [x^2, x].
-            weights = np.concatenate([inv_var, -2 * mean * inv_var], axis=2)
-            squares = weights @ powers[:, :, test] + np.sum(mean**2 * inv_var, axis=2)[..., None]
-            log_likelihood = self.log_prior[f][None, :, None] - 0.5 * log_det[..., None] - 0.5 * squares
-            scores[:, f] = _accuracy(log_likelihood.argmax(axis=1), self.design.codes[test])
+            scores[:, f] = _gaussian_nb_accuracy(
+                self.mean[f][:, index].transpose(1, 0, 2),
+                self.var[f][:, index].transpose(1, 0, 2),
+                self.smoothing(f, index, valid),
+                valid,
+                self.log_prior[f],
+                powers[:, :, test],
+                self.design.codes[test],
+            )
         return scores
+
+    def smoothing(self, f, index, valid):
+        """GaussianNB's epsilon for fold ``f``, per sphere (b,): var_smoothing times the
+        largest variance of the sphere's voxels over the fold's training samples."""
+        return self.var_smoothing * np.max(self.total_var[f][index] * valid, axis=1)
+
+
+def _powers(x):
+    """[x^2, x] of sphere data x (b, K, n): (b, 2K, n), the factor of every expanded square."""
+    return np.concatenate([x**2, x], axis=1)
+
+
+def _gaussian_nb_accuracy(mean, var, epsilon, valid, log_prior, powers, truth):
+    """GaussianNB's accuracy on one fold's test samples, per sphere and model: (b, ...).
+
+    A model is one set of labels (the real ones, or one permutation); ``...`` are its axes,
+    none for one model. ``mean``, ``var`` (b, ..., C, K): the training classes' voxel
+    statistics; ``epsilon`` (b,): the smoothing added to ``var``; ``valid`` (b, K): the
+    sphere's real voxels; ``log_prior`` (..., C); ``powers`` (b, 2K, n_test): [x^2, x] of the
+    test samples; ``truth`` (..., n_test): their classes.
+    """
+    b, K = valid.shape
+    valid = valid.reshape((b,) + (1,) * (var.ndim - 2) + (K,))
+    var = var + epsilon.reshape((b,) + (1,) * (var.ndim - 1))
+    var = np.where(valid, var, 1)
+    inv_var = valid / var
+    log_det = np.sum(np.log(2 * np.pi * var), axis=-1)  # (b, ..., C); padding adds log(2 pi)
+    # sum_k (x_k - mean_k)^2 / var_k, expanded into one product with [x^2, x].
+    weights = np.concatenate([inv_var, -2 * mean * inv_var], axis=-1)
+    squares = (weights.reshape(b, -1, 2 * K) @ powers).reshape(weights.shape[:-1] + powers.shape[-1:])
+    squares += np.sum(mean**2 * inv_var, axis=-1)[..., None]
+    log_likelihood = log_prior[..., None] - 0.5 * log_det[..., None] - 0.5 * squares
+    return _accuracy(log_likelihood.argmax(axis=-2), truth)
 
 
 class ShrinkageLDAScorer:
@@ -181,7 +252,6 @@ class ShrinkageLDAScorer:
         b, K = index.shape
         F, C = d.n_folds, d.n_classes
         valid = index < self.rows.shape[0] - 1
-        k = valid.sum(axis=1)[:, None, None]  # features per sphere, (b, 1, 1)
         n = d.counts.astype(float)  # (F, C)
         x = self.rows[index]  # (b, K, n)
         # Per group sums and scatter matrices; summing groups gives each (fold, class).
@@ -191,45 +261,71 @@ class ShrinkageLDAScorer:
         cov = (self.membership @ group_scatter.reshape(b, d.n_groups, K * K)).reshape(b, F, C, K, K)
         cov *= 1 / n[..., None, None]
         cov -= mean[..., :, None] * mean[..., None, :]
-        var = np.diagonal(cov, axis1=-2, axis2=-1)
-        varies = var > 0  # StandardScaler leaves constant features (and padding) unscaled
-        scale2 = np.where(varies, var, 1)
-        inv_scale2 = 1 / scale2
-        # Ledoit-Wolf shrinkage (sklearn.covariance.ledoit_wolf_shrinkage) of the
-        # standardised class data z, whose covariance is corr_ij = cov_ij / (scale_i scale_j).
-        trace = np.sum(var * inv_scale2, axis=-1)
-        squares = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", cov**2, inv_scale2), inv_scale2)
-        # It also needs sum_i |z_i|^4 over each class's training samples: |z_i|^2 is
-        # expanded into one product with [x^2, x], group by group.
-        powers = np.concatenate([x * x, x], axis=1)  # (b, 2K, n)
-        weights = np.concatenate([inv_scale2, -2 * mean * inv_scale2], axis=-1)  # (b, F, C, 2K)
-        offset = np.sum(mean**2 * inv_scale2, axis=-1)  # (b, F, C)
-        fourth = np.zeros((b, F, C))
-        for g, (c, train_folds) in zip(d.groups, self.group_folds):
-            norms = weights[:, train_folds, c] @ powers[..., g] + offset[:, train_folds, c, None]
-            fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
-        mu = trace / k
-        delta = (squares - 2 * mu * trace + k * mu**2) / k
-        beta = np.minimum((fourth / n - squares) / (k * n), delta)
-        shrinkage = np.where(beta == 0, 0, beta / np.where(delta == 0, 1, delta))
-        # Shrunk class covariances, rescaled: (1 - s) cov + s mu diag(scale^2); the
-        # within-class covariance weights them by the training priors.
-        prior = n / n.sum(axis=1, keepdims=True)
-        within = np.einsum("bfc,bfcij->bfij", prior * (1 - shrinkage), cov)
-        diagonal = np.sum((prior * shrinkage * mu)[..., None] * scale2, axis=2)  # (b, F, K)
-        diagonal = np.where(valid[:, None, :], diagonal, 1)  # padding: an identity block
-        within += diagonal[..., None] * np.eye(K)
-        coef = np.linalg.solve(within, mean.transpose(0, 1, 3, 2))  # (b, F, K, C)
-        intercept = -0.5 * np.einsum("bfck,bfkc->bfc", mean, coef) + np.log(prior)
-        scores = np.empty((b, F))
-        for f, (_, test) in enumerate(d.folds):
-            decision = x[..., test].transpose(0, 2, 1) @ coef[:, f] + intercept[:, f, None, :]
-            if C == 2:
-                predicted = (decision[..., 1] - decision[..., 0] > 0).astype(int)
-            else:
-                predicted = decision.argmax(axis=-1)
-            scores[:, f] = _accuracy(predicted, d.codes[test])
-        return scores
+
+        def fourth_powers(powers, weights, offset):
+            fourth = np.zeros((b, F, C))
+            for g, (c, train_folds) in zip(d.groups, self.group_folds):
+                norms = weights[:, train_folds, c] @ powers[..., g] + offset[:, train_folds, c, None]
+                fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
+            return fourth
+
+        return _shrinkage_lda_accuracy(
+            x, valid, mean, cov, n, fourth_powers, [test for _, test in d.folds], [d.codes[test] for _, test in d.folds]
+        )
+
+
+def _shrinkage_lda_accuracy(x, valid, mean, cov, n, fourth_powers, tests, truths):
+    """LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")'s accuracy per sphere,
+    model and fold: (b, ..., F).
+
+    A model is one set of labels (``...`` its axes, none for one model). ``x`` (b, K, n):
+    the sphere data; ``valid`` (b, K): its real voxels; ``mean`` (b, ..., F, C, K), ``cov``
+    (b, ..., F, C, K, K): each training class's mean and (biased) covariance; ``n`` (..., F, C):
+    its sample count; ``fourth_powers(powers, weights, offset)`` -> (b, ..., F, C): the sum
+    over each training class of (weights . powers_i + offset)^2 = |z_i|^4, z_i its
+    standardised samples, with ``powers`` = [x^2, x] (b, 2K, n), ``weights`` (b, ..., F, C, 2K)
+    and ``offset`` (b, ..., F, C); ``tests``: each fold's test samples; ``truths``: their
+    classes per model, (..., n_test) each.
+    """
+    b, K = valid.shape
+    k = valid.sum(axis=1).reshape((b,) + (1,) * (mean.ndim - 2))  # features per sphere
+    var = np.diagonal(cov, axis1=-2, axis2=-1)
+    varies = var > 0  # StandardScaler leaves constant features (and padding) unscaled
+    scale2 = np.where(varies, var, 1)
+    inv_scale2 = 1 / scale2
+    # Ledoit-Wolf shrinkage (sklearn.covariance.ledoit_wolf_shrinkage) of the
+    # standardised class data z, whose covariance is corr_ij = cov_ij / (scale_i scale_j).
+    trace = np.sum(var * inv_scale2, axis=-1)
+    squares = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", cov**2, inv_scale2), inv_scale2)
+    # It also needs sum_i |z_i|^4 over each class's training samples: |z_i|^2 is
+    # expanded into one product with [x^2, x].
+    weights = np.concatenate([inv_scale2, -2 * mean * inv_scale2], axis=-1)  # (b, ..., F, C, 2K)
+    offset = np.sum(mean**2 * inv_scale2, axis=-1)  # (b, ..., F, C)
+    fourth = fourth_powers(_powers(x), weights, offset)
+    mu = trace / k
+    delta = (squares - 2 * mu * trace + k * mu**2) / k
+    beta = np.minimum((fourth / n - squares) / (k * n), delta)
+    shrinkage = np.where(beta == 0, 0, beta / np.where(delta == 0, 1, delta))
+    # Shrunk class covariances, rescaled: (1 - s) cov + s mu diag(scale^2); the
+    # within-class covariance weights them by the training priors.
+    prior = n / n.sum(axis=-1, keepdims=True)
+    within = np.einsum("...c,...cij->...ij", prior * (1 - shrinkage), cov)
+    diagonal = np.sum((prior * shrinkage * mu)[..., None] * scale2, axis=-2)  # (b, ..., F, K)
+    diagonal = np.where(valid.reshape((b,) + (1,) * (diagonal.ndim - 2) + (K,)), diagonal, 1)  # padding: identity
+    within += diagonal[..., None] * np.eye(K)
+    coef = np.linalg.solve(within, np.swapaxes(mean, -1, -2))  # (b, ..., F, K, C)
+    intercept = -0.5 * np.einsum("...ck,...kc->...c", mean, coef) + np.log(prior)
+    scores = np.empty(coef.shape[:-2])
+    lead = (b,) + (1,) * (coef.ndim - 4)
+    for f, (test, truth) in enumerate(zip(tests, truths)):
+        x_test = x[..., test].transpose(0, 2, 1).reshape(lead + (test.size, K))
+        decision = x_test @ coef[..., f, :, :] + intercept[..., f, None, :]
+        if mean.shape[-2] == 2:
+            predicted = (decision[..., 1] - decision[..., 0] > 0).astype(int)
+        else:
+            predicted = decision.argmax(axis=-1)
+        scores[..., f] = _accuracy(predicted, truth)
+    return scores
 
 
 class SquaredHingeSVCScorer:
@@ -338,6 +434,123 @@ class SquaredHingeSVCScorer:
         return t
 
 
+class PermutedGaussianNBScorer(GaussianNBScorer):
+    """GaussianNBScorer for a block of permutations (a PermutationDesign): every
+    permutation's per-voxel class statistics come from products of its class indicators
+    with the data, and each sphere's data is gathered once for all the permutations."""
+
+    # Memory for the block's per-voxel statistics: it sets how many permutations share a pass.
+    statistics_bytes = 256 * 2**20
+
+    def __init__(self, X, design, var_smoothing=1e-9):
+        self.design, self.var_smoothing = design, var_smoothing
+        self.rows = _with_pad_voxel(X - X.mean(axis=0))
+        P, F, C, n = design.indicator.shape
+        # (F, voxels + 1, P, C): a sphere's voxels are contiguous blocks.
+        self.mean = np.empty((F, self.rows.shape[0], P, C))
+        self.var = np.empty_like(self.mean)
+        squares = self.rows**2
+        for p in range(P):  # one product per permutation: its statistics do not depend on the block
+            indicator = design.indicator[p].reshape(F * C, n)
+            mean = (indicator @ self.rows.T) / design.counts[p].reshape(-1, 1)  # (F C, voxels + 1)
+            var = (indicator @ squares.T) / design.counts[p].reshape(-1, 1) - mean**2
+            self.mean[:, :, p] = mean.reshape(F, C, -1).transpose(0, 2, 1)
+            self.var[:, :, p] = var.reshape(F, C, -1).transpose(0, 2, 1)
+        self.total_var = [self.rows[:, train].var(axis=1) for train, _ in design.folds]
+        self.log_prior = np.log(design.counts / design.counts.sum(axis=-1, keepdims=True))  # (P, F, C)
+
+    @classmethod
+    def permutations_per_pass(cls, n_voxels, n_folds, n_classes):
+        return max(1, cls.statistics_bytes // (2 * 8 * n_voxels * n_folds * n_classes))
+
+    def batch_size(self, width):
+        d = self.design
+        n_test = max(test.size for _, test in d.folds)
+        per_sphere = 8 * (3 * width * self.rows.shape[1] + d.n_permutations * d.n_classes * (6 * width + 3 * n_test))
+        return max(1, BATCH_BYTES // per_sphere)
+
+    def scores(self, index):
+        """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
+        d = self.design
+        valid = index < self.rows.shape[0] - 1
+        powers = _powers(self.rows[index])
+        scores = np.empty((d.n_permutations, len(index), d.n_folds))
+        for f, (_, test) in enumerate(d.folds):
+            scores[:, :, f] = _gaussian_nb_accuracy(
+                self.mean[f][index].transpose(0, 2, 3, 1),  # (b, P, C, K)
+                self.var[f][index].transpose(0, 2, 3, 1),
+                self.smoothing(f, index, valid),
+                valid,
+                self.log_prior[:, f],
+                powers[:, :, test],
+                d.codes[:, test],
+            ).T
+        return scores
+
+
+class PermutedShrinkageLDAScorer:
+    """ShrinkageLDAScorer for a block of permutations (a PermutationDesign).
+
+    A class's training sums and scatter matrix under a permutation are a product of its
+    indicator with the samples' [x, x x^T], group by group; the last class's is
+    the group's total minus the others'. One pass over a sphere's data serves the block.
+    """
+
+    # Permutations scored together: enough to make the products efficient.
+    permutations_per_pass = 32
+
+    def __init__(self, X, design):
+        self.design = design
+        self.rows = _with_pad_voxel(X - X.mean(axis=0))  # centred, as ShrinkageLDAScorer
+
+    def batch_size(self, width):
+        d = self.design
+        n = self.rows.shape[1]
+        features = width + width**2
+        per_sphere = 8 * (2 * features * n + d.n_permutations * d.n_folds * d.n_classes * (6 * width**2 + 2 * n))
+        return max(1, BATCH_BYTES // per_sphere)
+
+    def scores(self, index):
+        """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
+        d = self.design
+        b, K = index.shape
+        P, F, C, n = d.indicator.shape
+        valid = index < self.rows.shape[0] - 1
+        x = self.rows[index]  # (b, K, n)
+        features = np.concatenate([x, (x[:, :, None] * x[:, None]).reshape(b, K * K, n)], axis=1)  # (b, M, n)
+        M = features.shape[1]
+        one_hot = d.indicator.any(axis=1)[:, : C - 1].astype(float)  # (P, C - 1, n): classes but the last
+        group_sums = np.empty((b, d.n_groups, P, C, M))
+        for g, group in enumerate(d.groups):
+            part = features[..., group]
+            sums = (one_hot[..., group].reshape(-1, part.shape[-1]) @ part.transpose(0, 2, 1)).reshape(b, P, C - 1, M)
+            group_sums[:, g, :, : C - 1] = sums
+            group_sums[:, g, :, C - 1] = part.sum(axis=-1)[:, None] - sums.sum(axis=2)
+        sums = (
+            (d.group_in_train @ group_sums.reshape(b, d.n_groups, -1)).reshape(b, F, P, C, M).transpose(0, 2, 1, 3, 4)
+        )
+        sums = sums / d.counts[..., None]
+        mean = sums[..., :K]  # (b, P, F, C, K)
+        cov = sums[..., K:].reshape(mean.shape + (K,)) - mean[..., :, None] * mean[..., None, :]
+        indicator = d.indicator.reshape(-1, n)
+
+        def fourth_powers(powers, weights, offset):
+            norms = weights.reshape(b, -1, 2 * K) @ powers + offset.reshape(b, -1, 1)  # (b, P F C, n)
+            return np.einsum("bmi,mi->bm", norms * norms, indicator).reshape(b, P, F, C)
+
+        scores = _shrinkage_lda_accuracy(
+            x,
+            valid,
+            mean,
+            cov,
+            d.counts,
+            fourth_powers,
+            [test for _, test in d.folds],
+            [d.codes[:, test] for _, test in d.folds],
+        )
+        return scores.transpose(1, 0, 2)
+
+
 # The scorer of each estimator name: built once for a data matrix and its folds, it
 # scores batches of spheres.
 SCORERS = {
@@ -346,6 +559,11 @@ SCORERS = {
     "gnb": GaussianNBScorer,
     "lda": ShrinkageLDAScorer,
 }
+
+
+def _slices(n, size):
+    """0..n in consecutive slices of ``size`` (the last shorter)."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads=1):
@@ -359,7 +577,7 @@ def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads
     model = SCORERS[estimator](np.asarray(X, dtype=np.float64)[design.order], design)
     index = padded_spheres(spheres, pad=X.shape[1])
     size = model.batch_size(index.shape[1])
-    batches = [slice(start, min(start + size, len(spheres))) for start in range(0, len(spheres), size)]
+    batches = _slices(len(spheres), size)
     scores = np.empty((len(spheres), len(folds)))
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         done = 0
@@ -368,4 +586,43 @@ def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads
             done += batch.stop - batch.start
             if progress is not None:
                 progress(done, len(spheres))
+    return scores
+
+
+# The scorers that batch permutations; the others score them one by one (svc: a Newton
+# solve per problem, which shares nothing between permutations).
+PERMUTED_SCORERS = {"gnb": PermutedGaussianNBScorer, "lda": PermutedShrinkageLDAScorer}
+
+
+def score_permutations_fast(X, permuted_codes, spheres, estimator, folds, progress=None, n_threads=1):
+    """Accuracies (P, n_spheres, n_folds) of ``estimator`` (one of PERMUTED_SCORERS) under
+    each row of ``permuted_codes`` (P, samples): class indices, the classes numbered as
+    np.unique numbers the labels.
+
+    Only the voxels of ``spheres`` are read, so a chunk's statistics cost its own voxels.
+    Permutations are scored in passes of the scorer's size, spheres in batches on
+    ``n_threads`` threads.
+    """
+    _reuse_freed_memory()
+    P, n_folds = len(permuted_codes), len(folds)
+    used = np.unique(np.concatenate(spheres))
+    X = np.asarray(X, dtype=np.float64)[:, used]
+    index = padded_spheres([np.searchsorted(used, sphere) for sphere in spheres], pad=used.size)
+    scorer = PERMUTED_SCORERS[estimator]
+    per_pass = scorer.permutations_per_pass
+    if callable(per_pass):
+        per_pass = per_pass(used.size, n_folds, int(np.max(permuted_codes)) + 1)
+    scores = np.empty((P, len(spheres), n_folds))
+    done = 0
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for block in _slices(P, per_pass):
+            design = PermutationDesign(permuted_codes[block], folds)
+            model = scorer(X[design.order], design)
+            size = model.batch_size(index.shape[1])
+            batches = _slices(len(spheres), size)
+            for batch, batch_scores in zip(batches, pool.map(model.scores, (index[b] for b in batches))):
+                scores[block, batch] = batch_scores
+                done += (batch.stop - batch.start) * (block.stop - block.start)
+                if progress is not None:
+                    progress(done, P * len(spheres))
     return scores
