@@ -156,6 +156,9 @@ if SAMPLES["mode"] == "volumes":
         script:
             "../scripts/bids_volumes.py"
 
+    # This subject's dataset.json is the bids source's, not fetch's.
+    ruleorder: bids_volumes > fetch > collect_subject
+
 else:
 
     rule bids_glm:
@@ -195,6 +198,8 @@ else:
             **job_resources(),
         script:
             "../scripts/bids_betas_manifest.py"
+
+    ruleorder: bids_betas_manifest > fetch > collect_subject
 
 
 rule bids_description:
