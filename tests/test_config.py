@@ -111,7 +111,7 @@ def test_bids_defaults_are_the_librarys():
     DEFAULTS (for direct callers) must say the same."""
     from snakelight.data import bids, glm
 
-    config = validate_config({}, SCHEMA)
+    config = validate_config({"contrasts": FH}, SCHEMA)
     assert config["dataset"]["bids"] == bids.DEFAULTS
     assert glm.glm_config(config["samples"]) == glm.DEFAULTS
     assert config["samples"]["mode"] == "volumes"
@@ -130,5 +130,5 @@ def test_bids_defaults_are_the_librarys():
 )
 def test_bids_config_errors_name_the_key(config, expected):
     with pytest.raises(ConfigError) as error:
-        validate_config(config, SCHEMA)
+        validate_config({"contrasts": FH, **config}, SCHEMA)
     assert str(error.value).startswith(expected)
