@@ -1,12 +1,15 @@
 """File formats passed between workflow steps: the data contract, documented here once.
 
-- ``dataset.json`` (fetch, collect_subject; :func:`write_manifest`): paths of one
+- ``dataset.json`` (fetch, collect_subject, bids_volumes, bids_betas_manifest;
+  :func:`write_manifest`): paths of one
   subject's ``bold`` (4D NIfTI), brain ``mask`` (3D NIfTI on the same grid) and
   ``labels`` (Haxby's labels.txt: space-separated, columns ``labels`` and ``chunks``),
   plus ``subject``, ``source``, ``t_r`` and ``uncompressed``: the path of
   ``bold.nii`` beside the manifest, the BOLD image's file as the step read and checked
   it, decompressed (:func:`uncompressed_bold`), which select_conditions memory-maps
   instead of decompressing the image again.
+  For GLM samples (``samples.mode: glm``) ``bold`` is the beta series, one volume per
+  beta, and ``labels`` one row per beta.
 - ``samples.nii.gz`` + ``samples.tsv`` (select_conditions): the selected volumes, and one
   row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
 - ``masked_samples.npy`` (select_conditions): the same volumes inside the brain mask, as

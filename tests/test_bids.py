@@ -412,7 +412,7 @@ def test_include_and_exclude_choose_the_labels(block_dataset, tmp_path, choice):
 def test_an_absent_included_label_is_an_error(block_dataset, tmp_path):
     runs = discover(block_dataset, tmp_path)
     message = error_message(glm.beta_series, runs, {"label_column": "stim_type", "include": ["car"]})
-    assert message.startswith("config key samples.glm.include: no event is labelled 'car' in column 'stim_type' of ")
+    assert message.startswith("config key samples.include: no event is labelled 'car' in column 'stim_type' of ")
     assert message.endswith(" (labels: face, house)")
 
 

@@ -104,3 +104,31 @@ def test_estimator_names_are_nilearns_classifiers_and_the_fast_ones():
     assert sorted(names) == sorted([*SUPPORTED_ESTIMATORS["classifier"], "gnb", "lda"])
     assert set(NILEARN_ESTIMATORS) == set(SUPPORTED_ESTIMATORS["classifier"])
     assert set(FAST_ESTIMATORS) <= set(names)
+
+
+def test_bids_defaults_are_the_librarys():
+    """The schema is the workflow's home of the bids and GLM defaults; the library's
+    DEFAULTS (for direct callers) must say the same."""
+    from snakelight.data import bids, glm
+
+    config = validate_config({"contrasts": FH}, SCHEMA)
+    assert config["dataset"]["bids"] == bids.DEFAULTS
+    assert glm.glm_config(config["samples"]) == glm.DEFAULTS
+    assert config["samples"]["mode"] == "volumes"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"dataset": {"source": "bids"}}, "config key dataset.bids.bids_dir: not set; the bids source reads"),
+        ({"samples": {"mode": "glm"}}, "config key samples.mode: glm needs dataset.source bids, not 'synthetic'"),
+        (
+            {"dataset": {"source": "bids", "bids": {"bids_dir": "ds"}}, "samples": {"glm": {"estimate": "lsx"}}},
+            "config key samples.glm.estimate: 'lsx' is not one of ['lss', 'lsa', 'condition']",
+        ),
+    ],
+)
+def test_bids_config_errors_name_the_key(config, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config({"contrasts": FH, **config}, SCHEMA)
+    assert str(error.value).startswith(expected)

@@ -105,7 +105,7 @@ def index(bids_dir, derivatives, database_dir):
     from bids import BIDSLayout, BIDSLayoutIndexer  # pybids takes ~1 s to import
 
     bids_dir = _existing_dir(bids_dir, "bids_dir")
-    derivatives = _existing_dir(derivatives or bids_dir / "derivatives", "derivatives")
+    derivatives = _existing_dir(derivatives_dir(bids_dir, derivatives), "derivatives")
     # Metadata indexing reads every JSON sidecar: slow on large datasets, and only
     # RepetitionTime is needed (read from the sidecar directly). pybids 0.22 takes the
     # option only through its indexer.
@@ -120,19 +120,25 @@ def index(bids_dir, derivatives, database_dir):
     )
 
 
+def derivatives_dir(bids_dir, derivatives):
+    """The fMRIPrep folder the ``derivatives`` key names (None: the dataset's own)."""
+    return Path(derivatives) if derivatives is not None else Path(bids_dir) / "derivatives"
+
+
 def write_runs_table(path, table):
     """The runs table as a TSV (provenance of what discovery found)."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
 
 
-def read_runs_table(path):
-    """A runs table :func:`write_runs_table` wrote, with its labels kept as strings."""
+def read_runs_table(path, subject=None):
+    """A runs table :func:`write_runs_table` wrote, with its labels kept as strings;
+    only ``subject``'s rows when given."""
     table = pd.read_csv(
         path, sep="\t", dtype={"subject": str, "session": str}, keep_default_na=False, na_values={"run": [""]}
     )
     table["run"] = table["run"].astype("Int64")
-    return table
+    return table if subject is None else table[table["subject"] == subject].reset_index(drop=True)
 
 
 def check_leave_one_run_out(table):

@@ -39,8 +39,11 @@ import pandas as pd
 from snakelight.data.bids import read_events
 from snakelight.io import InputError, atomic_path, one_line
 
-# Where the GLM keys sit in the workflow's config, for messages.
+# Where the GLM keys sit in the workflow's config, for messages; the labelling keys
+# (label_column, include, exclude) sit one level up, shared with samples.mode volumes.
 CONFIG_KEY = "samples.glm"
+LABELS_KEY = "samples"
+LABEL_KEYS = ("label_column", "include", "exclude")
 ESTIMATES = ("lss", "lsa", "condition")
 DEFAULTS = {
     "estimate": "lss",
@@ -56,6 +59,12 @@ DEFAULTS = {
 SAMPLES_COLUMNS = ("label", "run", "session", "bids_run", "event_rows", "onset")
 # Separates a trial's condition from its events row in the trial's regressor name.
 TRIAL_SEPARATOR = "__"
+
+
+def glm_config(samples):
+    """The GLM config (DEFAULTS' keys) from the workflow's ``samples`` section: its
+    ``glm`` keys and the labelling keys (LABELS_KEY) beside them."""
+    return {**samples["glm"], **{key: samples[key] for key in LABEL_KEYS}}
 
 
 def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_path):
@@ -109,13 +118,13 @@ def kept_labels(events, config, paths):
     absent = [label for label in include if label not in present]
     if absent:
         raise InputError(
-            f"config key {CONFIG_KEY}.include: no event is labelled {absent[0]!r} in column "
+            f"config key {LABELS_KEY}.include: no event is labelled {absent[0]!r} in column "
             f"{config['label_column']!r} of {', '.join(paths)} (labels: {', '.join(present)})"
         )
     excluded = {str(label) for label in config["exclude"]}
     kept = [label for label in include if label not in excluded]
     if not kept:
-        raise InputError(f"config key {CONFIG_KEY}.exclude: it leaves no label (labels: {', '.join(present)})")
+        raise InputError(f"config key {LABELS_KEY}.exclude: it leaves no label (labels: {', '.join(present)})")
     return kept
 
 

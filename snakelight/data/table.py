@@ -100,13 +100,30 @@ def volume_labels(events, n_volumes, t_r, *, shift=0.0, baseline="rest", source=
     return labels
 
 
-def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
+def collect_subject(
+    rows,
+    data_dir,
+    manifest_path,
+    *,
+    shift,
+    baseline,
+    source="table",
+    events_reader=read_events,
+    load_run=nib.load,
+    mask_img=None,
+):
     """Write one subject's series (runs concatenated in the table's order), labels and
-    mask under ``data_dir``, and its manifest (``dataset.json``)."""
+    mask under ``data_dir``, and its manifest (``dataset.json``).
+
+    The ``bids`` source (:mod:`snakelight.data.bids_samples`) gives its own
+    ``events_reader`` (path -> events: onset, duration, trial_type), ``load_run``
+    (path -> the run's 4D image), the TR in a
+    ``t_r`` column (else the header's), a ``mask_img`` (else the first row's mask or
+    the series' EPI mask) and subject labels as strings (kept as they are)."""
     data_dir = Path(data_dir)
     runs, labels = [], []
     for position, record in enumerate(rows.itertuples(index=False)):
-        img = nib.load(record.bold)
+        img = load_run(record.bold)
         where = _where(record._asdict())
         if img.ndim != 4:
             raise InputError(f"{where}: the BOLD image is {img.ndim}D; it must be 4D (x, y, z, volumes)")
@@ -114,9 +131,9 @@ def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
             check_same_grid(img, runs[0], where, _where(rows.iloc[0]), what="this run", reference="the first run")
         run = int(record.run) if record.run else position
         if record.events:
-            t_r = repetition_time(img, where)
+            t_r = getattr(record, "t_r", None) or repetition_time(img, where)
             run_labels = volume_labels(
-                read_events(record.events), img.shape[3], t_r, shift=shift, baseline=baseline, source=record.events
+                events_reader(record.events), img.shape[3], t_r, shift=shift, baseline=baseline, source=record.events
             )
             labels.append(pd.DataFrame({"label": run_labels, "run": run}))
         else:
@@ -131,29 +148,30 @@ def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
         runs.append(img)
     series = runs[0] if len(runs) == 1 else concat_imgs(runs)
     first = rows.iloc[0]
-    mask = nib.load(first["mask"]) if first["mask"] else compute_epi_mask(mean_img(series, copy_header=True))
+    if mask_img is None:
+        mask_img = nib.load(first["mask"]) if first["mask"] else compute_epi_mask(mean_img(series, copy_header=True))
     # The checks of the joined copy below would name the copy: name the user's files first.
     mask_where = f"{first['mask']} (subjects table row {first['row']}, column mask)"
-    in_mask = np.asarray(mask.dataobj) != 0
+    in_mask = np.asarray(mask_img.dataobj) != 0
     if not first["mask"] and not in_mask.any():
         raise InputError(
             f"{_where(first)}: the brain mask computed from subject {first['subject']}'s runs (nilearn's "
             "compute_epi_mask) is empty; give a brain mask in the subjects table's mask column"
         )
     for record, img in zip(rows.itertuples(index=False), runs):
-        check_bold_and_mask(img, mask, _where(record._asdict()), mask_where)
+        check_bold_and_mask(img, mask_img, _where(record._asdict()), mask_where)
         check_finite(np.asarray(img.dataobj), in_mask, _where(record._asdict()))
     paths = {name: data_dir / f"{name}.nii.gz" for name in ("bold", "mask")}
     paths["labels"] = data_dir / "labels.txt"
-    for name, img in (("bold", series), ("mask", mask)):
+    for name, img in (("bold", series), ("mask", mask_img)):
         write_nifti(paths[name], img)
     write_labels(paths["labels"], pd.concat(labels, ignore_index=True))
     uncompressed = uncompressed_bold(manifest_path)
     check_subject(paths["bold"], paths["mask"], paths["labels"], uncompressed)
     return write_manifest(
         manifest_path,
-        source="table",
-        subject=int(first["subject"]),
+        source=source,
+        subject=first["subject"] if isinstance(first["subject"], str) else int(first["subject"]),
         t_r=header_tr(runs[0]),
         uncompressed=uncompressed,
         **paths,

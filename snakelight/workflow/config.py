@@ -79,8 +79,16 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
             config["subjects"] = subjects(table)
         except InputError as error:
             raise ConfigError(f"config key dataset.subjects_table: {error}") from None
+    elif config["dataset"]["source"] == "bids":
+        # Its subjects and conditions are the dataset's: discovery checks them (snakelight.data.bids_samples).
+        if config["dataset"]["bids"]["bids_dir"] is None:
+            raise ConfigError("config key dataset.bids.bids_dir: not set; the bids source reads the dataset there")
     else:
         _check_conditions(config["contrasts"])
+    if config["samples"]["mode"] == "glm" and config["dataset"]["source"] != "bids":
+        raise ConfigError(
+            f"config key samples.mode: glm needs dataset.source bids, not {config['dataset']['source']!r}"
+        )
     if config["dataset"]["source"] == "haxby":
         outside = [s for s in config["subjects"] if s not in haxby_design.SUBJECTS]
         if outside:

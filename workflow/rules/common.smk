@@ -52,17 +52,20 @@ RESOURCES = config["resources"]
 
 
 # A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
-# match no rule, rather than building a second tree beside sub-02.
+# match no rule, rather than building a second tree beside sub-02. The bids source
+# keeps the dataset's labels (sub-1, sub-01, sub-control01).
 wildcard_constraints:
-    subject=r"0[1-9]|[1-9]\d+",
+    subject=r"[A-Za-z0-9]+" if DATASET == "bids" else r"0[1-9]|[1-9]\d+",
     contrast="|".join(config["contrasts"]),
     chunk=r"\d+",
 
 
-def final_outputs():
+def final_outputs(subjects=None):
+    """The analysis's configuration and each subject's maps, figures and tables;
+    ``subjects``: their labels in the paths (default: the config's subject numbers, spelled 02)."""
     return [results("config.yaml")] + expand(
         results("sub-{subject}/{contrast}/{output}"),
-        subject=[f"{s:02d}" for s in config["subjects"]],
+        subject=[f"{s:02d}" for s in config["subjects"]] if subjects is None else subjects,
         contrast=list(config["contrasts"]),
         output=[
             "searchlight.nii.gz",
@@ -83,7 +86,7 @@ def map_config(wildcards, *sections):
     in it reruns the step that writes the map)."""
     return {
         "dataset": config["dataset"],
-        "subject": int(wildcards.subject),
+        "subject": wildcards.subject if DATASET == "bids" else int(wildcards.subject),
         "contrast": {wildcards.contrast: config["contrasts"][wildcards.contrast]},
         **{section: config[section] for section in sections},
     }
