@@ -42,6 +42,16 @@ def permutation_block(labels, runs, seed, ks):
     return np.column_stack([permuted_labels(labels, runs, seed, k) for k in ks])
 
 
+def permutation_blocks(n_permutations, per_job):
+    """The blocks of permutations the null-map jobs score: (first, last) pairs, 1-based and
+    inclusive, block b covering b * per_job + 1 .. min((b + 1) * per_job, n_permutations).
+
+    A block's permutations depend on (first, last) alone, so more permutations keep every
+    full block of fewer and add new ones.
+    """
+    return [(first, min(first + per_job - 1, n_permutations)) for first in range(1, n_permutations + 1, per_job)]
+
+
 def column_names(n_permutations):
     return [f"{COLUMN_PREFIX}{k}" for k in range(1, n_permutations + 1)]
 

@@ -1,16 +1,20 @@
-"""The chunk job: score the spheres of one share of the process mask and write them."""
+"""The chunk jobs: score the spheres of one share of the process mask, under the real labels
+(:func:`run_chunk`) or under a block of permutations (:func:`run_null_chunk`), and write them."""
 
 import logging
 import time
+from typing import NamedTuple
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 
-from snakelight.io import read_masked_samples, read_samples_table, write_chunk
+from snakelight.inference.permutations import COLUMN_PREFIX, read_permutations
+from snakelight.io import InputError, read_masked_samples, read_samples_table, write_chunk, write_null_chunk
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import make_cv, make_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import score_spheres
+from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -41,28 +45,19 @@ class ProgressLog:
         )
 
 
-def run_chunk(
-    samples_img,
-    masked_samples,
-    samples_table,
-    mask_img,
-    process_mask_img,
-    *,
-    chunk,
-    n_chunks,
-    radius,
-    estimator,
-    cv,
-    scoring,
-    output,
-    engine="auto",
-    n_threads=1,
-):
-    """Score the spheres of one chunk and write them (``chunks/<i>.npz``). The samples
-    image gives only its affine (a header read); the data come from ``masked_samples``.
+class ChunkProblem(NamedTuple):
+    positions: np.ndarray  # (S,) the chunk's positions among the process-mask seeds
+    spheres: list  # S sorted arrays of column indices into X
+    X: np.ndarray  # (samples, mask voxels)
+    table: pd.DataFrame  # samples.tsv: label and run per sample
+    folds: list  # (train, test) index pairs of the real labels
 
-    With more chunks than process-mask voxels, the extra chunks have no sphere: they
-    write an empty chunk (and warn), and the merge puts the others together as usual.
+
+def load_chunk(samples_img, masked_samples, samples_table, mask_img, process_mask_img, *, chunk, n_chunks, radius, cv):
+    """What a chunk job scores: its spheres, the samples and the folds. The samples image
+    gives only its affine (a header read); the data come from ``masked_samples``.
+
+    With more chunks than process-mask voxels, the extra chunks have no sphere (and warn).
     """
     table = read_samples_table(samples_table)
     imgs, mask_img, process_mask_img = map(nib.load, (samples_img, mask_img, process_mask_img))
@@ -93,19 +88,111 @@ def run_chunk(
             " x ".join(f"{size:g}" for size in mask_img.header.get_zooms()[:3]),
         )
     X = read_masked_samples(masked_samples)
-    y = table["label"].to_numpy()
-    folds = make_folds(make_cv(**cv), X, y, table["run"].to_numpy())
+    folds = make_folds(make_cv(**cv), X, table["label"].to_numpy(), table["run"].to_numpy())
+    return ChunkProblem(positions, spheres, X, table, folds)
+
+
+def run_chunk(
+    samples_img,
+    masked_samples,
+    samples_table,
+    mask_img,
+    process_mask_img,
+    *,
+    chunk,
+    n_chunks,
+    radius,
+    estimator,
+    cv,
+    scoring,
+    output,
+    engine="auto",
+    n_threads=1,
+):
+    """Score the spheres of one chunk (:func:`load_chunk`) and write them (``chunks/<i>.npz``);
+    a chunk without spheres writes an empty chunk, which the merge puts together as usual."""
+    problem = load_chunk(
+        samples_img,
+        masked_samples,
+        samples_table,
+        mask_img,
+        process_mask_img,
+        chunk=chunk,
+        n_chunks=n_chunks,
+        radius=radius,
+        cv=cv,
+    )
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
     scores = score_spheres(
-        X,
-        y,
-        spheres,
+        problem.X,
+        problem.table["label"].to_numpy(),
+        problem.spheres,
         estimator,
-        folds,
+        problem.folds,
         engine=engine,
         scoring=scoring,
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
-    write_chunk(output, positions, scores)
+    write_chunk(output, problem.positions, scores)
     return scores
+
+
+def run_null_chunk(
+    samples_img,
+    masked_samples,
+    samples_table,
+    mask_img,
+    process_mask_img,
+    permutations_tsv,
+    *,
+    chunk,
+    n_chunks,
+    first,
+    last,
+    radius,
+    estimator,
+    cv,
+    scoring,
+    output,
+    engine="auto",
+    n_threads=1,
+):
+    """Score the spheres of one chunk under permutations ``first`` .. ``last`` (columns of
+    ``permutations.tsv``, checked to be permutations within runs) and write each sphere's
+    mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
+    real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`)."""
+    problem = load_chunk(
+        samples_img,
+        masked_samples,
+        samples_table,
+        mask_img,
+        process_mask_img,
+        chunk=chunk,
+        n_chunks=n_chunks,
+        radius=radius,
+        cv=cv,
+    )
+    permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"])
+    if last > permuted.shape[1]:
+        raise InputError(
+            f"{permutations_tsv}: {permuted.shape[1]} permutations, but this job scores "
+            f"{COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}{last}; delete it to have it written again"
+        )
+    log.info(
+        "permutations %d..%d, engine %s, estimator %s", first, last, resolve_engine(engine, estimator), estimator
+    )
+    null = score_spheres_permuted(
+        problem.X,
+        permuted[:, first - 1 : last],
+        problem.spheres,
+        estimator,
+        problem.folds,
+        engine=engine,
+        scoring=scoring,
+        progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}, permutations {first}..{last}"),
+        n_threads=n_threads,
+    )
+    null_scores = null.mean(axis=2)
+    write_null_chunk(output, problem.positions, np.arange(first, last + 1), null_scores)
+    return null_scores

@@ -11,7 +11,9 @@ import jsonschema
 import yaml
 
 from snakelight.data import haxby_design
+from snakelight.inference.permutations import check_settings
 from snakelight.io import InputError
+from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import fast_unsupported
 from snakelight.workflow.subjects_table import read_subjects_table, subjects
 
@@ -82,6 +84,7 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
                 f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
             )
     _check_engine(config["searchlight"])
+    _check_inference(config)
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
@@ -102,6 +105,27 @@ def _check_engine(searchlight):
         if problem is not None:
             key, why = problem
             raise ConfigError(f"config key searchlight.{key}: {why}")
+
+
+def _check_inference(config):
+    """The permutation settings (:func:`check_settings`), and a chance level for every
+    contrast: cluster masses and TFCE measure scores above it."""
+    inference = config["inference"]
+    try:
+        check_settings(
+            inference["permutations"],
+            inference["permutations_per_job"],
+            inference["alpha"],
+            inference["cluster_threshold"],
+        )
+    except InputError as error:
+        raise ConfigError(str(error)) from None
+    scoring = config["searchlight"]["scoring"]
+    if inference["permutations"] and chance_level(scoring, 2) is None:
+        raise ConfigError(
+            f"config key searchlight.scoring: permutation inference measures scores above chance, and "
+            f"{scoring!r} has no known chance level (use accuracy, balanced_accuracy or roc_auc)"
+        )
 
 
 def _check_conditions(contrasts):

@@ -1,0 +1,262 @@
+# Subject-level permutation inference (README, "Permutation inference"): null maps over
+# (sphere chunk x permutation block), merged into one 4D image, then voxel, cluster and
+# TFCE FWE statistics. Only when inference.permutations > 0.
+from pathlib import Path
+
+from snakelight.inference.permutations import permutation_blocks
+
+INFERENCE = config["inference"]
+# Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
+# range and its job gets no parameter that depends on P: more permutations keep every
+# block already scored and run only the new ones.
+BLOCKS = permutation_blocks(INFERENCE["permutations"], INFERENCE["permutations_per_job"])
+# The files of a subject's contrast that the inference adds, for rule all.
+INFERENCE_OUTPUTS = [
+    "searchlight_null.nii.gz",
+    "searchlight_logp.nii.gz",
+    "searchlight_logp_fwe.nii.gz",
+    "searchlight_tfce_logp_fwe.nii.gz",
+    "clusters_fwe.tsv",
+    "searchlight_fwe.png",
+    "null_maxima.png",
+    "clusters_fwe.html",
+]
+
+
+wildcard_constraints:
+    first=r"[1-9]\d*",
+    last=r"[1-9]\d*",
+
+
+def inference_path(kind, name):
+    """An output (``out``), log or benchmark path of a subject's contrast, shaped as the
+    other rules' paths are."""
+    folder = {
+        "out": "results/{dataset}/sub-{subject}/{contrast}",
+        "log": "results/{dataset}/logs/sub-{subject}/{contrast}",
+        "benchmark": "results/{dataset}/benchmarks/sub-{subject}/{contrast}",
+    }[kind]
+    return f"{folder}/{name}"
+
+
+def inference_outputs():
+    """The inference files of every subject and contrast, beside their searchlight maps."""
+    if not INFERENCE["permutations"]:
+        return []
+    folders = sorted({str(Path(path).parent) for path in final_outputs()})
+    return [f"{folder}/{name}" for folder in folders for name in INFERENCE_OUTPUTS]
+
+
+def null_chunk_files(wildcards):
+    """Every null chunk file, block by block (the merge reads one block at a time)."""
+    return [
+        path
+        for first, last in BLOCKS
+        for path in expand(
+            rules.null_chunk.output[0],
+            chunk=range(SEARCHLIGHT["n_chunks"]),
+            first=first,
+            last=last,
+            **wildcards,
+        )
+    ]
+
+
+def null_chunk_resources():
+    def estimate(wildcards, input, attempt):
+        return cluster.chunk_request(
+            RESOURCES,
+            input.samples,
+            input.process_mask,
+            SEARCHLIGHT["n_chunks"],
+            attempt=attempt,
+            n_maps=int(wildcards.last) - int(wildcards.first) + 1,
+        )
+
+    return {
+        "mem_mb": lambda wildcards, input, attempt: estimate(wildcards, input, attempt).mem_mb,
+        "runtime": lambda wildcards, input, attempt: estimate(wildcards, input, attempt).runtime,
+    }
+
+
+def null_maps_resources(n_maps, copies=1, tfce=False):
+    return resources_of(
+        lambda input, attempt: cluster.null_maps_request(
+            RESOURCES, input.process_mask, n_maps, attempt=attempt, copies=copies, tfce=tfce
+        )
+    )
+
+
+def inference_config(wildcards, *keys):
+    """The map config (map_config) and the inference settings ``keys``, for a sidecar."""
+    return {**map_config(wildcards, "process_mask", "searchlight"), "inference": {k: INFERENCE[k] for k in keys}}
+
+
+rule permutations:
+    input:
+        table=rules.select_conditions.output.table,
+    output:
+        inference_path("out", "permutations.tsv"),
+    log:
+        inference_path("log", "permutations.log"),
+    benchmark:
+        inference_path("benchmark", "permutations.tsv")
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        seed=INFERENCE["seed"],
+        n_permutations=INFERENCE["permutations"],
+    script:
+        "../scripts/permutations.py"
+
+
+rule null_chunk:
+    input:
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        samples=rules.select_conditions.output.img,
+        masked_samples=rules.select_conditions.output.masked,
+        table=rules.select_conditions.output.table,
+        process_mask=rules.process_mask.output[0],
+        # Rewritten when P changes, with the same first columns: its time must not rerun
+        # the blocks already scored (a new seed does, as a parameter).
+        permutations=ancient(rules.permutations.output[0]),
+    output:
+        inference_path("out", "null_chunks/{chunk}/{first}-{last}.npz"),
+    log:
+        inference_path("log", "null_chunk_{chunk}_{first}-{last}.log"),
+    benchmark:
+        inference_path("benchmark", "null_chunk_{chunk}_{first}-{last}.tsv")
+    conda:
+        "../envs/snakelight.yaml"
+    threads: SEARCHLIGHT["threads"]
+    resources:
+        **null_chunk_resources(),
+    params:
+        n_chunks=SEARCHLIGHT["n_chunks"],
+        radius=SEARCHLIGHT["radius"],
+        estimator=SEARCHLIGHT["estimator"],
+        cv=SEARCHLIGHT["cv"],
+        scoring=SEARCHLIGHT["scoring"],
+        engine=SEARCHLIGHT["engine"],
+        seed=INFERENCE["seed"],
+    script:
+        "../scripts/null_chunk.py"
+
+
+rule merge_null:
+    input:
+        chunks=null_chunk_files,
+        process_mask=rules.process_mask.output[0],
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        permutations=rules.permutations.output[0],
+    output:
+        null=inference_path("out", "searchlight_null.nii.gz"),
+        sidecar=inference_path("out", "searchlight_null.json"),
+    log:
+        inference_path("log", "merge_null.log"),
+    benchmark:
+        inference_path("benchmark", "merge_null.tsv")
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        **null_maps_resources(INFERENCE["permutations_per_job"]),
+    params:
+        n_chunks=SEARCHLIGHT["n_chunks"],
+        config=lambda wc: inference_config(wc, "permutations", "seed"),
+    script:
+        "../scripts/merge_null.py"
+
+
+rule inference_statistics:
+    input:
+        map=rules.merge.output.map,
+        null=rules.merge_null.output.null,
+        process_mask=rules.process_mask.output[0],
+        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        permutations=rules.permutations.output[0],
+    output:
+        logp=inference_path("out", "searchlight_logp.nii.gz"),
+        logp_fwe=inference_path("out", "searchlight_logp_fwe.nii.gz"),
+        tfce=inference_path("out", "searchlight_tfce.nii.gz"),
+        tfce_logp_fwe=inference_path("out", "searchlight_tfce_logp_fwe.nii.gz"),
+        clusters_img=inference_path("out", "clusters_fwe.nii.gz"),
+        clusters_tsv=inference_path("out", "clusters_fwe.tsv"),
+        null_maxima=inference_path("out", "null_maxima.tsv"),
+        sidecars=[
+            inference_path("out", f"{name}.json")
+            for name in (
+                "searchlight_logp",
+                "searchlight_logp_fwe",
+                "searchlight_tfce",
+                "searchlight_tfce_logp_fwe",
+                "clusters_fwe",
+            )
+        ],
+    log:
+        inference_path("log", "inference_statistics.log"),
+    benchmark:
+        inference_path("benchmark", "inference_statistics.tsv")
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        # The null maps as float32, their copy with the observed map, ranks of a batch.
+        **null_maps_resources(INFERENCE["permutations"] + 1, copies=2, tfce=True),
+    params:
+        chance=chance,
+        cluster_threshold=INFERENCE["cluster_threshold"],
+        connectivity=INFERENCE["connectivity"],
+        config=lambda wc: inference_config(wc, "permutations", "seed", "cluster_threshold", "connectivity"),
+    script:
+        "../scripts/inference_statistics.py"
+
+
+rule inference_figures:
+    input:
+        samples=rules.select_conditions.output.img,
+        score_map=rules.merge.output.map,
+        process_mask=rules.process_mask.output[0],
+        logp_fwe=rules.inference_statistics.output.logp_fwe,
+        tfce=rules.inference_statistics.output.tfce,
+        tfce_logp_fwe=rules.inference_statistics.output.tfce_logp_fwe,
+        clusters_img=rules.inference_statistics.output.clusters_img,
+        clusters_tsv=rules.inference_statistics.output.clusters_tsv,
+        null_maxima=rules.inference_statistics.output.null_maxima,
+    output:
+        fwe=report(
+            inference_path("out", "searchlight_fwe.png"),
+            caption="../report/searchlight_fwe.rst",
+            category="{contrast}",
+            subcategory="sub-{subject}",
+            labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "FWE map"},
+        ),
+        null_maxima=report(
+            inference_path("out", "null_maxima.png"),
+            caption="../report/null_maxima.rst",
+            category="{contrast}",
+            subcategory="sub-{subject}",
+            labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "null maxima"},
+        ),
+        clusters_html=report(
+            inference_path("out", "clusters_fwe.html"),
+            caption="../report/clusters_fwe.rst",
+            category="{contrast}",
+            subcategory="sub-{subject}",
+            labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "FWE clusters"},
+        ),
+    log:
+        inference_path("log", "inference_figures.log"),
+    benchmark:
+        inference_path("benchmark", "inference_figures.tsv")
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(samples_mb),
+    params:
+        alpha=INFERENCE["alpha"],
+        n_permutations=INFERENCE["permutations"],
+        cluster_threshold=INFERENCE["cluster_threshold"],
+        cut_coords=config["figures"]["cut_coords"],
+    script:
+        "../scripts/inference_figures.py"
