@@ -55,14 +55,22 @@ def plot_null_maxima(null_maxima, observed, path, *, alpha, title):
     for axes, (column, label) in zip(panels, NULL_PANELS):
         values = null_maxima[column].to_numpy()
         axes.hist(values, bins=min(40, max(5, values.size // 5)), color="0.45")
-        critical = np.quantile(values, 1 - alpha, method="higher")
-        axes.axvline(critical, color="tab:blue", linestyle=":", label=f"FWE {alpha} critical {critical:.3g}")
+        critical = critical_value(values, alpha)
+        axes.axvline(critical, color="tab:blue", linestyle=":", label=f"FWE {alpha}: above {critical:.3g}")
         axes.axvline(observed[column], color="tab:red", linestyle="--", label=f"observed {observed[column]:.3g}")
         axes.set(xlabel=f"{label} per null map", ylabel="permutations")
         axes.legend(fontsize=7)
     figure.suptitle(f"{title} ({len(null_maxima)} permutations)")
     figure.tight_layout()
     _save(figure, path)
+
+
+def critical_value(null_maxima, alpha):
+    """The value an observed statistic must exceed for an FWE p of at most ``alpha`` against
+    ``null_maxima`` (P,): p = (1 + #{null >= observed}) / (1 + P) <= alpha allows at most
+    m = floor(alpha (P + 1)) - 1 null maxima at or above it, so it is the (m + 1)-th largest."""
+    allowed = int(np.floor(alpha * (len(null_maxima) + 1) + 1e-9)) - 1
+    return np.sort(null_maxima)[::-1][allowed]
 
 
 def _save(figure, path):

@@ -158,8 +158,8 @@ def run_null_chunk(
     engine="auto",
     n_threads=1,
 ):
-    """Score the spheres of one chunk under permutations ``first`` .. ``last`` (columns of
-    ``permutations.tsv``, checked to be permutations within runs) and write each sphere's
+    """Score the spheres of one chunk under permutations ``first`` .. ``last`` (the columns of
+    the block's permutations file, checked to be permutations within runs) and write each sphere's
     mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
     real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`)."""
     problem = load_chunk(
@@ -173,18 +173,16 @@ def run_null_chunk(
         radius=radius,
         cv=cv,
     )
-    permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"])
-    if last > permuted.shape[1]:
+    permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"], first=first)
+    if permuted.shape[1] != last - first + 1:
         raise InputError(
-            f"{permutations_tsv}: {permuted.shape[1]} permutations, but this job scores "
-            f"{COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}{last}; delete it to have it written again"
+            f"{permutations_tsv}: {permuted.shape[1]} permutations from {COLUMN_PREFIX}{first}, but this job "
+            f"scores {COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}{last}; delete it to have it written again"
         )
-    log.info(
-        "permutations %d..%d, engine %s, estimator %s", first, last, resolve_engine(engine, estimator), estimator
-    )
+    log.info("permutations %d..%d, engine %s, estimator %s", first, last, resolve_engine(engine, estimator), estimator)
     null = score_spheres_permuted(
         problem.X,
-        permuted[:, first - 1 : last],
+        permuted,
         problem.spheres,
         estimator,
         problem.folds,

@@ -107,7 +107,31 @@ rule permutations:
         **job_resources(),
     params:
         seed=INFERENCE["seed"],
+        first=1,
         n_permutations=INFERENCE["permutations"],
+    script:
+        "../scripts/permutations.py"
+
+
+# A block's permutations, which its null-map jobs read: permutations.tsv changes with P,
+# this file does not.
+rule permutation_block:
+    input:
+        table=rules.select_conditions.output.table,
+    output:
+        inference_path("out", "permutations/{first}-{last}.tsv"),
+    log:
+        inference_path("log", "permutations_{first}-{last}.log"),
+    benchmark:
+        inference_path("benchmark", "permutations_{first}-{last}.tsv")
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        seed=INFERENCE["seed"],
+        first=lambda wc: int(wc.first),
+        n_permutations=lambda wc: int(wc.last) - int(wc.first) + 1,
     script:
         "../scripts/permutations.py"
 
@@ -119,9 +143,7 @@ rule null_chunk:
         masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
         process_mask=rules.process_mask.output[0],
-        # Rewritten when P changes, with the same first columns: its time must not rerun
-        # the blocks already scored (a new seed does, as a parameter).
-        permutations=ancient(rules.permutations.output[0]),
+        permutations=rules.permutation_block.output[0],
     output:
         inference_path("out", "null_chunks/{chunk}/{first}-{last}.npz"),
     log:
@@ -140,7 +162,6 @@ rule null_chunk:
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
         engine=SEARCHLIGHT["engine"],
-        seed=INFERENCE["seed"],
     script:
         "../scripts/null_chunk.py"
 

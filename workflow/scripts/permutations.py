@@ -10,4 +10,5 @@ write_permutations(
     table["run"],
     seed=snakemake.params.seed,
     n_permutations=snakemake.params.n_permutations,
+    first=snakemake.params.first,
 )
