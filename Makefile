@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --report results/default/report.html
 
 test: setup
 	$(BIN)/python -m pytest

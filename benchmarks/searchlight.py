@@ -1,4 +1,5 @@
-"""Time nilearn's SearchLight and every snakelight engine on the same generated data.
+"""Time nilearn's SearchLight, every snakelight engine and snakelight.SearchLight on the
+same generated data.
 
     python benchmarks/searchlight.py            # the whole brain (~10 min, nilearn is slow)
     python benchmarks/searchlight.py --quick    # 1 in 20 brain voxels as centres (<2 min)
@@ -7,8 +8,11 @@ The data is the default synthetic subject at full size (40x64x64, 216 face/house
 volumes), generated under results/benchmark/ by the workflow's own functions. Each run
 is a separate process that starts from the files, as a chunk job does, so its CPU
 time includes imports and loading and its peak RSS is its own. nilearn runs as the
-seed calls it (SearchLight(...).fit(imgs, y) with y a pandas Series, n_jobs=1). Every
-run is single-threaded, so CPU-time ratios compare one core with one core.
+seed calls it (SearchLight(...).fit(imgs, y) with y a pandas Series, n_jobs=1), and
+so does snakelight.SearchLight (row "SearchLight": the same call, the import changed;
+"scoring" is its time in score_spheres, the rest is reading and masking the images and
+building the spheres). Every run is single-threaded, so CPU-time ratios compare one
+core with one core.
 
 Printed per run: CPU time (whole process, scoring alone, and liblinear's solver alone
 where the run calls it), wall time, spheres per second of scoring, CPU ratios to
@@ -110,12 +114,18 @@ def worker(job):
     # The solver's own CPU time, in nilearn's run and in the exact engine's (the fast
     # engine does not call it): the rest of the scoring is the machinery around it.
     timed(_liblinear, "train_wrap", figures, "liblinear")
-    if job["engine"] == "nilearn":
-        import nilearn.decoding.searchlight
-        from nilearn.decoding import SearchLight
+    if job["engine"] in ("nilearn", "class"):
         from sklearn.model_selection import KFold
 
-        timed(nilearn.decoding.searchlight, "search_light", figures, "scoring")
+        if job["engine"] == "nilearn":
+            import nilearn.decoding.searchlight as scoring_module
+            from nilearn.decoding import SearchLight
+        else:  # the same call with the one import changed
+            import snakelight.searchlight.estimator as scoring_module
+            from snakelight import SearchLight
+
+        scoring = "search_light" if job["engine"] == "nilearn" else "score_spheres"
+        timed(scoring_module, scoring, figures, "scoring")
 
         y = pd.read_csv(paths["table"], sep="\t")["label"]  # a Series, as in the seed
         searchlight = SearchLight(
@@ -248,6 +258,13 @@ def main(argv=None):
         "exact svc",
         exact,
         f"np.array_equal with nilearn: {np.array_equal(exact['scores'], nilearn['scores'])}",
+        nilearn,
+    )
+    searchlight = measure(paths, "class", "svc")
+    row(
+        "SearchLight",
+        searchlight,
+        f"np.array_equal with nilearn: {np.array_equal(searchlight['scores'], nilearn['scores'])}",
         nilearn,
     )
     print(

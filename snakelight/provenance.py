@@ -10,7 +10,9 @@ import hashlib
 import platform
 from importlib import metadata
 
-from snakelight.io import MANIFEST_FILES, write_json
+import yaml
+
+from snakelight.io import MANIFEST_FILES, atomic_path, write_json
 
 PACKAGES = ("snakelight", "nilearn", "scikit-learn", "numpy", "scipy", "nibabel", "pandas", "snakemake")
 
@@ -59,3 +61,10 @@ def write_sidecars(map_paths, config, inputs):
     }
     for map_path in map_paths:
         write_json(sidecar_path(map_path), {"map": str(map_path), **record})
+
+
+def write_config(path, config):
+    """The analysis's configuration, defaults filled in, as YAML (``results/<analysis>/config.yaml``):
+    what made the analysis's files, and a config file that reruns it."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -115,7 +115,7 @@ def run_snakemake(workdir, *args, check=True, env=None, timeout=600):
 
 # The workflow on a tiny generated dataset: ~100 sphere centres in 3 chunks.
 TINY_CONFIG = yaml.safe_load((REPO / ".test" / "config" / "config.yaml").read_text())
-OUT = "results/synthetic/sub-02/face_vs_house"
+OUT = "results/config/sub-02/face_vs_house"
 
 
 def job_counts(output):
@@ -146,6 +146,7 @@ def tiny_run(tmp_path_factory):
         "fscores": 1,
         "figures": 1,
         "summary": 1,
+        "analysis_config": 1,
         "all": 1,
     }
     return workdir

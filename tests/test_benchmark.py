@@ -19,10 +19,11 @@ def test_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
     rows = {
         line[:12].strip(): line[12:]
         for line in capsys.readouterr().out.splitlines()
-        if line.startswith(("nilearn ", "exact ", "fast "))
+        if line.startswith(("nilearn ", "exact ", "SearchLight ", "fast "))
     }
-    assert set(rows) == {"nilearn svc", "exact svc", "fast svc", "fast gnb", "fast lda"}
+    assert set(rows) == {"nilearn svc", "exact svc", "SearchLight", "fast svc", "fast gnb", "fast lda"}
     assert rows["exact svc"].endswith("np.array_equal with nilearn: True")
+    assert rows["SearchLight"].endswith("np.array_equal with nilearn: True")
     assert re.search(r"identical to nilearn on \d+\.\d% of spheres", rows["fast svc"])
     for estimator in ("gnb", "lda"):
         assert re.search(r"identical to scikit-learn's on (\d+) of \1 spheres checked$", rows[f"fast {estimator}"])

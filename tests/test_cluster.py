@@ -31,7 +31,7 @@ SLURM = [
     "15",
 ]
 GENERIC = ["--profile", str(REPO / "profiles/cluster-generic"), "--seconds-between-status-checks", "2"]
-CHUNK_LOG = "results/synthetic/logs/sub-02/face_vs_house/searchlight_chunk_{}.log"
+CHUNK_LOG = "results/config/logs/sub-02/face_vs_house/searchlight_chunk_{}.log"
 # Every job but `all`, which runs in Snakemake itself.
 CLUSTER_JOBS = 12
 

@@ -7,12 +7,13 @@ from snakelight.workflow.config import ConfigError, validate_config
 
 from .conftest import REPO, SCHEMA
 
+FH = {"face_vs_house": ["face", "house"]}
+
 
 def test_defaults_are_filled_in():
-    config = validate_config({}, SCHEMA)
+    config = validate_config({"contrasts": FH}, SCHEMA)
     assert config["searchlight"]["radius"] == 5.6
     assert config["searchlight"]["cv"] == {"method": "kfold", "n_splits": 4}
-    assert config["contrasts"] == {"face_vs_house": ["face", "house"]}
     assert config["dataset"]["synthetic"]["shape"] == [40, 64, 64]
     assert config["resources"]["min_mem_mb"] == 1000
 
@@ -93,7 +94,7 @@ ESTIMATORS = (
 )
 def test_bad_values_name_key_and_value_on_one_line(config, expected):
     with pytest.raises(ConfigError) as error:
-        validate_config(config, SCHEMA)
+        validate_config({"contrasts": FH, **config}, SCHEMA)
     assert str(error.value) == f"config key {expected}"
 
 

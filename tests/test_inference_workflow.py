@@ -159,6 +159,7 @@ def test_more_permutations_score_only_the_new_blocks(ten, twenty):
         "merge_null": 1,
         "inference_statistics": 1,
         "inference_figures": 1,
+        "analysis_config": 1,  # records the new configuration
         "all": 1,
     }
     for block in ("1-5", "6-10"):
@@ -177,10 +178,10 @@ def test_null_volumes_are_nilearn_on_the_permuted_labels(twenty):
     table = read_samples_table(workdir / OUT / "samples.tsv")
     permuted = read_permutations(workdir / OUT / "permutations.tsv", table["label"], table["run"])
     null = nib.load(workdir / OUT / "searchlight_null.nii.gz").get_fdata()
-    process_mask = nib.load(workdir / "results/synthetic/sub-02/process_mask.nii.gz")
+    process_mask = nib.load(workdir / "results/config/sub-02/process_mask.nii.gz")
     for k in (1, 17):
         searchlight = SearchLight(
-            read_json(workdir / "results/synthetic/sub-02/dataset.json")["mask"],
+            read_json(workdir / "results/config/sub-02/dataset.json")["mask"],
             process_mask_img=process_mask,
             radius=5.6,
             cv=KFold(4),

@@ -11,6 +11,7 @@ from importlib import metadata
 import pytest
 import yaml
 
+import snakelight
 from snakelight import _compat
 
 from .conftest import REPO, TINY_CONFIG, job_counts, run_snakemake
@@ -137,7 +138,7 @@ def test_the_workflow_deploys_as_a_snakemake_module(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert job_counts(result.stdout + result.stderr)["searchlight_chunk"] == 3
-    assert (project / "results/synthetic/sub-02/face_vs_house/searchlight.nii.gz").is_file()
+    assert (project / "results/default/sub-02/face_vs_house/searchlight.nii.gz").is_file()
     report = run_snakemake(project, "--report", "report.html")
     assert report.returncode == 0 and (project / "report.html").is_file()
 
@@ -166,3 +167,17 @@ def test_the_workflow_profile_applies_wherever_snakemake_runs(tmp_path):
     another directory (as the tests and a module deployment do)."""
     result = run_snakemake(tmp_path, "-n", "--configfile", str(REPO / ".test" / "config" / "config.yaml"))
     assert f"Using workflow specific profile {WORKFLOW / 'profiles' / 'default'}" in result.stdout
+
+
+def test_importing_snakelight_stays_light_and_exports_searchlight_lazily():
+    code = (
+        "import sys, snakelight\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "from snakelight import SearchLight\n"
+        "import nilearn.decoding\n"
+        "print(issubclass(SearchLight, nilearn.decoding.SearchLight))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["[]", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'SearchLite'"):
+        snakelight.SearchLite  # noqa: B018

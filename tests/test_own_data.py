@@ -157,7 +157,7 @@ def test_workflow_on_a_bids_like_study_labels_volumes_as_expected(tmp_path):
     counts = job_counts(result.stdout)
     assert counts["collect_subject"] == 2 and counts["searchlight_chunk"] == 6
     for subject, labels in truth.items():
-        out = tmp_path / f"results/table/sub-{subject:02d}/face_vs_house"
+        out = tmp_path / f"results/config/sub-{subject:02d}/face_vs_house"
         samples = read_samples_table(out / "samples.tsv")
         expected = labels[labels["label"].isin(["face", "house"])]
         assert list(samples["label"]) == list(expected["label"])
@@ -178,5 +178,5 @@ def test_an_event_past_the_run_end_stops_the_workflow_before_any_chunk(tmp_path)
     assert result.returncode != 0
     assert f"error: {events} row " in result.stdout
     assert "column duration: the event ends at 2502.5 s, after the run's end" in result.stdout
-    assert not (tmp_path / "results/table/sub-02/dataset.json").exists()
-    assert not (tmp_path / "results/table/sub-02/face_vs_house/chunks").exists()
+    assert not (tmp_path / "results/config/sub-02/dataset.json").exists()
+    assert not (tmp_path / "results/config/sub-02/face_vs_house/chunks").exists()

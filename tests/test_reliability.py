@@ -105,22 +105,22 @@ def broken_run(haxby_dir, tmp_path_factory):
 def test_bad_subject_files_stop_the_fetch(broken_run, subject):
     workdir, data, output = broken_run
     assert BROKEN_SUBJECTS[subject][1].format(d=data) in output.splitlines()
-    assert not (workdir / f"results/haxby/sub-{subject:02d}/dataset.json").exists()
+    assert not (workdir / f"results/config/sub-{subject:02d}/dataset.json").exists()
 
 
 @pytest.mark.parametrize("output_path", BROKEN_STEPS)
 def test_bad_conditions_folds_and_process_mask_stop_before_the_chunks(broken_run, output_path):
     workdir, data, output = broken_run
     assert BROKEN_STEPS[output_path].format(d=data) in output.splitlines()
-    assert not list((workdir / "results/haxby" / output_path).parent.glob(f"*{output_path.split('/')[-1]}*"))
+    assert not list((workdir / "results/config" / output_path).parent.glob(f"*{output_path.split('/')[-1]}*"))
 
 
 def test_no_chunk_job_runs_on_bad_input_and_warnings_show(broken_run):
     workdir, data, output = broken_run
     assert SUBJECT_2_WARNING.format(d=data) in output.splitlines()
-    assert (workdir / "results/haxby/sub-02/dataset.json").exists()
+    assert (workdir / "results/config/sub-02/dataset.json").exists()
     assert "rule searchlight_chunk:" not in output
-    assert not list(workdir.glob("results/haxby/*/*/chunks"))
+    assert not list(workdir.glob("results/config/*/*/chunks"))
     assert not list(workdir.glob("results/**/*.tmp*")) and not list(workdir.glob("results/**/.*"))
 
 

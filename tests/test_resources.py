@@ -14,7 +14,7 @@ from snakelight.workflow.resources import Request, chunk_request, request
 
 from .conftest import SCHEMA, run_snakemake
 
-DEFAULTS = validate_config({}, SCHEMA)["resources"]
+DEFAULTS = validate_config({"contrasts": {"face_vs_house": ["face", "house"]}}, SCHEMA)["resources"]
 # Floors of 1 MB and 1 minute, no margin: the estimates themselves.
 BARE = {**DEFAULTS, "min_mem_mb": 1, "min_runtime": 1, "margin": 1}
 
@@ -71,7 +71,7 @@ def test_every_job_asked_for_more_than_its_benchmark_recorded(tiny_run):
     its benchmark directive recorded in the finished tiny run."""
     result = run_snakemake(tiny_run, "-n", "--forceall", "--configfile", str(tiny_run / "config.yaml"))
     jobs = [block for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout) if "benchmark:" in block]
-    assert len(jobs) == 12  # every job of the tiny run but `all`
+    assert len(jobs) == 12  # every job of the tiny run but `all` and the local analysis_config
     for job in jobs:
         rule = re.match(r"(?:local)?rule (\w+):", job)[1]
         benchmark = pd.read_csv(tiny_run / re.search(r"benchmark: (\S+)", job)[1], sep="\t")

@@ -27,16 +27,16 @@ def test_run_writes_maps_and_figures(workdir):
         assert nib.load(workdir / OUT / name).shape[:3] == (12, 14, 12)
     for name in ("searchlight.png", "fscores.png"):
         assert (workdir / OUT / name).read_bytes().startswith(b"\x89PNG")
-    log = (workdir / "results/synthetic/logs/sub-02/face_vs_house/searchlight_chunk_0.log").read_text()
+    log = (workdir / "results/config/logs/sub-02/face_vs_house/searchlight_chunk_0.log").read_text()
     assert re.search(r"chunk 1/3: (\d+)/\1 spheres \(100%\)", log)
 
 
 def test_merged_map_equals_nilearn_on_the_workflows_data(workdir):
-    manifest = read_json(workdir / "results/synthetic/sub-02/dataset.json")
+    manifest = read_json(workdir / "results/config/sub-02/dataset.json")
     table = read_samples_table(workdir / OUT / "samples.tsv")
     searchlight = SearchLight(
         manifest["mask"],
-        process_mask_img=str(workdir / "results/synthetic/sub-02/process_mask.nii.gz"),
+        process_mask_img=str(workdir / "results/config/sub-02/process_mask.nii.gz"),
         radius=5.6,
         cv=KFold(4),
     )
@@ -111,7 +111,14 @@ def test_changing_radius_reruns_only_searchlight_merge_and_figures(workdir, tmp_
     before = fscores.stat().st_mtime_ns
     config = {**TINY_CONFIG, "searchlight": {**TINY_CONFIG["searchlight"], "radius": 4.0}}
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
-    assert job_counts(result.stdout) == {"searchlight_chunk": 3, "merge": 1, "figures": 1, "summary": 1, "all": 1}
+    assert job_counts(result.stdout) == {
+        "searchlight_chunk": 3,
+        "merge": 1,
+        "figures": 1,
+        "summary": 1,
+        "analysis_config": 1,  # records the new configuration
+        "all": 1,
+    }
     assert fscores.stat().st_mtime_ns == before
     # Up to date now: nothing to do.
     again = run_snakemake(workdir, "--cores", "2", "--configfile", str(workdir / "config.yaml"))
@@ -152,9 +159,10 @@ def test_seed_config_shows_the_whole_dag(tmp_path):
         "fscores": 1,
         "figures": 1,
         "summary": 1,
+        "analysis_config": 1,
         "all": 1,
     }
-    assert "results/haxby/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
+    assert "results/haxby2001/sub-02/face_vs_house/searchlight.nii.gz" in result.stdout
 
 
 def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
@@ -175,11 +183,12 @@ def test_dag_fans_out_over_subjects_and_contrasts(tmp_path):
         "fscores": 4,
         "figures": 4,
         "summary": 4,
+        "analysis_config": 1,
         "all": 1,
     }
     for subject in ("01", "02"):
         for contrast in config["contrasts"]:
-            assert f"results/synthetic/sub-{subject}/{contrast}/searchlight.png" in result.stdout
+            assert f"results/config/sub-{subject}/{contrast}/searchlight.png" in result.stdout
 
 
 def test_lint_is_clean(tmp_path):
@@ -191,11 +200,11 @@ def test_subject_is_spelled_one_way(tmp_path):
     """sub-2 or sub-002 would build a second tree beside sub-02: no rule makes them."""
     config = write_config(tmp_path, TINY_CONFIG)
     for subject in ("2", "002"):
-        target = f"results/synthetic/sub-{subject}/face_vs_house/searchlight.nii.gz"
+        target = f"results/config/sub-{subject}/face_vs_house/searchlight.nii.gz"
         result = run_snakemake(tmp_path, "-n", target, "--configfile", config, check=False)
         assert result.returncode != 0
         assert f"No rule to produce {target}" in result.stdout
     result = run_snakemake(
-        tmp_path, "-n", "results/synthetic/sub-12/face_vs_house/searchlight.nii.gz", "--configfile", config
+        tmp_path, "-n", "results/config/sub-12/face_vs_house/searchlight.nii.gz", "--configfile", config
     )
     assert job_counts(result.stdout)["fetch"] == 1

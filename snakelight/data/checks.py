@@ -54,24 +54,7 @@ def check_subject(bold_path, mask_path, labels_path):
     subject_dir = Path(bold_path).parent
     bold, bold_data = read_nifti(bold_path, refetch=subject_dir)
     mask, mask_data = read_nifti(mask_path, refetch=mask_path)
-    if bold.ndim != 4:
-        raise InputError(
-            f"{bold_path}: the BOLD image is {bold.ndim}D (shape {_shape(bold.shape)}); "
-            "it must be 4D (x, y, z, volumes)"
-        )
-    if mask.ndim != 3:
-        raise InputError(f"{mask_path}: the brain mask is {mask.ndim}D (shape {_shape(mask.shape)}); it must be 3D")
-    if mask.shape != bold.shape[:3]:
-        raise InputError(
-            f"{mask_path}: the brain mask's shape {_shape(mask.shape)} differs from the BOLD "
-            f"image's {_shape(bold.shape[:3])} ({bold_path}); they must share one grid"
-        )
-    if not np.allclose(mask.affine, bold.affine):
-        difference = np.abs(mask.affine - bold.affine).max()
-        raise InputError(
-            f"{mask_path}: the brain mask's affine differs from the BOLD image's ({bold_path}) "
-            f"by up to {difference:.3g}; they must share one grid"
-        )
+    check_bold_and_mask(bold, mask, bold_path, mask_path)
     in_mask = mask_data != 0
     if not in_mask.any():
         raise InputError(f"{mask_path}: the brain mask is empty (no nonzero voxel)")
@@ -84,15 +67,9 @@ def check_subject(bold_path, mask_path, labels_path):
             "and rerun to fetch it again)"
         )
 
+    check_finite(bold_data, in_mask, bold_path)
     series = bold_data[in_mask]  # (mask voxels, volumes)
     voxels = np.argwhere(in_mask)
-    not_finite = ~np.isfinite(series).all(axis=1)
-    if not_finite.any():
-        raise InputError(
-            f"{bold_path}: {not_finite.sum()} brain-mask voxels hold NaN or infinite values "
-            f"(the first at voxel {tuple(map(int, voxels[not_finite][0]))}); "
-            "fix the image or leave those voxels out of the brain mask"
-        )
     constant = series.min(axis=1) == series.max(axis=1)
     if constant.all():
         raise InputError(f"{bold_path}: every brain-mask voxel is constant over time; there is nothing to decode")
@@ -103,6 +80,46 @@ def check_subject(bold_path, mask_path, labels_path):
             constant.sum(),
             constant.size,
             tuple(map(int, voxels[constant][0])),
+        )
+
+
+def check_bold_and_mask(bold, mask, bold_name, mask_name):
+    """A 4D BOLD image and a 3D mask on one grid; the names say where each is (a path, and
+    for own data its subjects-table row)."""
+    if bold.ndim != 4:
+        raise InputError(
+            f"{bold_name}: the BOLD image is {bold.ndim}D (shape {_shape(bold.shape)}); "
+            "it must be 4D (x, y, z, volumes)"
+        )
+    if mask.ndim != 3:
+        raise InputError(f"{mask_name}: the brain mask is {mask.ndim}D (shape {_shape(mask.shape)}); it must be 3D")
+    check_same_grid(mask, bold, mask_name, bold_name, what="the brain mask", reference="the BOLD image")
+
+
+def check_same_grid(img, reference_img, name, reference_name, *, what, reference):
+    """``img`` has ``reference_img``'s voxel grid (shape and affine), else an InputError
+    naming both."""
+    if img.shape[:3] != reference_img.shape[:3]:
+        raise InputError(
+            f"{name}: {what}'s shape {_shape(img.shape[:3])} differs from {reference}'s "
+            f"{_shape(reference_img.shape[:3])} ({reference_name}); they must share one grid"
+        )
+    if not np.allclose(img.affine, reference_img.affine):
+        difference = np.abs(img.affine - reference_img.affine).max()
+        raise InputError(
+            f"{name}: {what}'s affine differs from {reference}'s ({reference_name}) "
+            f"by up to {difference:.3g}; they must share one grid"
+        )
+
+
+def check_finite(bold_data, in_mask, bold_name):
+    """No NaN or infinity in the brain-mask voxels of ``bold_data`` (x, y, z, volumes)."""
+    not_finite = ~np.isfinite(bold_data[in_mask]).all(axis=1)
+    if not_finite.any():
+        raise InputError(
+            f"{bold_name}: {not_finite.sum()} brain-mask voxels hold NaN or infinite values "
+            f"(the first at voxel {tuple(map(int, np.argwhere(in_mask)[not_finite][0]))}); "
+            "fix the image or leave those voxels out of the brain mask"
         )
 
 

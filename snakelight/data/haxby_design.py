@@ -1,6 +1,8 @@
 """Haxby et al. (2001)'s design, and the files ``nilearn.datasets.fetch_haxby`` lays out:
 the one home of these facts, for the fetcher, the generated dataset and the workflow
-(which imports this module while it parses, so it imports nothing heavy)."""
+(which imports this module while it parses, so it imports nothing heavier than numpy)."""
+
+import numpy as np
 
 SUBJECTS = tuple(range(1, 7))
 CATEGORIES = ("face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix")
@@ -20,3 +22,11 @@ BOLD_SHAPE = (40, 64, 64, 12 * RUN_VOLUMES)
 def bold_shape(shape, n_runs):
     """Shape of a BOLD series of ``n_runs`` Haxby runs on a grid of ``shape``."""
     return (*shape, n_runs * RUN_VOLUMES)
+
+
+def haxby_affine(shape, voxel_size):
+    """Haxby's orientation (x flipped), with the volume centred on the origin."""
+    zooms = np.array([-voxel_size[0], voxel_size[1], voxel_size[2]], dtype=float)
+    affine = np.diag([*zooms, 1.0])
+    affine[:3, 3] = -zooms * (np.array(shape) - 1) / 2
+    return affine

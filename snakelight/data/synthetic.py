@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter
 
-from snakelight.data.haxby_design import BLOCK_VOLUMES, CATEGORIES, RUN_VOLUMES, SUBJECT_MASKS, T_R
+from snakelight.data.haxby_design import BLOCK_VOLUMES, CATEGORIES, RUN_VOLUMES, SUBJECT_MASKS, T_R, haxby_affine
 from snakelight.io import atomic_path, write_nifti
 
 # Rest volumes before the first block and between blocks.
@@ -28,14 +28,6 @@ _LEAD_REST, _GAP_REST = 6, 5
 _REGIONS = {"face": ((0.5, -0.45, -0.075), 10.0), "house": ((-0.35, -0.35, -0.075), 10.0)}
 # The truth values each of fetch_haxby's ROI masks covers.
 _MASK_REGIONS = dict(zip(SUBJECT_MASKS, [(1, 2), (1,), (2,), (1,), (2,)]))
-
-
-def haxby_affine(shape, voxel_size):
-    """Haxby's orientation (x flipped), with the volume centred on the origin."""
-    zooms = np.array([-voxel_size[0], voxel_size[1], voxel_size[2]], dtype=float)
-    affine = np.diag([*zooms, 1.0])
-    affine[:3, 3] = -zooms * (np.array(shape) - 1) / 2
-    return affine
 
 
 def brain_mask(shape, voxel_size):

@@ -24,7 +24,7 @@ import pandas as pd
 from nilearn.image import concat_imgs, mean_img
 from nilearn.masking import compute_epi_mask
 
-from snakelight.data.checks import check_subject
+from snakelight.data.checks import check_bold_and_mask, check_finite, check_same_grid, check_subject
 from snakelight.io import InputError, write_labels, write_manifest, write_nifti
 
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
@@ -38,14 +38,19 @@ def repetition_time(img, where):
             f"{where}: no repetition time in the header (pixdim[4] is "
             f"{zooms[3] if len(zooms) > 3 else 'missing'}); events need it to label volumes"
         )
-    t_r = float(zooms[3])
-    if img.header.get_xyzt_units()[1] == "msec":
-        t_r /= 1000
-    return t_r
+    return header_tr(img)
+
+
+def header_tr(img):
+    """The header's TR in seconds (pixdim[4], in seconds or milliseconds as the header's
+    units say), 0 where the header has none."""
+    zooms = img.header.get_zooms()
+    t_r = float(zooms[3]) if len(zooms) > 3 else 0.0
+    return t_r / 1000 if img.header.get_xyzt_units()[1] == "msec" else t_r
 
 
 def read_events(path):
-    events = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={"onset": ["n/a"], "duration": ["n/a"]})
+    events = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     for column in EVENT_COLUMNS:
         if column not in events.columns:
             raise InputError(f"{path}: no column {column!r}; BIDS events have {', '.join(EVENT_COLUMNS)}")
@@ -54,9 +59,13 @@ def read_events(path):
         bad = values.isna() | (values < 0)
         if bad.any():
             row = int(np.flatnonzero(bad)[0]) + 1
-            raise InputError(
-                f"{path} row {row}, column {column}: {events[column].iloc[row - 1]!r} is not a number of seconds ≥ 0"
+            value = events[column].iloc[row - 1]
+            why = (
+                "gives no time (BIDS' n/a); events label volumes by their onset and duration, so give both in seconds"
+                if value == "n/a"
+                else "is not a number of seconds ≥ 0"
             )
+            raise InputError(f"{path} row {row}, column {column}: {value!r} {why}")
         events[column] = values
     events["trial_type"] = events["trial_type"].astype(str)
     return events
@@ -98,11 +107,14 @@ def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
     runs, labels = [], []
     for position, record in enumerate(rows.itertuples(index=False)):
         img = nib.load(record.bold)
+        where = _where(record._asdict())
         if img.ndim != 4:
-            raise InputError(f"{record.bold}: the BOLD image is {img.ndim}D; it must be 4D (x, y, z, volumes)")
+            raise InputError(f"{where}: the BOLD image is {img.ndim}D; it must be 4D (x, y, z, volumes)")
+        if runs:
+            check_same_grid(img, runs[0], where, _where(rows.iloc[0]), what="this run", reference="the first run")
         run = int(record.run) if record.run else position
         if record.events:
-            t_r = repetition_time(img, f"{record.bold} (subjects table row {record.row}, column bold)")
+            t_r = repetition_time(img, where)
             run_labels = volume_labels(
                 read_events(record.events), img.shape[3], t_r, shift=shift, baseline=baseline, source=record.events
             )
@@ -120,12 +132,26 @@ def collect_subject(rows, data_dir, manifest_path, *, shift, baseline):
     series = runs[0] if len(runs) == 1 else concat_imgs(runs)
     first = rows.iloc[0]
     mask = nib.load(first["mask"]) if first["mask"] else compute_epi_mask(mean_img(series, copy_header=True))
+    # The checks of the joined copy below would name the copy: name the user's files first.
+    mask_where = f"{first['mask']} (subjects table row {first['row']}, column mask)"
+    in_mask = np.asarray(mask.dataobj) != 0
+    if not first["mask"] and not in_mask.any():
+        raise InputError(
+            f"{_where(first)}: the brain mask computed from subject {first['subject']}'s runs (nilearn's "
+            "compute_epi_mask) is empty; give a brain mask in the subjects table's mask column"
+        )
+    for record, img in zip(rows.itertuples(index=False), runs):
+        check_bold_and_mask(img, mask, _where(record._asdict()), mask_where)
+        check_finite(np.asarray(img.dataobj), in_mask, _where(record._asdict()))
     paths = {name: data_dir / f"{name}.nii.gz" for name in ("bold", "mask")}
     paths["labels"] = data_dir / "labels.txt"
     for name, img in (("bold", series), ("mask", mask)):
         write_nifti(paths[name], img)
     write_labels(paths["labels"], pd.concat(labels, ignore_index=True))
     check_subject(paths["bold"], paths["mask"], paths["labels"])
-    return write_manifest(
-        manifest_path, source="table", subject=int(first["subject"]), t_r=float(series.header.get_zooms()[3]), **paths
-    )
+    return write_manifest(manifest_path, source="table", subject=int(first["subject"]), t_r=header_tr(runs[0]), **paths)
+
+
+def _where(record):
+    """A subjects-table row's BOLD image, as messages name it."""
+    return f"{record['bold']} (subjects table row {record['row']}, column bold)"

@@ -13,6 +13,8 @@ from nilearn.plotting import plot_img  # noqa: E402
 
 from snakelight.inference.step import significant, significant_clusters  # noqa: E402
 from snakelight.io import atomic_path  # noqa: E402
+from snakelight.report.cuts import check_cut_coords  # noqa: E402
+from snakelight.report.figures import peak_cut  # noqa: E402
 from snakelight.report.summary import write_table_html  # noqa: E402
 
 # null_maxima.tsv's columns, the observed statistic each is compared with, and its axis label.
@@ -95,16 +97,20 @@ def write_cluster_html(clusters_tsv, path, *, alpha, n_permutations, cluster_thr
 def write_inference_figures(inputs, fwe_png, null_png, *, alpha, cut_coords, title):
     """The two figures, from the statistics step's files: ``inputs`` maps ``samples``,
     ``score_map``, ``process_mask``, ``logp_fwe``, ``tfce``, ``tfce_logp_fwe``,
-    ``clusters_img``, ``clusters_tsv`` and ``null_maxima`` to paths."""
-    score_img = nib.load(inputs["score_map"])
+    ``clusters_img``, ``clusters_tsv`` and ``null_maxima`` to paths. ``cut_coords`` None
+    cuts through the map's peak, as the searchlight figure does."""
+    samples, score_img = nib.load(inputs["samples"]), nib.load(inputs["score_map"])
+    process_mask_img = nib.load(inputs["process_mask"])
+    check_cut_coords(cut_coords, samples.shape, samples.affine, inputs["samples"])
     masks = {
         f"voxel FWE p <= {alpha}": significant(inputs["logp_fwe"], alpha),
         f"cluster-mass FWE p <= {alpha}": significant_clusters(inputs["clusters_img"], inputs["clusters_tsv"], alpha),
         f"TFCE FWE p <= {alpha}": significant(inputs["tfce_logp_fwe"], alpha),
     }
-    background = mean_img(nib.load(inputs["samples"]), copy_header=True)
+    background = mean_img(samples, copy_header=True)
+    cut_coords = cut_coords or peak_cut(score_img, process_mask_img)
     plot_fwe_maps(score_img, masks, background, fwe_png, cut_coords=cut_coords, title=title)
-    inside = np.asarray(nib.load(inputs["process_mask"]).dataobj) != 0
+    inside = np.asarray(process_mask_img.dataobj) != 0
     table = pd.read_csv(inputs["clusters_tsv"], sep="\t")
     observed = {
         "max_score": float(np.asarray(score_img.dataobj)[inside].max()),

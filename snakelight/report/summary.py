@@ -28,7 +28,9 @@ def sphere_scores(score_img, process_mask_img):
 
 def plot_score_histogram(scores, path, *, chance, title):
     figure, axes = plt.subplots(figsize=(6, 3.5))
-    axes.hist(scores, bins=np.linspace(0, 1, 41), color="0.35")
+    # Accuracies lie in [0, 1]; other scorers' scores may not.
+    low, high = min(0.0, float(scores.min(initial=0))), max(1.0, float(scores.max(initial=1)))
+    axes.hist(scores, bins=np.linspace(low, high, 41), color="0.35")
     if chance is not None:
         axes.axvline(chance, color="tab:red", linestyle="--", label=f"chance = {chance:.2f}")
         axes.legend()

@@ -31,15 +31,22 @@ def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
             f"chunks cover {np.count_nonzero(times_scored[:n_seeds])} of {n_seeds} seeds, "
             f"{np.count_nonzero(times_scored > 1)} more than once"
         )
-    n_folds = chunks[0][1].shape[1]
-    fold_scores = np.empty((n_seeds, n_folds))
+    fold_scores = np.empty((n_seeds, chunks[0][1].shape[1]))
     for seeds, scores in chunks:
         fold_scores[seeds] = scores
-    seed_index = np.nonzero(process_mask)
-    score_map = np.zeros(process_mask.shape)
-    score_map[seed_index] = fold_scores.mean(axis=1)
-    fold_maps = np.zeros((*process_mask.shape, n_folds))
-    fold_maps[seed_index] = fold_scores
+    score_map, fold_maps = score_maps(process_mask, fold_scores)
     for path, data in ((map_path, score_map), (folds_path, fold_maps)):
         write_nifti(path, nib.Nifti1Image(data, process_mask_img.affine))
     return score_map
+
+
+def score_maps(process_mask, fold_scores):
+    """The score map (nilearn's ``scores_``: the mean over folds, zero outside the process
+    mask; the mask's shape) and the per-fold maps (the mask's shape, n_folds) of the
+    scores (n_seeds, n_folds) of the seeds in C order of the 3D ``process_mask``."""
+    seed_index = np.nonzero(process_mask)
+    score_map = np.zeros(process_mask.shape)
+    score_map[seed_index] = fold_scores.mean(axis=1)
+    fold_maps = np.zeros((*process_mask.shape, fold_scores.shape[1]))
+    fold_maps[seed_index] = fold_scores
+    return score_map, fold_maps

@@ -14,7 +14,7 @@ from snakelight.io import InputError, read_masked_samples, read_samples_table, w
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import make_cv, make_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted
+from snakelight.searchlight.scoring import check_finite_scores, score_spheres, score_spheres_permuted
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ def run_chunk(
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
+    check_finite_scores(scores, estimator=estimator, scoring=scoring, where=f"chunk {chunk + 1}/{n_chunks}")
     write_chunk(output, problem.positions, scores)
     return scores
 
@@ -179,6 +180,7 @@ def run_null_chunk(
             f"{permutations_tsv}: {permuted.shape[1]} permutations from {COLUMN_PREFIX}{first}, but this job "
             f"scores {COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}{last}; delete it to have it written again"
         )
+    where = f"chunk {chunk + 1}/{n_chunks}, permutations {first}..{last}"
     log.info("permutations %d..%d, engine %s, estimator %s", first, last, resolve_engine(engine, estimator), estimator)
     null = score_spheres_permuted(
         problem.X,
@@ -188,9 +190,12 @@ def run_null_chunk(
         problem.folds,
         engine=engine,
         scoring=scoring,
-        progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}, permutations {first}..{last}"),
+        progress=ProgressLog(where),
         n_threads=n_threads,
     )
+    # (P, spheres, folds) -> (spheres, P x folds): a sphere is bad if any permutation's fold is.
+    by_sphere = null.transpose(1, 0, 2).reshape(null.shape[1], -1)
+    check_finite_scores(by_sphere, estimator=estimator, scoring=scoring, where=where)
     null_scores = null.mean(axis=2)
     write_null_chunk(output, problem.positions, np.arange(first, last + 1), null_scores)
     return null_scores

@@ -15,6 +15,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
 
 from snakelight._compat import validate_estimator
+from snakelight.io import InputError
 from snakelight.searchlight.engines import fast, fast_unsupported, resolve_engine
 from snakelight.searchlight.engines.exact import score_spheres_exact
 
@@ -25,27 +26,37 @@ OTHER_ESTIMATORS = {
 }
 
 
-def make_estimator(name):
-    """The scikit-learn estimator for ``name``: nilearn's for its names, else the
-    counterpart of a fast estimator."""
-    if name in OTHER_ESTIMATORS:
-        return OTHER_ESTIMATORS[name]()
-    return validate_estimator(name, owning_class_type="classifier")
+def make_estimator(estimator, owning_class_type=None, estimator_args=None, verbose=0):
+    """The scikit-learn estimator for ``estimator``: the counterpart of a fast estimator's
+    name, else what nilearn's SearchLight makes of it (nilearn's classifier and regressor
+    names, with ``estimator_args``; an estimator object, checked against
+    ``owning_class_type`` and returned as it is)."""
+    if isinstance(estimator, str) and estimator in OTHER_ESTIMATORS:
+        return OTHER_ESTIMATORS[estimator]()
+    return validate_estimator(
+        estimator, owning_class_type=owning_class_type, estimator_args=estimator_args, verbose=verbose
+    )
 
 
-def score_spheres(X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1):
+def score_spheres(
+    X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1, groups=None
+):
     """Cross-validated scores of each sphere: an array (n_spheres, n_folds).
 
     ``X`` is (samples, mask voxels), ``spheres`` a list of sorted column indices into
-    ``X``, ``folds`` (train, test) index pairs. ``progress(done, total)`` is called as
-    spheres complete.
+    ``X``, ``folds`` (train, test) index pairs. ``estimator`` is an estimator name, or
+    for the exact engine a scikit-learn estimator object. ``progress(done, total)`` is
+    called as spheres complete. ``folds=None`` is for an estimator that scores itself
+    (nilearn's ``nilearn_searchlight_uses_cv = False``): it fits and scores each whole
+    sphere, with ``groups``, and the array has one column.
     """
     engine = resolve_engine(engine, estimator)
     if len(spheres) == 0:
-        return np.empty((0, len(folds)))
+        return np.empty((0, 1 if folds is None else len(folds)))
     if engine == "exact":
-        return score_spheres_exact(X, y, spheres, make_estimator(estimator), folds, scoring=scoring, progress=progress)
-    problem = fast_unsupported(estimator, scoring)
+        model = make_estimator(estimator) if isinstance(estimator, str) else estimator
+        return score_spheres_exact(X, y, spheres, model, folds, scoring=scoring, progress=progress, groups=groups)
+    problem = fast_unsupported(estimator, scoring, len(np.unique(y)))
     if problem is not None:
         raise ValueError(problem[1])
     return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
@@ -92,3 +103,15 @@ def score_spheres_permuted(
             n_threads=n_threads,
         )
     return scores
+
+
+def check_finite_scores(fold_scores, *, estimator, scoring, where):
+    """Refuse scores (n_spheres, n_folds) holding NaN or infinities: cross_val_score turns
+    a failing fit or scorer into NaN, so such a chunk is an error, never a merged map."""
+    bad = ~np.isfinite(fold_scores).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"config key searchlight.scoring: {where}: {int(bad.sum())} of {bad.size} spheres scored NaN or "
+            f"infinity with estimator {estimator!r} and scoring {scoring!r} (scikit-learn's reason is in "
+            "this step's log); choose a scorer that fits the estimator and the contrast"
+        )

@@ -5,17 +5,24 @@ the key and the offending value, so a typo stops the run before any job starts.
 """
 
 import copy
+import re
 from pathlib import Path
 
 import jsonschema
+import nibabel as nib
 import yaml
 
 from snakelight.data import haxby_design
 from snakelight.inference.permutations import check_settings
 from snakelight.io import InputError
+from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
-from snakelight.searchlight.engines import fast_unsupported
+from snakelight.searchlight.engines import fast_unsupported, resolve_engine
+from snakelight.searchlight.scorer_names import scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subjects
+
+# What names a results folder (the schema's pattern for the key analysis).
+ANALYSIS_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
 class ConfigError(ValueError):
@@ -83,12 +90,34 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
                 f"config key subjects: Haxby has subjects {haxby_design.SUBJECTS[0]} to "
                 f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
             )
-    _check_engine(config["searchlight"])
+    for name, conditions in config["contrasts"].items():
+        _check_scoring(config["searchlight"], name, len(conditions))
     _check_inference(config)
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
+    try:
+        _check_cuts(config, table)
+    except InputError as error:
+        raise ConfigError(str(error)) from None
     return config, table
+
+
+def _check_cuts(config, table):
+    """Configured cuts inside every grid known before any job: the generated volume's,
+    and each subject's first BOLD image (a header read). Haxby's images may not be
+    fetched yet: the figures step checks those."""
+    cuts = config["figures"]["cut_coords"]
+    if config["dataset"]["source"] == "synthetic":
+        synthetic = config["dataset"]["synthetic"]
+        shape = synthetic["shape"]
+        size = "x".join(map(str, synthetic["voxel_size"]))
+        where = f"the generated volume ({'x'.join(map(str, shape))} voxels of {size} mm)"
+        check_cut_coords(cuts, shape, haxby_design.haxby_affine(shape, synthetic["voxel_size"]), where)
+    elif table is not None and cuts is not None:
+        for bold in table.groupby("subject")["bold"].first():
+            img = nib.load(bold)
+            check_cut_coords(cuts, img.shape, img.affine, bold)
 
 
 def _message(error):
@@ -99,12 +128,51 @@ def _message(error):
     return error.message
 
 
-def _check_engine(searchlight):
-    if searchlight["engine"] == "fast":
-        problem = fast_unsupported(searchlight["estimator"], searchlight["scoring"])
-        if problem is not None:
-            key, why = problem
-            raise ConfigError(f"config key searchlight.{key}: {why}")
+def _check_scoring(searchlight, contrast, n_classes):
+    """The scorer exists and fits the contrast, and the engine (auto's choice included)
+    runs the estimator with it: what each chunk job would otherwise fail on."""
+    engine, estimator = searchlight["engine"], searchlight["estimator"]
+    problem = scoring_problem(searchlight["scoring"], n_classes, estimator)
+    if problem is not None:
+        key, why = problem
+        raise ConfigError(f"config key searchlight.{key}: {why} (contrast {contrast!r})")
+    if resolve_engine(engine, estimator) != "fast":
+        return
+    problem = fast_unsupported(estimator, searchlight["scoring"], n_classes)
+    if problem is not None:
+        key, why = problem
+        if engine == "auto":
+            why = f"{why} (engine auto's choice for {estimator!r}); set searchlight.engine: exact"
+        raise ConfigError(f"config key searchlight.{key}: {why}")
+
+
+def changed_keys(before, after, prefix=""):
+    """Dotted names of the keys whose values differ between two configurations."""
+    changed = []
+    for key in sorted(set(before) | set(after), key=str):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed += changed_keys(old, new, f"{prefix}{key}.")
+        elif old != new:
+            changed.append(f"{prefix}{key}")
+    return changed
+
+
+def analysis_name(config, configfiles):
+    """The analysis's name, which its outputs' folder ``results/<name>/`` carries: the
+    config key ``analysis``, else the stem of the last ``--configfile`` (``configfiles``),
+    else ``default``."""
+    if config.get("analysis"):
+        return config["analysis"]
+    if not configfiles:
+        return "default"
+    name = Path(configfiles[-1]).name.split(".")[0]
+    if not re.fullmatch(ANALYSIS_NAME, name):
+        raise ConfigError(
+            f"config key analysis: the config file {str(configfiles[-1])!r} cannot name the results folder; "
+            "set analysis: <letters, digits, _ . ->"
+        )
+    return name
 
 
 def _check_inference(config):

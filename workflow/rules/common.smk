@@ -1,8 +1,15 @@
+import json
+import os
+
+import yaml
+from snakemake.logging import logger
+
 from snakelight.data.haxby_design import BOLD_SHAPE, SUBJECT_FILES, bold_shape
 from snakelight.io import read_json
 from snakelight.searchlight.chance import chance_level
+from snakelight.searchlight.engines import resolve_engine
 from snakelight.workflow import resources as cluster
-from snakelight.workflow.config import ConfigError, validate_config_and_table
+from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
 from snakelight.workflow.subjects_table import FILE_COLUMNS
 
 # Stop on a bad config before any job, with one line naming the key and the value.
@@ -12,9 +19,30 @@ try:
         workflow.source_path("../schemas/config.schema.yaml"),
         workflow.source_path("../schemas/subjects.schema.yaml"),
     )
-    config.update(validated)
+    config.update(validated, analysis=analysis_name(validated, workflow.overwrite_configfiles))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+
+# Every output of this analysis lies under RESULTS: analyses live side by side.
+ANALYSIS = config["analysis"]
+RESULTS = f"results/{ANALYSIS}"
+
+
+def results(path):
+    """``results/<analysis>/<path>``: the one place output paths are rooted."""
+    return f"{RESULTS}/{path}"
+
+
+# The start of every run shows what it runs, and says when it replaces another
+# configuration's results.
+logger.info(f"snakelight: analysis {ANALYSIS!r} in {RESULTS}/; configuration, defaults filled in: {json.dumps(config)}")
+if os.path.exists(results("config.yaml")):
+    changed = changed_keys(yaml.safe_load(open(results("config.yaml"))), config)
+    if changed:
+        logger.warning(
+            f"snakelight: {RESULTS}/ holds results of another configuration (it differs in {', '.join(changed)}): "
+            "this run recomputes what depends on them; set the config key analysis to keep both"
+        )
 
 DATASET = config["dataset"]["source"]
 SEARCHLIGHT = config["searchlight"]
@@ -24,16 +52,14 @@ RESOURCES = config["resources"]
 # A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
 # match no rule, rather than building a second tree beside sub-02.
 wildcard_constraints:
-    dataset="synthetic|haxby|table",
     subject=r"0[1-9]|[1-9]\d+",
     contrast="|".join(config["contrasts"]),
     chunk=r"\d+",
 
 
 def final_outputs():
-    return expand(
-        "results/{dataset}/sub-{subject}/{contrast}/{output}",
-        dataset=DATASET,
+    return [results("config.yaml")] + expand(
+        results("sub-{subject}/{contrast}/{output}"),
         subject=[f"{s:02d}" for s in config["subjects"]],
         contrast=list(config["contrasts"]),
         output=[
@@ -63,10 +89,10 @@ def map_config(wildcards, *sections):
 
 def generated_files(wildcards):
     """The synthetic source's files for fetch_haxby to find; real data has none."""
-    if wildcards.dataset != "synthetic":
+    if DATASET != "synthetic":
         return []
     return expand(
-        "results/synthetic/haxby2001/subj{n}/{file}",
+        results("synthetic/haxby2001/subj{n}/{file}"),
         n=int(wildcards.subject),
         file=SUBJECT_FILES,
     )
@@ -83,6 +109,9 @@ def subject_rows(wildcards):
 
 
 def subject_files(wildcards):
+    """collect_subject's inputs; none for the other sources, whose fetch the ruleorder picks."""
+    if SUBJECTS_TABLE is None:
+        return []
     rows = subject_rows(wildcards)
     return [path for column in FILE_COLUMNS for path in rows[column] if path]
 

@@ -1,11 +1,11 @@
 rule synthetic_mask:
     output:
-        mask="results/synthetic/haxby2001/mask.nii.gz",
-        md5sums="results/synthetic/haxby2001/MD5SUMS",
+        mask=results("synthetic/haxby2001/mask.nii.gz"),
+        md5sums=results("synthetic/haxby2001/MD5SUMS"),
     log:
-        "results/synthetic/logs/synthetic_mask.log",
+        results("logs/synthetic_mask.log"),
     benchmark:
-        "results/synthetic/benchmarks/synthetic_mask.tsv"
+        results("benchmarks/synthetic_mask.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:
@@ -21,12 +21,12 @@ rule synthetic_subject:
     input:
         mask=rules.synthetic_mask.output.mask,
     output:
-        files=expand("results/synthetic/haxby2001/subj{n}/{file}", file=SUBJECT_FILES, allow_missing=True),
-        truth="results/synthetic/haxby2001/subj{n}/truth.nii.gz",
+        files=expand(results("synthetic/haxby2001/subj{n}/{file}"), file=SUBJECT_FILES, allow_missing=True),
+        truth=results("synthetic/haxby2001/subj{n}/truth.nii.gz"),
     log:
-        "results/synthetic/logs/synthetic_subj{n}.log",
+        results("logs/synthetic_subj{n}.log"),
     benchmark:
-        "results/synthetic/benchmarks/synthetic_subj{n}.tsv"
+        results("benchmarks/synthetic_subj{n}.tsv")
     wildcard_constraints:
         n=r"[1-9]\d*",
     conda:
@@ -45,19 +45,18 @@ rule fetch:
     input:
         generated_files,
     output:
-        "results/{dataset}/sub-{subject}/dataset.json",
+        results("sub-{subject}/dataset.json"),
     log:
-        "results/{dataset}/logs/sub-{subject}/fetch.log",
+        results("logs/sub-{subject}/fetch.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/fetch.tsv"
-    wildcard_constraints:
-        dataset="synthetic|haxby",
+        results("benchmarks/sub-{subject}/fetch.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:
         **job_resources(fetched_bold_mb),
     params:
-        data_dir=lambda wc: "results/synthetic" if wc.dataset == "synthetic" else config["dataset"]["data_dir"],
+        source=DATASET,
+        data_dir=results("synthetic") if DATASET == "synthetic" else config["dataset"]["data_dir"],
     script:
         "../scripts/fetch.py"
 
@@ -66,12 +65,12 @@ rule collect_subject:
     input:
         subject_files,
     output:
-        manifest="results/table/sub-{subject}/dataset.json",
-        data=multiext("results/table/sub-{subject}/data/", "bold.nii.gz", "mask.nii.gz", "labels.txt"),
+        manifest=results("sub-{subject}/dataset.json"),
+        data=multiext(results("sub-{subject}/data/"), "bold.nii.gz", "mask.nii.gz", "labels.txt"),
     log:
-        "results/table/logs/sub-{subject}/collect_subject.log",
+        results("logs/sub-{subject}/collect_subject.log"),
     benchmark:
-        "results/table/benchmarks/sub-{subject}/collect_subject.tsv"
+        results("benchmarks/sub-{subject}/collect_subject.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:
@@ -85,15 +84,15 @@ rule collect_subject:
 
 rule select_conditions:
     input:
-        "results/{dataset}/sub-{subject}/dataset.json",
+        results("sub-{subject}/dataset.json"),
     output:
-        img="results/{dataset}/sub-{subject}/{contrast}/samples.nii.gz",
-        table="results/{dataset}/sub-{subject}/{contrast}/samples.tsv",
-        masked="results/{dataset}/sub-{subject}/{contrast}/masked_samples.npy",
+        img=results("sub-{subject}/{contrast}/samples.nii.gz"),
+        table=results("sub-{subject}/{contrast}/samples.tsv"),
+        masked=results("sub-{subject}/{contrast}/masked_samples.npy"),
     log:
-        "results/{dataset}/logs/sub-{subject}/{contrast}/select_conditions.log",
+        results("logs/sub-{subject}/{contrast}/select_conditions.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/select_conditions.tsv"
+        results("benchmarks/sub-{subject}/{contrast}/select_conditions.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:
@@ -108,14 +107,14 @@ rule select_conditions:
 
 rule process_mask:
     input:
-        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        dataset=results("sub-{subject}/dataset.json"),
         roi=config["process_mask"]["roi"] or [],
     output:
-        "results/{dataset}/sub-{subject}/process_mask.nii.gz",
+        results("sub-{subject}/process_mask.nii.gz"),
     log:
-        "results/{dataset}/logs/sub-{subject}/process_mask.log",
+        results("logs/sub-{subject}/process_mask.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/process_mask.tsv"
+        results("benchmarks/sub-{subject}/process_mask.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:

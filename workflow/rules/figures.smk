@@ -6,23 +6,23 @@ rule figures:
         process_mask=rules.process_mask.output[0],
     output:
         searchlight=report(
-            "results/{dataset}/sub-{subject}/{contrast}/searchlight.png",
+            results("sub-{subject}/{contrast}/searchlight.png"),
             caption="../report/searchlight.rst",
             category="{contrast}",
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "searchlight"},
         ),
         fscores=report(
-            "results/{dataset}/sub-{subject}/{contrast}/fscores.png",
+            results("sub-{subject}/{contrast}/fscores.png"),
             caption="../report/fscores.rst",
             category="{contrast}",
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "F-scores"},
         ),
     log:
-        "results/{dataset}/logs/sub-{subject}/{contrast}/figures.log",
+        results("logs/sub-{subject}/{contrast}/figures.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/figures.tsv"
+        results("benchmarks/sub-{subject}/{contrast}/figures.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:
@@ -32,6 +32,9 @@ rule figures:
         vmin=config["figures"]["searchlight_vmin"],
         threshold=config["figures"]["searchlight_threshold"],
         chance=chance,
+        # For the caption only.
+        scoring=SEARCHLIGHT["scoring"],
+        engine=resolve_engine(SEARCHLIGHT["engine"], SEARCHLIGHT["estimator"]),
     script:
         "../scripts/figures.py"
 
@@ -42,24 +45,24 @@ rule summary:
         process_mask=rules.process_mask.output[0],
     output:
         histogram=report(
-            "results/{dataset}/sub-{subject}/{contrast}/score_histogram.png",
+            results("sub-{subject}/{contrast}/score_histogram.png"),
             caption="../report/histogram.rst",
             category="{contrast}",
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "score histogram"},
         ),
-        clusters="results/{dataset}/sub-{subject}/{contrast}/clusters.tsv",
+        clusters=results("sub-{subject}/{contrast}/clusters.tsv"),
         clusters_html=report(
-            "results/{dataset}/sub-{subject}/{contrast}/clusters.html",
+            results("sub-{subject}/{contrast}/clusters.html"),
             caption="../report/clusters.rst",
             category="{contrast}",
             subcategory="sub-{subject}",
             labels={"subject": "{subject}", "contrast": "{contrast}", "figure": "clusters"},
         ),
     log:
-        "results/{dataset}/logs/sub-{subject}/{contrast}/summary.log",
+        results("logs/sub-{subject}/{contrast}/summary.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/summary.tsv"
+        results("benchmarks/sub-{subject}/{contrast}/summary.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:

@@ -52,7 +52,7 @@ rule permutation_block:
 
 rule null_chunk:
     input:
-        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        dataset=results("sub-{subject}/dataset.json"),
         samples=rules.select_conditions.output.img,
         masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
@@ -70,7 +70,7 @@ rule null_chunk:
     resources:
         **null_chunk_resources(),
     params:
-        n_chunks=SEARCHLIGHT["n_chunks"],
+        n_chunks=null_chunk_count,
         radius=SEARCHLIGHT["radius"],
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
@@ -84,7 +84,7 @@ rule merge_null:
     input:
         chunks=null_chunk_files,
         process_mask=rules.process_mask.output[0],
-        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        dataset=results("sub-{subject}/dataset.json"),
         permutations=rules.permutations.output[0],
     output:
         null=inference_path("out", "searchlight_null.nii.gz"),
@@ -98,7 +98,7 @@ rule merge_null:
     resources:
         **null_maps_resources(INFERENCE["permutations_per_job"]),
     params:
-        n_chunks=SEARCHLIGHT["n_chunks"],
+        n_chunks=null_chunk_count,
         config=lambda wc: inference_config(wc, "permutations", "seed"),
     script:
         "../scripts/merge_null.py"
@@ -109,7 +109,7 @@ rule inference_statistics:
         map=rules.merge.output.map,
         null=rules.merge_null.output.null,
         process_mask=rules.process_mask.output[0],
-        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        dataset=results("sub-{subject}/dataset.json"),
         permutations=rules.permutations.output[0],
     output:
         logp=inference_path("out", "searchlight_logp.nii.gz"),

@@ -27,21 +27,27 @@ wildcard_constraints:
 
 
 def inference_path(kind, name):
-    """An output (``out``), log or benchmark path of a subject's contrast, shaped as the
-    other rules' paths are."""
+    """An output (``out``), log or benchmark path of a subject's contrast, under
+    ``results(...)`` as the other rules' paths are."""
     folder = {
-        "out": "results/{dataset}/sub-{subject}/{contrast}",
-        "log": "results/{dataset}/logs/sub-{subject}/{contrast}",
-        "benchmark": "results/{dataset}/benchmarks/sub-{subject}/{contrast}",
+        "out": "sub-{subject}/{contrast}",
+        "log": "logs/sub-{subject}/{contrast}",
+        "benchmark": "benchmarks/sub-{subject}/{contrast}",
     }[kind]
-    return f"{folder}/{name}"
+    return results(f"{folder}/{name}")
+
+
+def null_chunk_count(wildcards):
+    """How many sphere chunks a subject's contrast's null maps are scored in: the one read
+    of searchlight.n_chunks by the inference rules (the real map's count)."""
+    return SEARCHLIGHT["n_chunks"]
 
 
 def inference_outputs():
     """The inference files of every subject and contrast, beside their searchlight maps."""
     if not INFERENCE["permutations"]:
         return []
-    folders = sorted({str(Path(path).parent) for path in final_outputs()})
+    folders = sorted({str(Path(path).parent) for path in final_outputs() if Path(path).name == "searchlight.nii.gz"})
     return [f"{folder}/{name}" for folder in folders for name in INFERENCE_OUTPUTS]
 
 
@@ -52,7 +58,7 @@ def null_chunk_files(wildcards):
         for first, last in BLOCKS
         for path in expand(
             rules.null_chunk.output[0],
-            chunk=range(SEARCHLIGHT["n_chunks"]),
+            chunk=range(null_chunk_count(wildcards)),
             first=first,
             last=last,
             **wildcards,
@@ -66,7 +72,7 @@ def null_chunk_resources():
             RESOURCES,
             input.samples,
             input.process_mask,
-            SEARCHLIGHT["n_chunks"],
+            null_chunk_count(wildcards),
             attempt=attempt,
             n_maps=int(wildcards.last) - int(wildcards.first) + 1,
         )

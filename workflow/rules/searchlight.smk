@@ -1,16 +1,16 @@
 rule searchlight_chunk:
     input:
-        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        dataset=results("sub-{subject}/dataset.json"),
         samples=rules.select_conditions.output.img,
         masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
         process_mask=rules.process_mask.output[0],
     output:
-        "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
+        results("sub-{subject}/{contrast}/chunks/{chunk}.npz"),
     log:
-        "results/{dataset}/logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log",
+        results("logs/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.tsv"
+        results("benchmarks/sub-{subject}/{contrast}/searchlight_chunk_{chunk}.tsv")
     conda:
         "../envs/snakelight.yaml"
     threads: SEARCHLIGHT["threads"]
@@ -30,20 +30,20 @@ rule searchlight_chunk:
 rule merge:
     input:
         chunks=expand(
-            "results/{dataset}/sub-{subject}/{contrast}/chunks/{chunk}.npz",
+            results("sub-{subject}/{contrast}/chunks/{chunk}.npz"),
             chunk=range(SEARCHLIGHT["n_chunks"]),
             allow_missing=True,
         ),
         process_mask=rules.process_mask.output[0],
-        dataset="results/{dataset}/sub-{subject}/dataset.json",
+        dataset=results("sub-{subject}/dataset.json"),
     output:
-        map="results/{dataset}/sub-{subject}/{contrast}/searchlight.nii.gz",
-        folds="results/{dataset}/sub-{subject}/{contrast}/searchlight_folds.nii.gz",
-        sidecars=multiext("results/{dataset}/sub-{subject}/{contrast}/searchlight", ".json", "_folds.json"),
+        map=results("sub-{subject}/{contrast}/searchlight.nii.gz"),
+        folds=results("sub-{subject}/{contrast}/searchlight_folds.nii.gz"),
+        sidecars=multiext(results("sub-{subject}/{contrast}/searchlight"), ".json", "_folds.json"),
     log:
-        "results/{dataset}/logs/sub-{subject}/{contrast}/merge.log",
+        results("logs/sub-{subject}/{contrast}/merge.log"),
     benchmark:
-        "results/{dataset}/benchmarks/sub-{subject}/{contrast}/merge.tsv"
+        results("benchmarks/sub-{subject}/{contrast}/merge.tsv")
     conda:
         "../envs/snakelight.yaml"
     resources:

@@ -5,6 +5,6 @@ to_file(snakemake.log[0])
 fetch_subject(
     int(snakemake.wildcards.subject),
     snakemake.output[0],
-    source=snakemake.wildcards.dataset,
+    source=snakemake.params.source,
     data_dir=snakemake.params.data_dir,
 )

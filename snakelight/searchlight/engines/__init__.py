@@ -20,16 +20,25 @@ FAST_ESTIMATORS = ("svc", "svc_l2", "gnb", "lda")
 
 
 def resolve_engine(engine, estimator):
-    """``auto``: exact for nilearn's estimators, fast for the closed-form ones."""
+    """``auto``: fast for the closed-form estimators (names the fast engine has and
+    nilearn has not), exact for anything else: nilearn's names, estimator objects."""
     if engine == "auto":
-        return "exact" if estimator in NILEARN_ESTIMATORS else "fast"
+        closed_form = isinstance(estimator, str) and estimator in set(FAST_ESTIMATORS) - set(NILEARN_ESTIMATORS)
+        return "fast" if closed_form else "exact"
     return engine
 
 
-def fast_unsupported(estimator, scoring):
-    """What the fast engine cannot run: (the searchlight config key, why), or None."""
+# The fast engine's estimators that fit two classes only.
+FAST_BINARY_ESTIMATORS = ("svc", "svc_l2")
+
+
+def fast_unsupported(estimator, scoring, n_classes=2):
+    """What the fast engine cannot run for a contrast of ``n_classes`` conditions: (the
+    searchlight config key, why), or None."""
     if estimator not in FAST_ESTIMATORS:
         return "estimator", f"engine 'fast' has no estimator {estimator!r}; it has {', '.join(FAST_ESTIMATORS)}"
     if scoring not in (None, "accuracy"):
         return "scoring", f"engine 'fast' scores accuracy only, not {scoring!r}"
+    if estimator in FAST_BINARY_ESTIMATORS and n_classes > 2:
+        return "estimator", f"engine 'fast' fits {estimator!r} on two classes only, not {n_classes}"
     return None

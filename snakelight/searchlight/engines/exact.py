@@ -15,8 +15,11 @@ tolerance: its answer depends on its exact inputs and on every rounding on the w
 - any other LinearSVC calls liblinear itself, scikit-learn's private ``train_wrap``.
 
 ``tests/test_engines.py`` fails the day a scikit-learn release changes either result.
-Any other estimator or scorer goes through ``cross_val_score`` on the same folds, which
-is exactly what nilearn runs.
+Any other estimator (classifier or regressor, named by nilearn or given as an object) or
+scorer (a name or a callable) goes through ``cross_val_score`` on the same folds, which is
+exactly what nilearn runs; an estimator that opts out of cross-validation
+(``nilearn_searchlight_uses_cv = False``) is fitted and scored on each whole sphere, as
+nilearn does.
 """
 
 import warnings
@@ -199,10 +202,16 @@ class LiblinearFolds:
         return np.count_nonzero(predicted == fold.test_codes) / fold.test.size
 
 
-def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=None):
-    """Scores (n_spheres, n_folds) equal to nilearn's, sphere by sphere."""
-    scores = np.empty((len(spheres), len(folds)))
-    if LiblinearFolds.supports(estimator, scoring):
+def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=None, groups=None):
+    """Scores (n_spheres, n_folds) equal to nilearn's, sphere by sphere; with
+    ``folds=None``, the estimator's own score of each whole sphere (n_spheres, 1)."""
+    scores = np.empty((len(spheres), 1 if folds is None else len(folds)))
+    if folds is None:
+
+        def score(sphere):
+            estimator.fit(X[:, sphere], y, groups=groups)
+            return estimator.score(X[:, sphere], y, groups=groups)
+    elif LiblinearFolds.supports(estimator, scoring):
         # liblinear prints its iterations unless told not to; LinearSVC.fit does the same.
         liblinear.set_verbosity_wrap(int(estimator.verbose))
         fits = LiblinearFolds(estimator, y, folds)
