@@ -2,6 +2,7 @@
 
     python benchmarks/permutations.py            # 2,000 spheres, 50 permutations (fast), 2 (exact)
     python benchmarks/permutations.py --quick    # 200 spheres, 8 permutations, 1 (exact)
+    python benchmarks/permutations.py --estimators lda --spheres 2000 --permutations 128  # one estimator
 
 The data is benchmarks/searchlight.py's generated subject (40x64x64, 216 face/house
 volumes, KFold(4)). The spheres are a contiguous run of seeds from the middle of the brain,
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import searchlight as searchlight_benchmark  # noqa: E402
 
 WHOLE_BRAIN = 43786
+FAST_ESTIMATORS = ["gnb", "lda", "svc"]
 SEED = 1
 
 
@@ -117,6 +119,13 @@ def main(argv=None):
     parser.add_argument("--permutations", type=int)
     parser.add_argument("--exact-permutations", type=int)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--estimators",
+        nargs="+",
+        choices=FAST_ESTIMATORS,
+        default=FAST_ESTIMATORS,
+        help="the fast estimators timed (default: all); the exact svc and nilearn run with svc",
+    )
     args = parser.parse_args(argv)
     n_spheres = args.spheres or (200 if args.quick else 2000)
     n_permutations = args.permutations or (8 if args.quick else 50)
@@ -137,7 +146,7 @@ def main(argv=None):
     )
     print(header + "\n" + "-" * len(header), flush=True)
     permuted = permutation_block(labels, runs, SEED, range(1, n_permutations + 1))
-    for estimator in ("gnb", "lda", "svc"):
+    for estimator in args.estimators:
         one_by_one, reference = cpu(
             functools.partial(one_by_one_maps, X, permuted, spheres, estimator, folds, args.threads)
         )
@@ -153,6 +162,8 @@ def main(argv=None):
             f"  identical to one by one: {np.array_equal(scores, reference)}",
             flush=True,
         )
+    if "svc" not in args.estimators:
+        return
     score_spheres(X, labels, spheres[:1], "svc", folds, engine="exact")  # compiles the solver, once per process
     real, _ = cpu(lambda: score_spheres(X, labels, spheres, "svc", folds, engine="exact"))
     null, _ = cpu(lambda: score_spheres_permuted(X, permuted[:, :n_exact], spheres, "svc", folds, engine="exact"))

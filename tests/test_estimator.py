@@ -2,12 +2,14 @@
 nilearn's own run on the same arguments), attributes, transform and errors, and a
 scikit-learn estimator (clone)."""
 
+import copy
 import warnings
 
 import nibabel as nib
 import numpy as np
 import pytest
 from nilearn import decoding
+from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
 from nilearn.image import iter_img
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
@@ -38,6 +40,18 @@ def data(face_house):
         "few": every_nth_voxel(face_house["mask"], 150),
         "target": (face_house["labels"] == "face") + np.arange(len(face_house["labels"])) / 100,
     }
+
+
+@pytest.fixture(autouse=True)
+def nilearn_defaults():
+    """nilearn 0.14.1's SearchLight writes estimator_args into its estimators' defaults
+    (nilearn.decoding._utils.SUPPORTED_ESTIMATORS), for the rest of the process: put
+    back after each test, so that nilearn's runs here start from its own defaults."""
+    saved = copy.deepcopy(SUPPORTED_ESTIMATORS)
+    yield
+    for kind, configs in saved.items():
+        for name, config in configs.items():
+            SUPPORTED_ESTIMATORS[kind][name]["extra_params"] = config["extra_params"]
 
 
 def fit_both(data, imgs=None, y=None, groups=None, process="process", **params):
@@ -88,6 +102,17 @@ def test_classifiers_score_as_nilearn(data, params):
 def test_regressors_score_as_nilearn(data, params):
     theirs, ours = fit_both(data, y=data["target"], **params)
     assert np.array_equal(ours.scores_, theirs.scores_)
+
+
+def test_estimator_args_do_not_outlive_the_fit(data):
+    """Unlike nilearn's: a later SearchLight gets nilearn's default estimator."""
+    params = {"mask_img": data["mask"], "process_mask_img": data["few"], "radius": RADIUS}
+    defaults = copy.deepcopy(SUPPORTED_ESTIMATORS)
+    snakelight.SearchLight(estimator_args={"C": 0.01}, **params).fit(data["imgs"], data["labels"])
+    assert SUPPORTED_ESTIMATORS == defaults
+    _, ours = fit_both(data, process="few")  # nilearn's run here comes first, with its defaults
+    plain = snakelight.SearchLight(**params).fit(data["imgs"], data["labels"])
+    assert np.array_equal(plain.scores_, ours.scores_)
 
 
 def test_lasso_scores_as_nilearn(data):

@@ -93,6 +93,21 @@ def test_fast_null_maps_equal_fast_engine_on_permuted_labels(problem, estimator,
     assert np.unique(null.mean(axis=2)).size > 5
 
 
+@pytest.mark.parametrize("cv", [KFold(4), KFold(5), LeaveOneGroupOut()], ids=["kfold4", "kfold5", "logo"])
+def test_fast_lda_null_maps_equal_fast_engine_on_every_sphere(problem, cv):
+    """The batched lda computes each permutation's statistics differently (products of
+    class indicators with per-sample features, a Cholesky solve) from ShrinkageLDAScorer
+    (per-group scatter matrices, an LU solve): every sphere of the brain, edges (smaller
+    spheres) included, over 20 permutations split into passes, gives the same accuracies."""
+    X, labels, runs, spheres = problem
+    folds = make_folds(cv, X, labels, runs)
+    permuted = permutation_block(labels, runs, SEED, range(1, 21))
+    null = score_spheres_permuted(X, permuted, spheres, "lda", folds, engine="fast")
+    for column in range(permuted.shape[1]):
+        assert np.array_equal(null[column], score_spheres(X, permuted[:, column], spheres, "lda", folds, engine="fast"))
+    assert len({len(sphere) for sphere in spheres}) > 3
+
+
 @pytest.mark.parametrize("estimator", ["gnb", "lda"])
 def test_fast_null_maps_handle_three_classes(problem, estimator):
     X, labels, runs, spheres = problem

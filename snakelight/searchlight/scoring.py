@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
 
-from snakelight._compat import validate_estimator
+from snakelight._compat import SUPPORTED_ESTIMATORS, validate_estimator
 from snakelight.io import InputError
 from snakelight.searchlight.engines import fast, fast_unsupported, resolve_engine
 from snakelight.searchlight.engines.exact import score_spheres_exact
@@ -33,9 +33,19 @@ def make_estimator(estimator, owning_class_type=None, estimator_args=None, verbo
     ``owning_class_type`` and returned as it is)."""
     if isinstance(estimator, str) and estimator in OTHER_ESTIMATORS:
         return OTHER_ESTIMATORS[estimator]()
-    return validate_estimator(
-        estimator, owning_class_type=owning_class_type, estimator_args=estimator_args, verbose=verbose
-    )
+    # nilearn 0.14.1 merges estimator_args (and verbose) into its module-level defaults
+    # in place, so that every later estimator of that name in the process would keep
+    # them: its defaults are put back once the estimator is made.
+    defaults = [config["extra_params"] for kind in SUPPORTED_ESTIMATORS.values() for config in kind.values()]
+    saved = [dict(params) for params in defaults]
+    try:
+        return validate_estimator(
+            estimator, owning_class_type=owning_class_type, estimator_args=estimator_args, verbose=verbose
+        )
+    finally:
+        for params, original in zip(defaults, saved):
+            params.clear()
+            params.update(original)
 
 
 def score_spheres(

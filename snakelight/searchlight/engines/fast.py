@@ -21,6 +21,7 @@ import ctypes
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from numba import njit
 
 from snakelight.searchlight.cv import class_missing_from_training
 
@@ -492,63 +493,283 @@ class PermutedShrinkageLDAScorer:
     """ShrinkageLDAScorer for a block of permutations (a PermutationDesign).
 
     A class's training sums and scatter matrix under a permutation are a product of its
-    indicator with the samples' [x, x x^T], group by group; the last class's is
-    the group's total minus the others'. One pass over a sphere's data serves the block.
+    indicator with the samples' features [x, x_k x_l (k <= l)], group by group: one
+    matrix product per sphere and group serves every permutation of the block; the last
+    class's is the total minus the others'. The rest is small (K <= ~20 voxels) but is
+    done for every sphere, permutation and fold, so it runs compiled
+    (:func:`_permuted_lda_scores`), with the permutations as the innermost axis of every
+    array: each step is one vector operation over the block. Its arithmetic differs from
+    ShrinkageLDAScorer's (sums in another order, a Cholesky solve for an LU one) by
+    roundings only; tests/test_null_maps.py checks that the accuracies are identical.
     """
 
-    # Permutations scored together: enough to make the products efficient.
-    permutations_per_pass = 32
+    # Permutations scored together: enough to make the products and the vectors efficient.
+    permutations_per_pass = 64
 
     def __init__(self, X, design):
-        self.design = design
+        d = self.design = design
         self.rows = _with_pad_voxel(X - X.mean(axis=0))  # centred, as ShrinkageLDAScorer
+        # (C, n, P): 1 where a sample has class c under permutation p.
+        self.membership = np.ascontiguousarray(d.indicator.any(axis=1).transpose(1, 2, 0)).astype(float)
+        # Per sample: its class indicators but the last class's, (C - 1) P, then a 1 (for
+        # the total over all classes); group by group, each a contiguous block.
+        one_hot = np.ones((d.codes.shape[1], (d.n_classes - 1) * d.n_permutations + 1))
+        one_hot[:, :-1] = self.membership[:-1].transpose(1, 0, 2).reshape(d.codes.shape[1], -1)
+        self.one_hot = np.concatenate([one_hot[group].ravel() for group in d.groups])
+        self.group_start = np.array([0] + [group.stop for group in d.groups], dtype=np.intp)
+        self.train, self.train_start = _concatenated([train for train, _ in d.folds])
+        self.test, self.test_start = _concatenated([test for _, test in d.folds])
 
     def batch_size(self, width):
-        d = self.design
-        n = self.rows.shape[1]
-        features = width + width**2
-        per_sphere = 8 * (2 * features * n + d.n_permutations * d.n_folds * d.n_classes * (6 * width**2 + 2 * n))
-        return max(1, BATCH_BYTES // per_sphere)
+        return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1]))
 
     def scores(self, index):
         """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
         d = self.design
-        b, K = index.shape
-        P, F, C, n = d.indicator.shape
-        valid = index < self.rows.shape[0] - 1
-        x = self.rows[index]  # (b, K, n)
-        features = np.concatenate([x, (x[:, :, None] * x[:, None]).reshape(b, K * K, n)], axis=1)  # (b, M, n)
-        M = features.shape[1]
-        one_hot = d.indicator.any(axis=1)[:, : C - 1].astype(float)  # (P, C - 1, n): classes but the last
-        group_sums = np.empty((b, d.n_groups, P, C, M))
-        for g, group in enumerate(d.groups):
-            part = features[..., group]
-            sums = (one_hot[..., group].reshape(-1, part.shape[-1]) @ part.transpose(0, 2, 1)).reshape(b, P, C - 1, M)
-            group_sums[:, g, :, : C - 1] = sums
-            group_sums[:, g, :, C - 1] = part.sum(axis=-1)[:, None] - sums.sum(axis=2)
-        sums = (
-            (d.group_in_train @ group_sums.reshape(b, d.n_groups, -1)).reshape(b, F, P, C, M).transpose(0, 2, 1, 3, 4)
+        return _permuted_lda_scores(
+            self.rows[index],
+            np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
+            self.one_hot,
+            self.group_start,
+            self.membership,
+            np.ascontiguousarray(d.counts.transpose(1, 2, 0)),
+            d.group_in_train,
+            self.train,
+            self.train_start,
+            self.test,
+            self.test_start,
         )
-        sums = sums / d.counts[..., None]
-        mean = sums[..., :K]  # (b, P, F, C, K)
-        cov = sums[..., K:].reshape(mean.shape + (K,)) - mean[..., :, None] * mean[..., None, :]
-        indicator = d.indicator.reshape(-1, n)
 
-        def fourth_powers(powers, weights, offset):
-            norms = weights.reshape(b, -1, 2 * K) @ powers + offset.reshape(b, -1, 1)  # (b, P F C, n)
-            return np.einsum("bmi,mi->bm", norms * norms, indicator).reshape(b, P, F, C)
 
-        scores = _shrinkage_lda_accuracy(
-            x,
-            valid,
-            mean,
-            cov,
-            d.counts,
-            fourth_powers,
-            [test for _, test in d.folds],
-            [d.codes[:, test] for _, test in d.folds],
-        )
-        return scores.transpose(1, 0, 2)
+def _concatenated(index_arrays):
+    """Index arrays as one array and the (len + 1,) offsets of each's entries."""
+    start = np.concatenate([[0], np.cumsum([a.size for a in index_arrays])])
+    return np.concatenate(index_arrays).astype(np.intp), start.astype(np.intp)
+
+
+# The permuted lda's kernels. error_model="numpy": a division by zero gives inf, as in
+# numpy, rather than a check in every loop that would keep it from vectorising.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _permuted_lda_scores(
+    x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
+):
+    """_shrinkage_lda_accuracy for each sphere, permutation and fold: (P, b, F).
+
+    ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
+    ``membership`` (C, n, P): 1 where sample i has class c under permutation p;
+    ``one_hot``: for each group g in turn, a (group size, (C - 1) P + 1) block: its
+    samples' ``membership`` of all classes but the last, then a column of ones; group g's
+    samples are ``group_start[g]:group_start[g + 1]``; ``counts`` (F, C, P) the training classes'
+    sizes; ``group_in_train`` (F, G) float, 1 where fold f trains on group g; fold f's
+    training samples are ``train[train_start[f]:train_start[f + 1]]``, its test samples
+    likewise in ``test``.
+    """
+    C, n, P = membership.shape
+    F = counts.shape[0]
+    scores = np.empty((P, x.shape[0], F))
+    for s in range(x.shape[0]):
+        K = sizes[s]
+        data = np.ascontiguousarray(x[s, :K])  # (K, n)
+        group_sums = _group_sums(data, one_hot, group_start)  # (G, M ((C - 1) P + 1))
+        fold_sums = np.dot(group_in_train, group_sums).reshape((F, -1, (C - 1) * P + 1))
+        powers = np.empty((n, 2 * K))  # [x^2, x] per sample: |z_i|^2 is a product with them
+        powers[:, :K] = data.T**2
+        powers[:, K:] = data.T
+        for f in range(F):
+            mean, cov, scale2, weights, offset, trace, squares = _class_statistics(fold_sums[f], counts[f], K)
+            train_f = train[train_start[f] : train_start[f + 1]]
+            train_powers = powers[train_f]
+            fourth = np.zeros((C, P))  # sum over the class's training samples of |z_i|^4
+            for c in range(C):
+                norms = np.dot(train_powers, weights[c])  # (n_train, P): |z_i|^2 less the offset
+                _add_masked_squares(fourth[c], norms, offset[c], membership[c], train_f)
+            within, prior = _shrunk_within(cov, scale2, trace, squares, fourth, counts[f])
+            coef = mean.copy()
+            _cholesky_solve(within, coef)
+            test_f = test[test_start[f] : test_start[f + 1]]
+            right = _right_predictions(data[:, test_f], membership[:, test_f], mean, coef, prior)
+            scores[:, s, f] = right / test_f.size
+    return scores
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _group_sums(data, one_hot, group_start):
+    """Products of each group's ``one_hot`` block (group size, width) with its samples'
+    features [x, x_k x_l (k <= l)] (M = K + K (K + 1) / 2 of them) of a sphere's ``data``
+    (K, n): (G, M width)."""
+    K = data.shape[0]
+    M = K + K * (K + 1) // 2
+    G = group_start.size - 1
+    width = one_hot.size // data.shape[1]
+    sums = np.empty((G, M * width))
+    for g in range(G):
+        start, stop = group_start[g], group_start[g + 1]
+        features = np.empty((M, stop - start))  # feature-major: each row one vector operation
+        features[:K] = data[:, start:stop]
+        at = K
+        for k in range(K):
+            for h in range(k, K):
+                for i in range(stop - start):
+                    features[at, i] = data[k, start + i] * data[h, start + i]
+                at += 1
+        block = one_hot[width * start : width * stop].reshape((stop - start, width))
+        sums[g] = np.dot(features, block).ravel()
+    return sums
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _add_masked_squares(out, norms, offset, mask, rows):
+    """out[p] += sum_j mask[rows[j], p] (norms[j, p] + offset[p])^2: ``out``, ``offset``
+    (P,), ``norms`` (len(rows), P), ``mask`` (n, P)."""
+    for j in range(rows.size):
+        norm, weight = norms[j], mask[rows[j]]
+        for p in range(out.size):
+            z = norm[p] + offset[p]
+            out[p] += weight[p] * z * z
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _class_statistics(sums, n, K):
+    """Each training class's statistics under each permutation, from the training
+    samples' feature sums ``sums`` (M, (C - 1) P + 1), per class but the last and
+    permutation, then over all classes (the last class's: that less the others'), and
+    the class sizes ``n`` (C, P): mean (C, K, P), covariance (C, K, K, P; its upper
+    triangle), standardising variances scale2 (C, K, P), the weights (C, 2K, P) and
+    offset (C, P) that give the squared norm of a standardised sample, |z_i|^2 =
+    weights . [x_i^2, x_i] + offset, and the trace and squared norm of the correlation
+    matrix (C, P)."""
+    C, P = n.shape
+    M = sums.shape[0]
+    mean = np.empty((C, K, P))
+    cov = np.empty((C, K, K, P))
+    scale2 = np.empty((C, K, P))
+    weights = np.empty((C, 2 * K, P))
+    offset = np.zeros((C, P))
+    trace = np.zeros((C, P))
+    squares = np.zeros((C, P))
+    last = np.empty((M, P))
+    for m in range(M):
+        for p in range(P):
+            last[m, p] = sums[m, -1]
+        for c in range(C - 1):
+            for p in range(P):
+                last[m, p] -= sums[m, c * P + p]
+    for c in range(C):
+        class_sums = sums[:, c * P : (c + 1) * P] if c < C - 1 else last  # (M, P)
+        inverse = 1 / n[c]
+        for k in range(K):
+            for p in range(P):
+                mean[c, k, p] = class_sums[k, p] * inverse[p]
+        diagonal = K  # the feature index of x_k^2
+        for k in range(K):
+            for p in range(P):
+                var = class_sums[diagonal, p] * inverse[p] - mean[c, k, p] * mean[c, k, p]
+                cov[c, k, k, p] = var
+                scale2[c, k, p] = var if var > 0 else 1.0  # StandardScaler leaves constant features unscaled
+                weights[c, k, p] = 1 / scale2[c, k, p]
+                weights[c, K + k, p] = -2 * mean[c, k, p] * weights[c, k, p]
+                trace[c, p] += var * weights[c, k, p]
+                offset[c, p] += mean[c, k, p] ** 2 * weights[c, k, p]
+                squares[c, p] += (var * weights[c, k, p]) ** 2
+            diagonal += K - k
+        at = K
+        for k in range(K):
+            for h in range(k + 1, K):
+                for p in range(P):
+                    v = class_sums[at + h - k, p] * inverse[p] - mean[c, k, p] * mean[c, h, p]
+                    cov[c, k, h, p] = v
+                    squares[c, p] += 2 * (v * v * weights[c, k, p] * weights[c, h, p])
+            at += K - k
+    return mean, cov, scale2, weights, offset, trace, squares
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _shrunk_within(cov, scale2, trace, squares, fourth, n):
+    """The within-class covariance (K, K, P; its upper triangle) of classes with
+    covariances ``cov`` (C, K, K, P; upper triangles), each shrunk with its Ledoit-Wolf
+    coefficient (from ``trace``, ``squares``, ``fourth`` (C, P): the standardised data's
+    statistics) and weighted by its prior; ``n`` (C, P) the class sizes. Returns it and
+    the priors (C, P)."""
+    C, K, _, P = cov.shape
+    prior = n / n.sum(axis=0)
+    weight = np.empty((C, P))
+    diagonal = np.empty((C, P))
+    for c in range(C):
+        for p in range(P):
+            mu = trace[c, p] / K
+            delta = (squares[c, p] - 2 * mu * trace[c, p] + K * mu**2) / K
+            beta = min((fourth[c, p] / n[c, p] - squares[c, p]) / (K * n[c, p]), delta)
+            shrinkage = 0.0 if beta == 0 else beta / (delta if delta != 0 else 1.0)
+            weight[c, p] = prior[c, p] * (1 - shrinkage)
+            diagonal[c, p] = prior[c, p] * shrinkage * mu
+    within = np.zeros((K, K, P))
+    for c in range(C):
+        for k in range(K):
+            for h in range(k, K):
+                for p in range(P):
+                    within[k, h, p] += weight[c, p] * cov[c, k, h, p]
+            for p in range(P):
+                within[k, k, p] += diagonal[c, p] * scale2[c, k, p]
+    return within, prior
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cholesky_solve(a, rhs):
+    """Solve a x = r in place for symmetric positive definite matrices ``a`` (K, K, P)
+    (overwritten by their Cholesky factors) and the rows r of ``rhs`` (m, K, P)."""
+    K, _, P = a.shape
+    inverse = np.empty((K, P))  # of the factors' diagonals
+    for j in range(K):  # a = U^T U, U upper triangular, row by row
+        for p in range(P):
+            inverse[j, p] = 1 / np.sqrt(a[j, j, p])
+        for h in range(j, K):
+            for p in range(P):
+                a[j, h, p] *= inverse[j, p]
+        for i in range(j + 1, K):
+            for h in range(i, K):
+                for p in range(P):
+                    a[i, h, p] -= a[j, i, p] * a[j, h, p]
+    for r in range(rhs.shape[0]):
+        for j in range(K):  # U^T y = r
+            for p in range(P):
+                rhs[r, j, p] *= inverse[j, p]
+            for h in range(j + 1, K):
+                for p in range(P):
+                    rhs[r, h, p] -= rhs[r, j, p] * a[j, h, p]
+        for j in range(K - 1, -1, -1):  # U x = y
+            for p in range(P):
+                rhs[r, j, p] *= inverse[j, p]
+            for h in range(j):
+                for p in range(P):
+                    rhs[r, h, p] -= rhs[r, j, p] * a[h, j, p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _right_predictions(test_data, truth, mean, coef, prior):
+    """How many test samples ``test_data`` (K, n_test) each permutation classifies
+    right, (P,): from the class means (C, K, P), discriminant coefficients ``coef``
+    (C, K, P) and priors (C, P); ``truth`` (C, n_test, P) is 1 at each sample's class."""
+    C, K, P = coef.shape
+    n_test = test_data.shape[1]
+    decision = np.empty((C, n_test, P))
+    for c in range(C):
+        intercept = np.log(prior[c])
+        for k in range(K):
+            for p in range(P):
+                intercept[p] -= 0.5 * mean[c, k, p] * coef[c, k, p]
+        decision[c] = np.dot(test_data.T, coef[c])
+        for j in range(n_test):
+            for p in range(P):
+                decision[c, j, p] += intercept[p]
+    right = np.zeros(P)
+    for j in range(n_test):
+        for p in range(P):
+            if C == 2:
+                predicted = 1 if decision[1, j, p] - decision[0, j, p] > 0 else 0
+            else:
+                predicted = np.argmax(decision[:, j, p])
+            right[p] += truth[predicted, j, p]
+    return right
 
 
 # The scorer of each estimator name: built once for a data matrix and its folds, it
