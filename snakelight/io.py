@@ -20,6 +20,13 @@
   chunks, one line.
 - ``chunks/<i>.npz`` (searchlight_chunk): ``seeds`` (positions in the process mask's
   voxel order, C order) and ``fold_scores`` (seeds x folds, float64).
+- ``permutations.tsv`` (permutations): the permuted labels, one column per permutation
+  (:mod:`snakelight.inference.permutations`).
+- ``null_chunks/<i>/<first>-<last>.npz`` (null_chunk): ``seeds`` (as a chunk's),
+  ``permutations`` (first..last) and ``null_scores`` (permutations x seeds, float64: each
+  sphere's mean score over the folds under each permutation's labels).
+- ``searchlight_null.nii.gz`` (merge_null): one volume per permutation, as
+  ``searchlight.nii.gz`` (:mod:`snakelight.inference.null_maps`).
 - ``searchlight.nii.gz`` / ``searchlight_folds.nii.gz`` (merge): the mean score per
   voxel (float64, zeros outside the process mask, as nilearn's ``scores_``), and one
   volume per fold.
@@ -159,3 +166,14 @@ def write_chunk(path, seeds, fold_scores):
 def read_chunk(path):
     with np.load(path) as data:
         return data["seeds"], data["fold_scores"]
+
+
+def write_null_chunk(path, seeds, permutations, null_scores):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, seeds=seeds, permutations=permutations, null_scores=null_scores)
+
+
+def read_null_chunk(path):
+    """``seeds`` (S,), ``permutations`` (B,) and ``null_scores`` (B, S)."""
+    with np.load(path) as data:
+        return data["seeds"], data["permutations"], data["null_scores"]

@@ -42,30 +42,42 @@ def permutation_block(labels, runs, seed, ks):
     return np.column_stack([permuted_labels(labels, runs, seed, k) for k in ks])
 
 
-def column_names(n_permutations):
-    return [f"{COLUMN_PREFIX}{k}" for k in range(1, n_permutations + 1)]
+def permutation_blocks(n_permutations, per_job):
+    """The blocks of permutations the null-map jobs score: (first, last) pairs, 1-based and
+    inclusive, block b covering b * per_job + 1 .. min((b + 1) * per_job, n_permutations).
+
+    A block's permutations depend on (first, last) alone, so more permutations keep every
+    full block of fewer and add new ones.
+    """
+    return [(first, min(first + per_job - 1, n_permutations)) for first in range(1, n_permutations + 1, per_job)]
 
 
-def write_permutations(path, labels, runs, seed, n_permutations):
-    """``permutations.tsv`` with permutations 1..n_permutations (n_permutations >= 1)."""
-    block = permutation_block(labels, runs, seed, range(1, n_permutations + 1))
+def column_names(n_permutations, first=1):
+    return [f"{COLUMN_PREFIX}{k}" for k in range(first, first + n_permutations)]
+
+
+def write_permutations(path, labels, runs, seed, n_permutations, first=1):
+    """``permutations.tsv`` with permutations first..first + n_permutations - 1 (n_permutations
+    >= 1; a null-map job's block file starts at its block's first permutation)."""
+    block = permutation_block(labels, runs, seed, range(first, first + n_permutations))
     with atomic_path(path) as tmp:
-        pd.DataFrame(block, columns=column_names(n_permutations)).to_csv(tmp, sep="\t", index=False)
+        pd.DataFrame(block, columns=column_names(n_permutations, first)).to_csv(tmp, sep="\t", index=False)
 
 
-def read_permutations(path, labels, runs):
-    """The labels of ``permutations.tsv``, (n samples, P) str, column k - 1 = permutation k;
-    checked to be permutations of ``labels`` (n,) within ``runs`` (n,), else InputError."""
+def read_permutations(path, labels, runs, first=1):
+    """The labels of ``permutations.tsv`` (or of a block file whose columns start at permutation
+    ``first``), (n samples, P) str, column j = permutation first + j; checked to be
+    permutations of ``labels`` (n,) within ``runs`` (n,), else InputError."""
     try:
         table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except (OSError, ValueError) as error:  # pandas' parser errors are ValueErrors
         raise InputError(f"{path}: unreadable permutations file ({one_line(error)})") from None
     labels, runs = np.asarray(labels).astype(str), np.asarray(runs)
-    if table.shape[1] == 0 or list(table.columns) != column_names(table.shape[1]):
+    if table.shape[1] == 0 or list(table.columns) != column_names(table.shape[1], first):
         found = ", ".join(map(repr, table.columns[:4])) or "none"
         raise InputError(
             f"{path}: columns {found}{'...' * (table.shape[1] > 4)}; a permutations file has "
-            f"columns {COLUMN_PREFIX}1 .. {COLUMN_PREFIX}P, in order"
+            f"columns {COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}P, in order"
         )
     if len(table) != labels.size:
         raise InputError(f"{path}: {len(table)} rows, but there are {labels.size} samples (one row per sample)")

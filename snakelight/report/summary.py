@@ -76,10 +76,16 @@ def write_summary(
         f"{'unknown' if chance is None else f'{chance:.2f}'} + {cluster_above_chance}), "
         f"at least {cluster_min_voxels} voxels; coordinates of each peak in mm.</p>"
     )
-    body = table.to_html(index=False, float_format="{:.3f}".format) if len(table) else "<p>No cluster.</p>"
-    with atomic_path(clusters_html) as tmp:
+    write_table_html(clusters_html, table, title=title, caption=caption, empty="No cluster.")
+    return table
+
+
+def write_table_html(path, table, *, title, caption, empty):
+    """A self-contained HTML page of ``table`` under the ``caption`` (HTML), or ``empty``
+    when it has no row."""
+    body = table.to_html(index=False, float_format="{:.3f}".format) if len(table) else f"<p>{empty}</p>"
+    with atomic_path(path) as tmp:
         tmp.write_text(
             f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
             f"<body>{caption}{body}</body></html>\n"
         )
-    return table

@@ -1,16 +1,20 @@
-"""The chunk job: score the spheres of one share of the process mask and write them."""
+"""The chunk jobs: score the spheres of one share of the process mask, under the real labels
+(:func:`run_chunk`) or under a block of permutations (:func:`run_null_chunk`), and write them."""
 
 import logging
 import time
+from typing import NamedTuple
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 
-from snakelight.io import read_masked_samples, read_samples_table, write_chunk
+from snakelight.inference.permutations import COLUMN_PREFIX, read_permutations
+from snakelight.io import InputError, read_masked_samples, read_samples_table, write_chunk, write_null_chunk
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import make_cv, make_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import check_finite_scores, score_spheres
+from snakelight.searchlight.scoring import check_finite_scores, score_spheres, score_spheres_permuted
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -50,28 +54,19 @@ def used_columns(X, spheres):
     return X[:, columns], [np.searchsorted(columns, sphere) for sphere in spheres]
 
 
-def run_chunk(
-    samples_img,
-    masked_samples,
-    samples_table,
-    mask_img,
-    process_mask_img,
-    *,
-    chunk,
-    n_chunks,
-    radius,
-    estimator,
-    cv,
-    scoring,
-    output,
-    engine="auto",
-    n_threads=1,
-):
-    """Score the spheres of one chunk and write them (``chunks/<i>.npz``). The samples
-    image gives only its affine (a header read); the data come from ``masked_samples``.
+class ChunkProblem(NamedTuple):
+    positions: np.ndarray  # (S,) the chunk's positions among the process-mask seeds
+    spheres: list  # S sorted arrays of column indices into X
+    X: np.ndarray  # (samples, mask voxels)
+    table: pd.DataFrame  # samples.tsv: label and run per sample
+    folds: list  # (train, test) index pairs of the real labels
 
-    With more chunks than process-mask voxels, the extra chunks have no sphere: they
-    write an empty chunk (and warn), and the merge puts the others together as usual.
+
+def load_chunk(samples_img, masked_samples, samples_table, mask_img, process_mask_img, *, chunk, n_chunks, radius, cv):
+    """What a chunk job scores: its spheres, the samples and the folds. The samples image
+    gives only its affine (a header read); the data come from ``masked_samples``.
+
+    With more chunks than process-mask voxels, the extra chunks have no sphere (and warn).
     """
     table = read_samples_table(samples_table)
     imgs, mask_img, process_mask_img = map(nib.load, (samples_img, mask_img, process_mask_img))
@@ -104,20 +99,114 @@ def run_chunk(
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
     X, spheres = used_columns(read_masked_samples(masked_samples), spheres)
-    y = table["label"].to_numpy()
-    folds = make_folds(make_cv(**cv), X, y, table["run"].to_numpy())
+    folds = make_folds(make_cv(**cv), X, table["label"].to_numpy(), table["run"].to_numpy())
+    return ChunkProblem(positions, spheres, X, table, folds)
+
+
+def run_chunk(
+    samples_img,
+    masked_samples,
+    samples_table,
+    mask_img,
+    process_mask_img,
+    *,
+    chunk,
+    n_chunks,
+    radius,
+    estimator,
+    cv,
+    scoring,
+    output,
+    engine="auto",
+    n_threads=1,
+):
+    """Score the spheres of one chunk (:func:`load_chunk`) and write them (``chunks/<i>.npz``);
+    a chunk without spheres writes an empty chunk, which the merge puts together as usual."""
+    problem = load_chunk(
+        samples_img,
+        masked_samples,
+        samples_table,
+        mask_img,
+        process_mask_img,
+        chunk=chunk,
+        n_chunks=n_chunks,
+        radius=radius,
+        cv=cv,
+    )
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
     scores = score_spheres(
-        X,
-        y,
-        spheres,
+        problem.X,
+        problem.table["label"].to_numpy(),
+        problem.spheres,
         estimator,
-        folds,
+        problem.folds,
         engine=engine,
         scoring=scoring,
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
     check_finite_scores(scores, estimator=estimator, scoring=scoring, where=f"chunk {chunk + 1}/{n_chunks}")
-    write_chunk(output, positions, scores)
+    write_chunk(output, problem.positions, scores)
     return scores
+
+
+def run_null_chunk(
+    samples_img,
+    masked_samples,
+    samples_table,
+    mask_img,
+    process_mask_img,
+    permutations_tsv,
+    *,
+    chunk,
+    n_chunks,
+    first,
+    last,
+    radius,
+    estimator,
+    cv,
+    scoring,
+    output,
+    engine="auto",
+    n_threads=1,
+):
+    """Score the spheres of one chunk under permutations ``first`` .. ``last`` (the columns of
+    the block's permutations file, checked to be permutations within runs) and write each sphere's
+    mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
+    real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`)."""
+    problem = load_chunk(
+        samples_img,
+        masked_samples,
+        samples_table,
+        mask_img,
+        process_mask_img,
+        chunk=chunk,
+        n_chunks=n_chunks,
+        radius=radius,
+        cv=cv,
+    )
+    permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"], first=first)
+    if permuted.shape[1] != last - first + 1:
+        raise InputError(
+            f"{permutations_tsv}: {permuted.shape[1]} permutations from {COLUMN_PREFIX}{first}, but this job "
+            f"scores {COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}{last}; delete it to have it written again"
+        )
+    where = f"chunk {chunk + 1}/{n_chunks}, permutations {first}..{last}"
+    log.info("permutations %d..%d, engine %s, estimator %s", first, last, resolve_engine(engine, estimator), estimator)
+    null = score_spheres_permuted(
+        problem.X,
+        permuted,
+        problem.spheres,
+        estimator,
+        problem.folds,
+        engine=engine,
+        scoring=scoring,
+        progress=ProgressLog(where),
+        n_threads=n_threads,
+    )
+    # (P, spheres, folds) -> (spheres, P x folds): a sphere is bad if any permutation's fold is.
+    by_sphere = null.transpose(1, 0, 2).reshape(null.shape[1], -1)
+    check_finite_scores(by_sphere, estimator=estimator, scoring=scoring, where=where)
+    null_scores = null.mean(axis=2)
+    write_null_chunk(output, problem.positions, np.arange(first, last + 1), null_scores)
+    return null_scores

@@ -13,8 +13,10 @@ import nibabel as nib
 import yaml
 
 from snakelight.data import haxby_design
+from snakelight.inference.permutations import check_settings
 from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
+from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import fast_unsupported, resolve_engine
 from snakelight.searchlight.scorer_names import scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subjects
@@ -98,6 +100,7 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
             )
     for name, conditions in config["contrasts"].items():
         _check_scoring(config["searchlight"], name, len(conditions))
+    _check_inference(config)
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
         raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
@@ -178,6 +181,27 @@ def analysis_name(config, configfiles):
             "set analysis: <letters, digits, _ . ->"
         )
     return name
+
+
+def _check_inference(config):
+    """The permutation settings (:func:`check_settings`), and a chance level for every
+    contrast: cluster masses and TFCE measure scores above it."""
+    inference = config["inference"]
+    try:
+        check_settings(
+            inference["permutations"],
+            inference["permutations_per_job"],
+            inference["alpha"],
+            inference["cluster_threshold"],
+        )
+    except InputError as error:
+        raise ConfigError(str(error)) from None
+    scoring = config["searchlight"]["scoring"]
+    if inference["permutations"] and chance_level(scoring, 2) is None:
+        raise ConfigError(
+            f"config key searchlight.scoring: permutation inference measures scores above chance, and "
+            f"{scoring!r} has no known chance level (use accuracy, balanced_accuracy or roc_auc)"
+        )
 
 
 def _check_conditions(contrasts):

@@ -89,13 +89,34 @@ def auto_chunks(process_mask_img, samples_img, parallelism):
     return max(1, min(parallelism, work // MIN_CHUNK_WORK))
 
 
-def chunk_request(settings, samples_img, process_mask_img, n_chunks, *, attempt=1):
-    """The request of a searchlight chunk: the samples image, and its spheres' scoring."""
+def chunk_request(settings, samples_img, process_mask_img, n_chunks, *, attempt=1, n_maps=1):
+    """The request of a searchlight chunk: the samples image, and its spheres' scoring for
+    ``n_maps`` maps (a null-map job's block of permutations; the fast gnb and lda batch
+    them, so this bounds their time from above)."""
     shape = _load(samples_img).shape
     spheres, samples = chunk_spheres(process_mask_img, n_chunks), shape[3]
     return request(
         settings,
         attempt=attempt,
-        image_mb=array_mb(shape),
-        scoring_s=spheres * samples * settings["sphere_cost_us"] * 1e-6,
+        image_mb=array_mb(shape) + array_mb((n_maps, spheres)),
+        scoring_s=n_maps * spheres * samples * settings["sphere_cost_us"] * 1e-6,
+    )
+
+
+# TFCE labels the connected voxels of every null map at each of its 100 heights: measured
+# about 0.02 us per voxel and height on the development machine.
+TFCE_US_PER_VOXEL_HEIGHT = 0.02
+
+
+def null_maps_request(settings, process_mask_img, n_maps, *, attempt=1, copies=1, tfce=False):
+    """The request of a job holding ``copies`` float64 arrays of ``n_maps`` maps over the
+    process mask (the null merge: one block; the statistics: all P + 1 maps, a few times
+    over, and with ``tfce`` the TFCE of each map, in its bounding box: at most the volume)."""
+    seeds = chunk_spheres(process_mask_img, 1)
+    heights_s = n_maps * math.prod(_load(process_mask_img).shape) * 100 * TFCE_US_PER_VOXEL_HEIGHT * 1e-6
+    return request(
+        settings,
+        attempt=attempt,
+        image_mb=copies * array_mb((n_maps, seeds)),
+        scoring_s=heights_s if tfce else 0.0,
     )

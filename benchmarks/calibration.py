@@ -1,0 +1,173 @@
+"""Calibration of the subject-level permutation tests: false positives under no effect, and
+detection of the planted regions.
+
+    python benchmarks/calibration.py            # 40 null datasets (20x24x20 voxels, 12 runs), P = 99
+    python benchmarks/calibration.py --quick    # 3 null datasets (12x14x12, 4 runs), P = 19
+
+Each dataset is generated (snakelight.data.synthetic: Haxby's design and voxel size, a new
+``seed`` per dataset), its face and house volumes selected by the workflow's conditions step,
+and every brain voxel's sphere (5.6 mm) scored with the fast GaussianNB (KFold(4)) under the
+real labels and under P permutations within runs; then voxel, cluster-mass (cluster-forming
+p 0.01, or 0.05 in quick mode) and TFCE FWE at alpha 0.05 (snakelight.inference.subject).
+
+Printed: under ``effect_size: 0``, the fraction of datasets with any significant voxel per
+correction, and its Clopper-Pearson 95% interval, which must contain alpha or lie below it;
+on the generated data with its default effect (quick: the tests' 1.5 on the tiny grid), the
+sensitivity (planted face/house voxels found) and the false-positive voxels outside
+truth.nii.gz, per correction.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
+
+from snakelight.data import synthetic  # noqa: E402
+from snakelight.data.conditions import select_conditions  # noqa: E402
+from snakelight.inference import subject  # noqa: E402
+from snakelight.inference.permutations import permutation_block  # noqa: E402
+from snakelight.io import read_masked_samples, write_manifest  # noqa: E402
+from snakelight.searchlight.cv import make_cv, make_folds  # noqa: E402
+from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted  # noqa: E402
+from snakelight.searchlight.spheres import process_seeds, sphere_members  # noqa: E402
+
+VOXEL_SIZE = (3.5, 3.75, 3.75)
+RADIUS = 5.6
+ALPHA = 0.05
+CV = {"method": "kfold", "n_splits": 4}
+CHANCE = 0.5
+MODES = {
+    "full": {"datasets": 40, "shape": (20, 24, 20), "n_runs": 12, "permutations": 99, "cluster_threshold": 0.01},
+    "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 4, "permutations": 19, "cluster_threshold": 0.05},
+}
+# The planted data: the default generated dataset (quick: the tests' tiny one).
+PLANTED = {"full": {"shape": (40, 64, 64), "n_runs": 12, "effect_size": 1.0}, "quick": {"effect_size": 1.5}}
+CORRECTIONS = ("voxel FWE", "cluster-mass FWE", "TFCE FWE")
+
+
+def generate(root, *, shape, n_runs, effect_size, seed):
+    """A generated subject 2 in ``root``, its face/house samples selected: X (samples, brain
+    voxels), labels, runs, the brain mask image and the truth map (3-D)."""
+    root = Path(root)
+    synthetic.write_mask(root, shape, VOXEL_SIZE)
+    synthetic.write_subject(root, 2, n_runs=n_runs, effect_size=effect_size, seed=seed)
+    subject_dir = root / "subj2"
+    manifest = root / "dataset.json"
+    write_manifest(
+        manifest,
+        source="synthetic",
+        subject=2,
+        t_r=2.5,
+        bold=subject_dir / "bold.nii.gz",
+        mask=root / "mask.nii.gz",
+        labels=subject_dir / "labels.txt",
+    )
+    table = select_conditions(
+        manifest, ["face", "house"], CV, root / "samples.nii.gz", root / "samples.tsv", root / "masked.npy"
+    )
+    truth = np.asarray(nib.load(subject_dir / "truth.nii.gz").dataobj)
+    return read_masked_samples(root / "masked.npy"), table["label"].to_numpy(), table["run"].to_numpy(), truth
+
+
+def significant_voxels(X, labels, runs, mask_img, *, permutations, cluster_threshold, seed):
+    """Per correction, the significant voxels of the whole-brain searchlight: (V,) bool."""
+    mask = np.asarray(mask_img.dataobj) != 0
+    spheres = sphere_members(mask, mask_img.affine, process_seeds(mask), RADIUS)
+    folds = make_folds(make_cv(**CV), X, labels, runs)
+    observed = score_spheres(X, labels, spheres, "gnb", folds).mean(axis=1)
+    permuted = permutation_block(labels, runs, seed, range(1, permutations + 1))
+    null = score_spheres_permuted(X, permuted, spheres, "gnb", folds).mean(axis=2)
+    clusters = subject.cluster_fwe(observed, null, mask, chance=CHANCE, threshold=cluster_threshold)
+    in_significant = clusters.table["cluster"][clusters.table["p_fwe_mass"] <= ALPHA]
+    return {
+        "voxel FWE": subject.voxel_fwe(observed, null) <= ALPHA,
+        "cluster-mass FWE": np.isin(clusters.labels, in_significant),
+        "TFCE FWE": subject.tfce_fwe(observed, null, mask, chance=CHANCE).p_fwe <= ALPHA,
+    }
+
+
+def null_calibration(settings, work):
+    """Per correction, how many of the null datasets have any significant voxel."""
+    hits = dict.fromkeys(CORRECTIONS, 0)
+    for seed in range(settings["datasets"]):
+        X, labels, runs, _ = generate(
+            work / f"null{seed}", shape=settings["shape"], n_runs=settings["n_runs"], effect_size=0.0, seed=seed
+        )
+        found = significant_voxels(
+            X,
+            labels,
+            runs,
+            nib.load(work / f"null{seed}" / "mask.nii.gz"),
+            permutations=settings["permutations"],
+            cluster_threshold=settings["cluster_threshold"],
+            seed=seed,
+        )
+        for name in CORRECTIONS:
+            hits[name] += bool(found[name].any())
+    return hits
+
+
+def detection(settings, planted, work):
+    """Per correction, (planted voxels found, planted voxels, significant voxels outside truth)."""
+    shape, n_runs = planted.get("shape", settings["shape"]), planted.get("n_runs", settings["n_runs"])
+    X, labels, runs, truth = generate(
+        work / "planted", shape=shape, n_runs=n_runs, effect_size=planted["effect_size"], seed=0
+    )
+    mask_img = nib.load(work / "planted" / "mask.nii.gz")
+    found = significant_voxels(
+        X,
+        labels,
+        runs,
+        mask_img,
+        permutations=settings["permutations"],
+        cluster_threshold=settings["cluster_threshold"],
+        seed=0,
+    )
+    inside = truth[np.asarray(mask_img.dataobj) != 0] != 0
+    return shape, {
+        name: (int((hit & inside).sum()), int(inside.sum()), int((hit & ~inside).sum())) for name, hit in found.items()
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 tiny null datasets: a smoke test")
+    mode = "quick" if parser.parse_args().quick else "full"
+    settings = MODES[mode]
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        hits = null_calibration(settings, Path(work))
+        shape, detected = detection(settings, PLANTED[mode], Path(work))
+    n = settings["datasets"]
+    print(
+        f"{mode} mode: {n} null datasets (effect_size 0, {'x'.join(map(str, settings['shape']))} voxels, "
+        f"{settings['n_runs']} runs), {settings['permutations']} permutations, gnb, alpha {ALPHA}, "
+        f"cluster-forming p {settings['cluster_threshold']}"
+    )
+    for name in CORRECTIONS:
+        interval = binomtest(hits[name], n).proportion_ci(confidence_level=0.95)
+        verdict = "ok" if interval.low <= ALPHA else "TOO MANY"
+        print(
+            f"  {name:17s} datasets with a significant voxel: {hits[name]}/{n} = {hits[name] / n:.3f}, "
+            f"95% CI [{interval.low:.3f}, {interval.high:.3f}] ({verdict})"
+        )
+    print(f"planted face/house regions ({'x'.join(map(str, shape))} voxels, effect {PLANTED[mode]['effect_size']}):")
+    for name in CORRECTIONS:
+        found, planted, outside = detected[name]
+        print(
+            f"  {name:17s} sensitivity {found}/{planted} = {found / planted:.2f}, "
+            f"false-positive voxels outside truth.nii.gz: {outside}"
+        )
+    print(f"{time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The report's permutation-inference figures: the map thresholded at FWE alpha under each
+correction, and the null distributions of the maxima with the observed values marked."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from nilearn.image import mean_img, new_img_like  # noqa: E402
+from nilearn.plotting import plot_img  # noqa: E402
+
+from snakelight.inference.step import significant, significant_clusters  # noqa: E402
+from snakelight.io import atomic_path  # noqa: E402
+from snakelight.report.cuts import check_cut_coords  # noqa: E402
+from snakelight.report.figures import peak_cut  # noqa: E402
+from snakelight.report.summary import write_table_html  # noqa: E402
+
+# null_maxima.tsv's columns, the observed statistic each is compared with, and its axis label.
+NULL_PANELS = [
+    ("max_score", "maximum score"),
+    ("max_cluster_mass", "largest cluster mass"),
+    ("max_tfce", "maximum TFCE"),
+]
+
+
+def plot_fwe_maps(score_img, masks, background, path, *, cut_coords, title):
+    """The scores of the voxels of each bool mask of ``masks`` (correction name -> 3-D bool),
+    one row per correction, over ``background``."""
+    scores = np.asarray(score_img.dataobj)
+    figure, rows = plt.subplots(len(masks), 1, figsize=(6, 2.6 * len(masks)), facecolor="black")
+    for axes, (name, mask) in zip(np.atleast_1d(rows), masks.items()):
+        shown = np.where(mask, scores, 0)
+        plot_img(
+            new_img_like(background, shown),
+            bg_img=background,
+            title=f"{name}: {int(mask.sum())} voxels",
+            display_mode="z",
+            cut_coords=cut_coords,
+            cmap="hot",
+            threshold=1e-12 if mask.any() else None,
+            vmin=float(scores[mask].min()) if mask.any() else None,
+            black_bg=True,
+            colorbar=bool(mask.any()),
+            axes=axes,
+            figure=figure,
+        )
+    figure.suptitle(title, color="white")
+    _save(figure, path)
+
+
+def plot_null_maxima(null_maxima, observed, path, *, alpha, title):
+    """A histogram per correction of the null maxima (``null_maxima.tsv``'s table), with the
+    observed value (column name -> float) and the FWE-alpha critical value marked."""
+    figure, panels = plt.subplots(1, len(NULL_PANELS), figsize=(4 * len(NULL_PANELS), 3.5))
+    for axes, (column, label) in zip(panels, NULL_PANELS):
+        values = null_maxima[column].to_numpy()
+        axes.hist(values, bins=min(40, max(5, values.size // 5)), color="0.45")
+        critical = critical_value(values, alpha)
+        axes.axvline(critical, color="tab:blue", linestyle=":", label=f"FWE {alpha}: above {critical:.3g}")
+        axes.axvline(observed[column], color="tab:red", linestyle="--", label=f"observed {observed[column]:.3g}")
+        axes.set(xlabel=f"{label} per null map", ylabel="permutations")
+        axes.legend(fontsize=7)
+    figure.suptitle(f"{title} ({len(null_maxima)} permutations)")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def critical_value(null_maxima, alpha):
+    """The value an observed statistic must exceed for an FWE p of at most ``alpha`` against
+    ``null_maxima`` (P,): p = (1 + #{null >= observed}) / (1 + P) <= alpha allows at most
+    m = floor(alpha (P + 1)) - 1 null maxima at or above it, so it is the (m + 1)-th largest."""
+    allowed = int(np.floor(alpha * (len(null_maxima) + 1) + 1e-9)) - 1
+    return np.sort(null_maxima)[::-1][allowed]
+
+
+def _save(figure, path):
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, facecolor=figure.get_facecolor())
+    plt.close(figure)
+
+
+def write_cluster_html(clusters_tsv, path, *, alpha, n_permutations, cluster_threshold, title):
+    """``clusters_fwe.tsv`` as the report's page, significant clusters marked."""
+    table = pd.read_csv(clusters_tsv, sep="\t")
+    table.insert(1, f"mass FWE p <= {alpha}", np.where(table["p_fwe_mass"] <= alpha, "yes", ""))
+    caption = (
+        f"<p>Clusters of voxels with uncorrected p at most {cluster_threshold} (the cluster-forming "
+        f"threshold), largest first, against the largest cluster of each of {n_permutations} null maps "
+        f"(labels permuted within runs): FWE p of the cluster's size (voxels) and mass (sum of score - "
+        f"chance). Peak coordinates in mm, peak score.</p>"
+    )
+    write_table_html(path, table, title=title, caption=caption, empty="No voxel reaches the cluster-forming threshold.")
+
+
+def write_inference_figures(inputs, fwe_png, null_png, *, alpha, cut_coords, title):
+    """The two figures, from the statistics step's files: ``inputs`` maps ``samples``,
+    ``score_map``, ``process_mask``, ``logp_fwe``, ``tfce``, ``tfce_logp_fwe``,
+    ``clusters_img``, ``clusters_tsv`` and ``null_maxima`` to paths. ``cut_coords`` None
+    cuts through the map's peak, as the searchlight figure does."""
+    samples, score_img = nib.load(inputs["samples"]), nib.load(inputs["score_map"])
+    process_mask_img = nib.load(inputs["process_mask"])
+    check_cut_coords(cut_coords, samples.shape, samples.affine, inputs["samples"])
+    masks = {
+        f"voxel FWE p <= {alpha}": significant(inputs["logp_fwe"], alpha),
+        f"cluster-mass FWE p <= {alpha}": significant_clusters(inputs["clusters_img"], inputs["clusters_tsv"], alpha),
+        f"TFCE FWE p <= {alpha}": significant(inputs["tfce_logp_fwe"], alpha),
+    }
+    background = mean_img(samples, copy_header=True)
+    cut_coords = cut_coords or peak_cut(score_img, process_mask_img)
+    plot_fwe_maps(score_img, masks, background, fwe_png, cut_coords=cut_coords, title=title)
+    inside = np.asarray(process_mask_img.dataobj) != 0
+    table = pd.read_csv(inputs["clusters_tsv"], sep="\t")
+    observed = {
+        "max_score": float(np.asarray(score_img.dataobj)[inside].max()),
+        "max_cluster_mass": float(table["mass"].max()) if len(table) else 0.0,
+        "max_tfce": float(np.asarray(nib.load(inputs["tfce"]).dataobj).max()),
+    }
+    plot_null_maxima(pd.read_csv(inputs["null_maxima"], sep="\t"), observed, null_png, alpha=alpha, title=title)

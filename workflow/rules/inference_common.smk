@@ -1,0 +1,96 @@
+# The inference rules' settings, paths and resources (rules in inference.smk).
+from pathlib import Path
+
+from snakelight.inference.permutations import permutation_blocks
+
+INFERENCE = config["inference"]
+# Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
+# range and its job gets no parameter that depends on P: more permutations keep every
+# block already scored and run only the new ones.
+BLOCKS = permutation_blocks(INFERENCE["permutations"], INFERENCE["permutations_per_job"])
+# The files of a subject's contrast that the inference adds, for rule all.
+INFERENCE_OUTPUTS = [
+    "searchlight_null.nii.gz",
+    "searchlight_logp.nii.gz",
+    "searchlight_logp_fwe.nii.gz",
+    "searchlight_tfce_logp_fwe.nii.gz",
+    "clusters_fwe.tsv",
+    "searchlight_fwe.png",
+    "null_maxima.png",
+    "clusters_fwe.html",
+]
+
+
+wildcard_constraints:
+    first=r"[1-9]\d*",
+    last=r"[1-9]\d*",
+
+
+def inference_path(kind, name):
+    """An output (``out``), log or benchmark path of a subject's contrast, under
+    ``results(...)`` as the other rules' paths are."""
+    folder = {
+        "out": "sub-{subject}/{contrast}",
+        "log": "logs/sub-{subject}/{contrast}",
+        "benchmark": "benchmarks/sub-{subject}/{contrast}",
+    }[kind]
+    return results(f"{folder}/{name}")
+
+
+def null_chunk_count(wildcards):
+    """How many sphere chunks a subject's contrast's null maps are scored in: the one read
+    of the chunk count by the inference rules: the real map's (chunk_count)."""
+    return chunk_count(wildcards)
+
+
+def inference_outputs():
+    """The inference files of every subject and contrast, beside their searchlight maps."""
+    if not INFERENCE["permutations"]:
+        return []
+    folders = sorted({str(Path(path).parent) for path in final_outputs() if Path(path).name == "searchlight.nii.gz"})
+    return [f"{folder}/{name}" for folder in folders for name in INFERENCE_OUTPUTS]
+
+
+def null_chunk_files(wildcards):
+    """Every null chunk file, block by block (the merge reads one block at a time)."""
+    return [
+        path
+        for first, last in BLOCKS
+        for path in expand(
+            rules.null_chunk.output[0],
+            chunk=range(null_chunk_count(wildcards)),
+            first=first,
+            last=last,
+            **wildcards,
+        )
+    ]
+
+
+def null_chunk_resources():
+    def estimate(wildcards, input, attempt):
+        return cluster.chunk_request(
+            RESOURCES,
+            input.samples,
+            input.process_mask,
+            null_chunk_count(wildcards),
+            attempt=attempt,
+            n_maps=int(wildcards.last) - int(wildcards.first) + 1,
+        )
+
+    return {
+        "mem_mb": lambda wildcards, input, attempt: estimate(wildcards, input, attempt).mem_mb,
+        "runtime": lambda wildcards, input, attempt: estimate(wildcards, input, attempt).runtime,
+    }
+
+
+def null_maps_resources(n_maps, copies=1, tfce=False):
+    return resources_of(
+        lambda input, attempt, wildcards: cluster.null_maps_request(
+            RESOURCES, input.process_mask, n_maps, attempt=attempt, copies=copies, tfce=tfce
+        )
+    )
+
+
+def inference_config(wildcards, *keys):
+    """The map config (map_config) and the inference settings ``keys``, for a sidecar."""
+    return {**map_config(wildcards, "process_mask", "searchlight"), "inference": {k: INFERENCE[k] for k in keys}}
