@@ -252,50 +252,27 @@ GROUP_STUDY = {
         "prevalence": {"permutations": 2000},
         "signflip": {"n_perm": 500},
     },
+    # Each subject's null maps, computed by the subject-level permutation rules.
+    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05},
 }
-N_NULL = 20
-
-
-def write_null_maps(workdir, subject, n_null, *, contrast="face_vs_house", radius=5.6, estimator="gnb"):
-    """A subject's searchlight_null.nii.gz, as the subject-level null-map rules will write it:
-    one volume per permutation of the labels within runs, zeros outside the process mask."""
-    from snakelight.inference.permutations import permutation_block
-    from snakelight.io import read_masked_samples, read_samples_table
-    from snakelight.searchlight.cv import make_cv, make_folds
-    from snakelight.searchlight.scoring import score_spheres_permuted
-    from snakelight.searchlight.spheres import process_seeds, sphere_members
-
-    folder = workdir / f"results/config/sub-{subject:02d}"
-    mask_img = nib.load(workdir / "results/config/synthetic/haxby2001/mask.nii.gz")
-    process_img = nib.load(folder / "process_mask.nii.gz")
-    seeds = process_seeds(np.asarray(process_img.dataobj))
-    spheres = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, seeds, radius)
-    table = read_samples_table(folder / contrast / "samples.tsv")
-    X = read_masked_samples(folder / contrast / "masked_samples.npy")
-    labels, runs = table["label"].to_numpy(), table["run"].to_numpy()
-    folds = make_folds(make_cv(method="kfold", n_splits=4), X, labels, runs)
-    permuted = permutation_block(labels, runs, subject, range(1, n_null + 1))
-    null = score_spheres_permuted(X, permuted, spheres, estimator, folds).mean(axis=2)  # (P, spheres)
-    volume = np.zeros((*process_img.shape, n_null))
-    volume[tuple(seeds.T)] = null.T
-    nib.Nifti1Image(volume, process_img.affine).to_filename(folder / contrast / "searchlight_null.nii.gz")
 
 
 @pytest.mark.workflow
 def test_group_rules_on_a_multi_subject_run(tmp_path):
     workdir = tmp_path
-    config = write_config(workdir, {**GROUP_STUDY, "group": {**GROUP_STUDY["group"], "methods": ["signflip"]}})
+    signflip_only = {**GROUP_STUDY, "group": {**GROUP_STUDY["group"], "methods": ["signflip"]}, "inference": {}}
+    config = write_config(workdir, signflip_only)
     # Sign-flip needs no null maps: it runs with the subject maps alone.
     result = run_snakemake(workdir, "--cores", "2", "--configfile", config)
     assert job_counts(result.stdout)["group_signflip"] == 1
-    for subject in GROUP_STUDY["subjects"]:
-        write_null_maps(workdir, subject, N_NULL)
     config = write_config(workdir, GROUP_STUDY)
     result = run_snakemake(workdir, "--cores", "2", "--configfile", config)
-    assert {rule: count for rule, count in job_counts(result.stdout).items() if rule.startswith("group")} == {
+    counts = job_counts(result.stdout)
+    assert {rule: count for rule, count in counts.items() if rule.startswith("group")} == {
         "group_stelzer": 1,
         "group_prevalence": 1,
     }
+    assert counts["merge_null"] == len(GROUP_STUDY["subjects"])
     group = workdir / "results/config/group/face_vs_house"
     for method in ("stelzer", "prevalence", "signflip"):
         assert (group / method / "group.png").is_file() and (group / method / "clusters.tsv").is_file()
