@@ -31,10 +31,11 @@ import numpy as np  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
 from snakelight.data import synthetic  # noqa: E402
+from snakelight.data.checks import check_subject  # noqa: E402
 from snakelight.data.conditions import select_conditions  # noqa: E402
 from snakelight.inference import subject  # noqa: E402
 from snakelight.inference.permutations import permutation_block  # noqa: E402
-from snakelight.io import read_masked_samples, write_manifest  # noqa: E402
+from snakelight.io import read_masked_samples, uncompressed_bold, write_manifest  # noqa: E402
 from snakelight.searchlight.cv import make_cv, make_folds  # noqa: E402
 from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted  # noqa: E402
 from snakelight.searchlight.spheres import process_seeds, sphere_members  # noqa: E402
@@ -61,11 +62,14 @@ def generate(root, *, shape, n_runs, effect_size, seed):
     synthetic.write_subject(root, 2, n_runs=n_runs, effect_size=effect_size, seed=seed)
     subject_dir = root / "subj2"
     manifest = root / "dataset.json"
+    uncompressed = uncompressed_bold(manifest)
+    check_subject(subject_dir / "bold.nii.gz", root / "mask.nii.gz", subject_dir / "labels.txt", uncompressed)
     write_manifest(
         manifest,
         source="synthetic",
         subject=2,
         t_r=2.5,
+        uncompressed=uncompressed,
         bold=subject_dir / "bold.nii.gz",
         mask=root / "mask.nii.gz",
         labels=subject_dir / "labels.txt",

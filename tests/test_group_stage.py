@@ -305,7 +305,8 @@ def test_group_rules_on_a_multi_subject_run(tmp_path):
     ],
 )
 def test_bad_group_settings_stop_before_any_job(tmp_path, group, message):
-    config = write_config(tmp_path, {**TINY_CONFIG, "subjects": [1, 2, 3], "group": group})
+    inference = {"permutations": 19, "permutations_per_job": 19, "cluster_threshold": 0.05}
+    config = write_config(tmp_path, {**TINY_CONFIG, "subjects": [1, 2, 3], "group": group, "inference": inference})
     result = run_snakemake(tmp_path, "-n", "--configfile", config, check=False)
     assert result.returncode != 0
     assert message in result.stdout.splitlines()
