@@ -2,12 +2,14 @@
 detection of the planted regions.
 
     python benchmarks/calibration.py            # 40 null datasets (20x24x20 voxels, 12 runs), P = 99
-    python benchmarks/calibration.py --quick    # 3 null datasets (12x14x12, 4 runs), P = 19
+    python benchmarks/calibration.py --quick    # 3 null datasets (12x14x12, 6 runs), P = 19
+    python benchmarks/calibration.py --permute samples   # single volumes permuted: too many false positives
 
 Each dataset is generated (snakelight.data.synthetic: Haxby's design and voxel size, a new
 ``seed`` per dataset), its face and house volumes selected by the workflow's conditions step,
 and every brain voxel's sphere (5.6 mm) scored with the fast GaussianNB (KFold(4)) under the
-real labels and under P permutations within runs; then voxel, cluster-mass (cluster-forming
+real labels and under P permutations within runs (``--permute``: the workflow's
+``inference.permute``, blocks by default); then voxel, cluster-mass (cluster-forming
 p 0.01, or 0.05 in quick mode) and TFCE FWE at alpha 0.05 (snakelight.inference.subject).
 
 Printed: under ``effect_size: 0``, the fraction of datasets with any significant voxel per
@@ -34,7 +36,7 @@ from snakelight.data import synthetic  # noqa: E402
 from snakelight.data.checks import check_subject  # noqa: E402
 from snakelight.data.conditions import select_conditions  # noqa: E402
 from snakelight.inference import subject  # noqa: E402
-from snakelight.inference.permutations import permutation_block  # noqa: E402
+from snakelight.inference.permutations import SCHEMES, check_relabellings, exchangeability, permutation_block  # noqa: E402
 from snakelight.io import read_masked_samples, uncompressed_bold, write_manifest  # noqa: E402
 from snakelight.searchlight.cv import make_cv, make_folds  # noqa: E402
 from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted  # noqa: E402
@@ -47,16 +49,17 @@ CV = {"method": "kfold", "n_splits": 4}
 CHANCE = 0.5
 MODES = {
     "full": {"datasets": 40, "shape": (20, 24, 20), "n_runs": 12, "permutations": 99, "cluster_threshold": 0.01},
-    "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 4, "permutations": 19, "cluster_threshold": 0.05},
+    # 6 runs: 2^6 relabellings of their face and house blocks, enough for alpha 0.05 (4 runs have 16).
+    "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 6, "permutations": 19, "cluster_threshold": 0.05},
 }
 # The planted data: the default generated dataset (quick: the tests' tiny one).
 PLANTED = {"full": {"shape": (40, 64, 64), "n_runs": 12, "effect_size": 1.0}, "quick": {"effect_size": 1.5}}
 CORRECTIONS = ("voxel FWE", "cluster-mass FWE", "TFCE FWE")
 
 
-def generate(root, *, shape, n_runs, effect_size, seed):
+def generate(root, *, shape, n_runs, effect_size, seed, permute):
     """A generated subject 2 in ``root``, its face/house samples selected: X (samples, brain
-    voxels), labels, runs, the brain mask image and the truth map (3-D)."""
+    voxels), their exchangeability under ``permute`` and the truth map (3-D)."""
     root = Path(root)
     synthetic.write_mask(root, shape, VOXEL_SIZE)
     synthetic.write_subject(root, 2, n_runs=n_runs, effect_size=effect_size, seed=seed)
@@ -78,16 +81,19 @@ def generate(root, *, shape, n_runs, effect_size, seed):
         manifest, ["face", "house"], CV, root / "samples.nii.gz", root / "samples.tsv", root / "masked.npy"
     )
     truth = np.asarray(nib.load(subject_dir / "truth.nii.gz").dataobj)
-    return read_masked_samples(root / "masked.npy"), table["label"].to_numpy(), table["run"].to_numpy(), truth
+    design = exchangeability(table["label"].to_numpy(), table["run"].to_numpy(), table["volume"].to_numpy(), permute)
+    check_relabellings(design, ALPHA, source=root / "samples.tsv")
+    return read_masked_samples(root / "masked.npy"), design, truth
 
 
-def significant_voxels(X, labels, runs, mask_img, *, permutations, cluster_threshold, seed):
+def significant_voxels(X, design, mask_img, *, permutations, cluster_threshold, seed):
     """Per correction, the significant voxels of the whole-brain searchlight: (V,) bool."""
+    labels, runs = design.labels, design.runs
     mask = np.asarray(mask_img.dataobj) != 0
     spheres = sphere_members(mask, mask_img.affine, process_seeds(mask), RADIUS)
     folds = make_folds(make_cv(**CV), X, labels, runs)
     observed = score_spheres(X, labels, spheres, "gnb", folds).mean(axis=1)
-    permuted = permutation_block(labels, runs, seed, range(1, permutations + 1))
+    permuted = permutation_block(design, seed, range(1, permutations + 1))
     null = score_spheres_permuted(X, permuted, spheres, "gnb", folds).mean(axis=2)
     clusters = subject.cluster_fwe(observed, null, mask, chance=CHANCE, threshold=cluster_threshold)
     in_significant = clusters.table["cluster"][clusters.table["p_fwe_mass"] <= ALPHA]
@@ -98,17 +104,21 @@ def significant_voxels(X, labels, runs, mask_img, *, permutations, cluster_thres
     }
 
 
-def null_calibration(settings, work):
+def null_calibration(settings, work, permute):
     """Per correction, how many of the null datasets have any significant voxel."""
     hits = dict.fromkeys(CORRECTIONS, 0)
     for seed in range(settings["datasets"]):
-        X, labels, runs, _ = generate(
-            work / f"null{seed}", shape=settings["shape"], n_runs=settings["n_runs"], effect_size=0.0, seed=seed
+        X, design, _ = generate(
+            work / f"null{seed}",
+            shape=settings["shape"],
+            n_runs=settings["n_runs"],
+            effect_size=0.0,
+            seed=seed,
+            permute=permute,
         )
         found = significant_voxels(
             X,
-            labels,
-            runs,
+            design,
             nib.load(work / f"null{seed}" / "mask.nii.gz"),
             permutations=settings["permutations"],
             cluster_threshold=settings["cluster_threshold"],
@@ -119,17 +129,16 @@ def null_calibration(settings, work):
     return hits
 
 
-def detection(settings, planted, work):
+def detection(settings, planted, work, permute):
     """Per correction, (planted voxels found, planted voxels, significant voxels outside truth)."""
     shape, n_runs = planted.get("shape", settings["shape"]), planted.get("n_runs", settings["n_runs"])
-    X, labels, runs, truth = generate(
-        work / "planted", shape=shape, n_runs=n_runs, effect_size=planted["effect_size"], seed=0
+    X, design, truth = generate(
+        work / "planted", shape=shape, n_runs=n_runs, effect_size=planted["effect_size"], seed=0, permute=permute
     )
     mask_img = nib.load(work / "planted" / "mask.nii.gz")
     found = significant_voxels(
         X,
-        labels,
-        runs,
+        design,
         mask_img,
         permutations=settings["permutations"],
         cluster_threshold=settings["cluster_threshold"],
@@ -144,16 +153,19 @@ def detection(settings, planted, work):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 tiny null datasets: a smoke test")
-    mode = "quick" if parser.parse_args().quick else "full"
+    parser.add_argument("--permute", choices=SCHEMES, default="blocks", help="what a permutation moves within runs")
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
     settings = MODES[mode]
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
-        hits = null_calibration(settings, Path(work))
-        shape, detected = detection(settings, PLANTED[mode], Path(work))
+        hits = null_calibration(settings, Path(work), args.permute)
+        shape, detected = detection(settings, PLANTED[mode], Path(work), args.permute)
     n = settings["datasets"]
     print(
         f"{mode} mode: {n} null datasets (effect_size 0, {'x'.join(map(str, settings['shape']))} voxels, "
-        f"{settings['n_runs']} runs), {settings['permutations']} permutations, gnb, alpha {ALPHA}, "
+        f"{settings['n_runs']} runs), {settings['permutations']} permutations of {args.permute} within runs, "
+        f"gnb, alpha {ALPHA}, "
         f"cluster-forming p {settings['cluster_threshold']}"
     )
     for name in CORRECTIONS:

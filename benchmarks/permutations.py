@@ -40,8 +40,10 @@ SEED = 1
 
 
 def load(n_spheres):
-    """X (samples, voxels of the spheres), labels, runs, the spheres (positions in X), the
-    brain mask, and the seeds' positions among the process-mask seeds."""
+    """X (samples, voxels of the spheres), the samples' exchangeability (the workflow's
+    default: blocks within runs), the spheres (positions in X), the brain mask, and the
+    seeds' positions among the process-mask seeds."""
+    from snakelight.inference.permutations import exchangeability
     from snakelight.io import read_masked_samples
     from snakelight.searchlight.spheres import process_seeds, sphere_members
 
@@ -56,7 +58,8 @@ def load(n_spheres):
     X = read_masked_samples(paths["masked"]).astype(np.float64)[:, used]
     table = pd.read_csv(paths["table"], sep="\t")
     local = [np.searchsorted(used, sphere) for sphere in spheres]
-    return X, table["label"].to_numpy(), table["run"].to_numpy(), local, paths, positions
+    design = exchangeability(table["label"].to_numpy(), table["run"].to_numpy(), table["volume"].to_numpy())
+    return X, design, local, paths, positions
 
 
 def cpu(function):
@@ -69,7 +72,7 @@ def peak_rss_mb():
     return searchlight_benchmark.peak_rss_mb()
 
 
-def nilearn_per_sphere(paths, positions, labels, runs):
+def nilearn_per_sphere(paths, positions, design):
     """nilearn's CPU seconds per sphere on permuted labels (a spread of the measured seeds)."""
     from nilearn.decoding import SearchLight
     from sklearn.model_selection import KFold
@@ -92,7 +95,7 @@ def nilearn_per_sphere(paths, positions, labels, runs):
 
     figures = {"scoring": 0.0}  # nilearn's search_light alone, as benchmarks/searchlight.py measures it
     searchlight_benchmark.timed(nilearn.decoding.searchlight, "search_light", figures, "scoring")
-    searchlight.fit(paths["samples"], permuted_labels(labels, runs, SEED, 1))
+    searchlight.fit(paths["samples"], permuted_labels(design, SEED, 1))
     return figures["scoring"] / keep.sum()
 
 
@@ -131,7 +134,8 @@ def main(argv=None):
     n_permutations = args.permutations or (8 if args.quick else 50)
     n_exact = args.exact_permutations or (1 if args.quick else 2)
 
-    X, labels, runs, spheres, paths, positions = load(n_spheres)
+    X, design, spheres, paths, positions = load(n_spheres)
+    labels, runs = design.labels, design.runs
     folds = make_folds(make_cv(**searchlight_benchmark.CV), X, labels, runs)
     scale = WHOLE_BRAIN / len(spheres)
     print(
@@ -145,7 +149,7 @@ def main(argv=None):
         f"{'whole brain s/map':>19}{'1,000 maps min':>15}{'peak RSS':>10}  null maps"
     )
     print(header + "\n" + "-" * len(header), flush=True)
-    permuted = permutation_block(labels, runs, SEED, range(1, n_permutations + 1))
+    permuted = permutation_block(design, SEED, range(1, n_permutations + 1))
     for estimator in args.estimators:
         one_by_one, reference = cpu(
             functools.partial(one_by_one_maps, X, permuted, spheres, estimator, folds, args.threads)
@@ -173,7 +177,7 @@ def main(argv=None):
         f"whole brain {per_map * scale:.1f} s per null map, 100 maps {per_map * scale * 100 / 60:.1f} CPU min",
         flush=True,
     )
-    per_sphere = nilearn_per_sphere(paths, positions, labels, runs)
+    per_sphere = nilearn_per_sphere(paths, positions, design)
     print(
         f"nilearn svc: {per_sphere * 1e3:.2f} ms per sphere; whole brain, 100 permutations: "
         f"{per_sphere * WHOLE_BRAIN * 100 / 3600:.1f} CPU hours, "

@@ -252,8 +252,9 @@ GROUP_STUDY = {
         "prevalence": {"permutations": 2000},
         "signflip": {"n_perm": 500},
     },
-    # Each subject's null maps, computed by the subject-level permutation rules.
-    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05},
+    # Each subject's null maps, computed by the subject-level permutation rules; single
+    # volumes move, as the tiny config's 4 runs allow only 16 block relabellings (< 1 / alpha).
+    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05, "permute": "samples"},
 }
 
 

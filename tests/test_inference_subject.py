@@ -11,7 +11,10 @@ from scipy.stats import binom
 
 from snakelight.inference import clusters, subject
 from snakelight.inference.permutations import (
+    check_relabellings,
     check_settings,
+    distinct_relabellings,
+    exchangeability,
     permutation_block,
     permuted_labels,
     read_permutations,
@@ -22,6 +25,7 @@ from snakelight.io import InputError
 LABELS = np.array(["face", "house"] * 16)
 RUNS = np.repeat([1, 2, 3, 4], 8)
 RUNS_UNEVEN = np.repeat([1, 2, 3, 4], [6, 8, 8, 10])
+SAMPLES = exchangeability(LABELS, RUNS, np.arange(32), "samples")
 
 
 # Permutations
@@ -30,7 +34,7 @@ RUNS_UNEVEN = np.repeat([1, 2, 3, 4], [6, 8, 8, 10])
 @pytest.mark.parametrize("runs", [RUNS, RUNS_UNEVEN])
 def test_permutations_keep_each_runs_labels(runs):
     labels = np.where(np.arange(32) % 3 == 0, "face", "house")
-    block = permutation_block(labels, runs, seed=7, ks=range(1, 11))
+    block = permutation_block(exchangeability(labels, runs, np.arange(32), "samples"), seed=7, ks=range(1, 11))
     for run in np.unique(runs):
         in_run = runs == run
         assert (np.sort(block[in_run], axis=0) == np.sort(labels[in_run])[:, None]).all()
@@ -38,17 +42,65 @@ def test_permutations_keep_each_runs_labels(runs):
 
 
 def test_permutation_k_depends_on_seed_and_k_alone():
-    five, ten = (permutation_block(LABELS, RUNS, seed=3, ks=range(1, n + 1)) for n in (5, 10))
+    five, ten = (permutation_block(SAMPLES, seed=3, ks=range(1, n + 1)) for n in (5, 10))
     assert (ten[:, :5] == five).all()
-    assert (permuted_labels(LABELS, RUNS, seed=3, k=7) == ten[:, 6]).all()
-    assert not (permuted_labels(LABELS, RUNS, seed=4, k=7) == ten[:, 6]).all()
+    assert (permuted_labels(SAMPLES, seed=3, k=7) == ten[:, 6]).all()
+    assert not (permuted_labels(SAMPLES, seed=4, k=7) == ten[:, 6]).all()
+
+
+# Two runs as Haxby's, selected: a face and a house block of 3 volumes each, rest between them;
+# run 2 also has a 2-volume face block (a block of another length: it keeps its label).
+BLOCK_LABELS = np.array(["face"] * 3 + ["house"] * 3 + ["house"] * 3 + ["face"] * 3 + ["face"] * 2)
+BLOCK_RUNS = np.repeat([1, 2], [6, 8])
+BLOCK_VOLUMES = np.array([4, 5, 6, 10, 11, 12, 4, 5, 6, 10, 11, 12, 20, 21])
+
+
+def test_blocks_are_consecutive_volumes_of_one_label_in_one_run():
+    design = exchangeability(BLOCK_LABELS, BLOCK_RUNS, BLOCK_VOLUMES)
+    assert design.units.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4]
+    # A gap in the volumes starts a new block, even with the same label.
+    gap = exchangeability(np.array(["face"] * 4), np.ones(4), np.array([0, 1, 5, 6]))
+    assert gap.units.tolist() == [0, 0, 1, 1]
+
+
+def test_whole_blocks_move_and_every_relabelling_is_equally_likely():
+    """Runs 1 and 2 each swap their two 3-volume blocks or not: 4 relabellings, each drawn
+    about a quarter of the time; the 2-volume block has no partner and keeps its label."""
+    design = exchangeability(BLOCK_LABELS, BLOCK_RUNS, BLOCK_VOLUMES)
+    block = permutation_block(design, seed=1, ks=range(1, 2001))
+    for unit in np.unique(design.units):
+        assert (block[design.units == unit] == block[design.units == unit][:1]).all()  # one label per block
+    assert (block[12:] == "face").all()
+    seen, counts = np.unique(block[[0, 6]].T, axis=0, return_counts=True)
+    assert len(seen) == 4 == distinct_relabellings(design)
+    assert binom(2000, 0.25).ppf(0.0005) < counts.min() <= counts.max() < binom(2000, 0.25).ppf(0.9995)
+
+
+def test_distinct_relabellings_by_hand():
+    # Single samples: 8 per run, 4 faces: C(8, 4) = 70 per run, 4 runs.
+    assert distinct_relabellings(SAMPLES) == 70**4
+    # Three blocks of one length in a run, two faces and a house: 3 arrangements.
+    three = exchangeability(np.array(["f", "f", "h", "h", "f", "f"]), np.ones(6), np.array([0, 1, 3, 4, 6, 7]))
+    assert distinct_relabellings(three) == 3
+
+
+def test_too_few_relabellings_for_alpha_are_refused():
+    design = exchangeability(BLOCK_LABELS, BLOCK_RUNS, BLOCK_VOLUMES)  # 4 relabellings: p >= 1/4
+    check_relabellings(design, alpha=0.25, source="samples.tsv")
+    with pytest.raises(InputError) as error:
+        check_relabellings(design, alpha=0.2, source="samples.tsv")
+    assert str(error.value) == (
+        "config key inference.permute: the 5 blocks of samples.tsv (2 runs) have only 4 distinct relabellings "
+        "within runs, so no p-value can reach inference.alpha = 0.2; use more runs, or inference.permute: "
+        "samples if single samples are exchangeable"
+    )
 
 
 def test_permutations_file_reads_back(tmp_path):
-    write_permutations(tmp_path / "permutations.tsv", LABELS, RUNS, seed=0, n_permutations=6)
+    write_permutations(tmp_path / "permutations.tsv", SAMPLES, seed=0, n_permutations=6)
     read = read_permutations(tmp_path / "permutations.tsv", LABELS, RUNS)
     assert read.shape == (32, 6)
-    assert (read == permutation_block(LABELS, RUNS, seed=0, ks=range(1, 7))).all()
+    assert (read == permutation_block(SAMPLES, seed=0, ks=range(1, 7))).all()
     header = (tmp_path / "permutations.tsv").read_text().splitlines()[0]
     assert header == "\t".join(f"perm_{k}" for k in range(1, 7))
 
@@ -76,7 +128,7 @@ def _move_across_runs(table):
 )
 def test_damaged_permutations_file_is_rejected(tmp_path, damage, message):
     path = tmp_path / "permutations.tsv"
-    write_permutations(path, LABELS, RUNS, seed=0, n_permutations=3)
+    write_permutations(path, SAMPLES, seed=0, n_permutations=3)
     damage(pd.read_csv(path, sep="\t", dtype=str)).to_csv(path, sep="\t", index=False)
     with pytest.raises(InputError, match=str(path)) as error:
         read_permutations(path, LABELS, RUNS)

@@ -119,8 +119,11 @@ def test_statistics_step_writes_what_the_library_computes(tmp_path):
 # Through Snakemake
 
 # P = 10 needs alpha 0.1: P + 1 >= 1 / alpha, and a cluster-forming p of at least 1 / (P + 1).
+# Single volumes move: the tiny config's 4 runs allow only 16 relabellings of their blocks.
 INFERENCE_10 = {"permutations": 10, "permutations_per_job": 5, "alpha": 0.1, "cluster_threshold": 0.1}
 INFERENCE_20 = {"permutations": 20, "permutations_per_job": 5, "alpha": 0.05, "cluster_threshold": 0.05}
+for _settings in (INFERENCE_10, INFERENCE_20):
+    _settings["permute"] = "samples"
 
 
 def with_inference(inference, **searchlight):
@@ -201,12 +204,17 @@ def test_outputs_sidecars_and_report(twenty):
         sidecar = read_json(out / f"{name}.json")
         assert sidecar["config"]["inference"] == {
             "permutations": 20,
+            "permute": "samples",
             "seed": 0,
             "cluster_threshold": 0.05,
             "connectivity": 6,
         }
         assert "null" in sidecar["inputs"] and "permutations" in sidecar["inputs"]
-    assert read_json(out / "searchlight_null.json")["config"]["inference"] == {"permutations": 20, "seed": 0}
+    assert read_json(out / "searchlight_null.json")["config"]["inference"] == {
+        "permutations": 20,
+        "permute": "samples",
+        "seed": 0,
+    }
     # The planted region is found: its cluster is significant with 20 permutations (p = 1/21).
     clusters = pd.read_csv(out / "clusters_fwe.tsv", sep="\t")
     assert {"size", "mass", "x_mm", "y_mm", "z_mm", "peak_score", "p_fwe_size", "p_fwe_mass"} <= set(clusters)
@@ -272,6 +280,22 @@ def test_bad_inference_settings_stop_before_any_job(tmp_path, inference, message
     assert result.returncode != 0
     assert [line for line in result.stdout.splitlines() if message in line]
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+def test_blocks_too_few_to_reach_alpha_stop_the_first_permutation_job(tmp_path):
+    """The default, whole blocks: the tiny config's 4 runs of one face and one house block
+    have 2^4 = 16 relabellings, so no p-value can reach alpha 0.05: one line, no null map."""
+    inference = {key: value for key, value in INFERENCE_20.items() if key != "permute"}
+    config = write_config(tmp_path, with_inference(inference))
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
+    assert result.returncode != 0
+    message = (
+        f"error: config key inference.permute: the 8 blocks of {OUT}/samples.tsv (4 runs) have only 16 "
+        "distinct relabellings within runs, so no p-value can reach inference.alpha = 0.05"
+    )
+    assert [line for line in result.stdout.splitlines() if line.startswith(message)]
+    assert not list((tmp_path / OUT).glob("null_chunks/*/*.npz"))
 
 
 def test_calibration_quick_mode_runs():

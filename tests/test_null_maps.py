@@ -12,7 +12,7 @@ from nilearn.decoding import SearchLight
 from nilearn.masking import apply_mask_fmri
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from snakelight.inference.permutations import permutation_block
+from snakelight.inference.permutations import exchangeability, permutation_block
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import fast
 from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted
@@ -22,6 +22,11 @@ from .conftest import REPO, TINY
 
 RADIUS = 5.6
 SEED = 7
+
+
+def shuffled(labels, runs, ks):
+    """Permutations ``ks`` of single samples within runs: the engines do not care what moved."""
+    return permutation_block(exchangeability(labels, runs, np.arange(labels.size), "samples"), SEED, ks)
 
 
 def every_nth_voxel(mask_img, n):
@@ -54,7 +59,7 @@ def test_exact_null_maps_equal_nilearn_on_permuted_labels(seed_sized, cv):
     )
     X = apply_mask_fmri(seed_sized["imgs"], seed_sized["mask"])
     ks = [1, 2, 5]
-    permuted = permutation_block(labels, runs, SEED, ks)
+    permuted = shuffled(labels, runs, ks)
     null = score_spheres_permuted(X, permuted, spheres, "svc", make_folds(cv, X, labels, runs), engine="exact")
     assert null.shape == (len(ks), len(spheres), cv.get_n_splits(X, labels, runs))
     for column in range(len(ks)):
@@ -71,7 +76,7 @@ def test_exact_null_map_builds_each_permutations_folds(problem):
     own labels (KFold(4) folds hold 3 whole runs each, so there they do not change)."""
     X, labels, runs, spheres = problem
     folds = make_folds(KFold(5), X, labels, runs)
-    permuted = permutation_block(labels, runs, SEED, [3, 4])
+    permuted = shuffled(labels, runs, [3, 4])
     counts = [[np.sum(column[train] == "face") for train, _ in folds] for column in permuted.T]
     assert counts[0] != counts[1]
     null = score_spheres_permuted(X, permuted, spheres[:30], "svc", folds, engine="exact")
@@ -85,7 +90,7 @@ def test_fast_null_maps_equal_fast_engine_on_permuted_labels(problem, estimator,
     X, labels, runs, spheres = problem
     spheres = spheres[::3]
     folds = make_folds(cv, X, labels, runs)
-    permuted = permutation_block(labels, runs, SEED, range(1, 7))
+    permuted = shuffled(labels, runs, range(1, 7))
     null = score_spheres_permuted(X, permuted, spheres, estimator, folds, engine="fast", n_threads=2)
     for column in range(permuted.shape[1]):
         reference = score_spheres(X, permuted[:, column], spheres, estimator, folds, engine="fast")
@@ -101,7 +106,7 @@ def test_fast_lda_null_maps_equal_fast_engine_on_every_sphere(problem, cv):
     spheres) included, over 20 permutations split into passes, gives the same accuracies."""
     X, labels, runs, spheres = problem
     folds = make_folds(cv, X, labels, runs)
-    permuted = permutation_block(labels, runs, SEED, range(1, 21))
+    permuted = shuffled(labels, runs, range(1, 21))
     null = score_spheres_permuted(X, permuted, spheres, "lda", folds, engine="fast")
     for column in range(permuted.shape[1]):
         assert np.array_equal(null[column], score_spheres(X, permuted[:, column], spheres, "lda", folds, engine="fast"))
@@ -113,7 +118,7 @@ def test_fast_null_maps_handle_three_classes(problem, estimator):
     X, labels, runs, spheres = problem
     labels = np.where(np.arange(labels.size) % 3 == 0, "chair", labels)
     folds = make_folds(KFold(4), X, labels, runs)
-    permuted = permutation_block(labels, runs, SEED, [1, 2, 3])
+    permuted = shuffled(labels, runs, [1, 2, 3])
     null = score_spheres_permuted(X, permuted, spheres[:60], estimator, folds, engine="fast")
     for column in range(3):
         assert np.array_equal(null[column], score_spheres(X, permuted[:, column], spheres[:60], estimator, folds))
@@ -128,7 +133,7 @@ def test_null_maps_do_not_depend_on_blocks_or_batches(problem, monkeypatch, esti
     spheres = spheres[::2]
 
     def null(ks):
-        return score_spheres_permuted(X, permutation_block(labels, runs, SEED, ks), spheres, estimator, folds)
+        return score_spheres_permuted(X, shuffled(labels, runs, ks), spheres, estimator, folds)
 
     together = null(range(1, 11))
     split = np.concatenate([null(range(1, 5)), null(range(5, 11))])
@@ -138,16 +143,14 @@ def test_null_maps_do_not_depend_on_blocks_or_batches(problem, monkeypatch, esti
     monkeypatch.setattr(fast, "BATCH_BYTES", 1)  # one sphere per batch
     assert null(range(1, 11)).tobytes() == together.tobytes()
     # A chunk of the spheres gives its share of the map.
-    chunk = score_spheres_permuted(
-        X, permutation_block(labels, runs, SEED, range(1, 11)), spheres[5:40], estimator, folds
-    )
+    chunk = score_spheres_permuted(X, shuffled(labels, runs, range(1, 11)), spheres[5:40], estimator, folds)
     assert chunk.tobytes() == together[:, 5:40].tobytes()
 
 
 def test_null_maps_of_no_sphere_or_no_permutation(problem):
     X, labels, runs, spheres = problem
     folds = make_folds(KFold(4), X, labels, runs)
-    permuted = permutation_block(labels, runs, SEED, [1, 2])
+    permuted = shuffled(labels, runs, [1, 2])
     assert score_spheres_permuted(X, permuted, [], "gnb", folds).shape == (2, 0, 4)
     assert score_spheres_permuted(X, permuted[:, :0], spheres, "svc", folds).shape == (0, len(spheres), 4)
 

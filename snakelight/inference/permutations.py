@@ -1,17 +1,30 @@
 """Label permutations for subject-level permutation tests, and their file ``permutations.tsv``.
 
-Labels are shuffled within runs (runs are the exchangeability blocks: samples.tsv's ``run``
-column), and every sphere of one permutation is scored with the same shuffled labels, so the
+Labels are permuted within runs (runs are the exchangeability blocks: samples.tsv's ``run``
+column), and every sphere of one permutation is scored with the same permuted labels, so the
 null maps keep the spatial dependence of the real one. The cross-validation folds stay those
 of the real labels: a permutation changes which label a sample carries, never which fold it is
 in. Permutation k (k = 1..P) depends on (seed, k) alone, so asking for more permutations keeps
 the first ones.
+
+What moves (``inference.permute``):
+
+- ``blocks`` (the default): whole blocks, each the consecutive volumes of one label in one
+  run (samples.tsv's ``volume`` column), swap labels with the blocks of the same length in
+  their run. Volumes of a block design are not exchangeable: their noise is autocorrelated
+  and the label comes in blocks, so shuffling single volumes gives null maps less variable
+  than the real one and p-values that are too small (README, "Calibration").
+- ``samples``: each sample swaps labels with any sample of its run: right when samples are
+  exchangeable (e.g. one beta per well-separated trial).
 
 ``permutations.tsv``: tab-separated, one row per sample in samples.tsv's order, one column per
 permutation (``perm_1`` .. ``perm_P``), each cell the label the sample carries in it.
 """
 
 import collections
+import logging
+import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,26 +33,90 @@ from snakelight.io import InputError, atomic_path, one_line
 
 COLUMN_PREFIX = "perm_"
 CONFIG_KEY = "inference"
+SCHEMES = ("blocks", "samples")
+# How the report's captions say what moved.
+PERMUTED = {
+    "blocks": "the labels of whole blocks permuted within runs",
+    "samples": "the labels of single samples permuted within runs",
+}
 
 
-def permuted_labels(labels, runs, seed, k):
-    """Permutation ``k`` of ``labels`` (n,) within ``runs`` (n,): a new (n,) array.
+class Exchangeability(NamedTuple):
+    """What a permutation may move: ``labels`` (n,) and ``runs`` (n,) of the samples, and
+    ``units`` (n,) int, the unit each sample moves with (its own index when samples move
+    alone). A permutation exchanges the labels of whole units of one run and one length."""
 
-    Its generator is seeded with (seed, k) alone; runs are shuffled in sorted order, each with
-    one ``rng.permutation`` of its samples (changing this order changes every permutation).
+    labels: np.ndarray
+    runs: np.ndarray
+    units: np.ndarray
+
+
+def exchangeability(labels, runs, volumes, permute="blocks"):
+    """The units of ``permute`` (one of SCHEMES) for samples with ``labels``, ``runs`` and
+    acquisition ``volumes`` (each (n,), in acquisition order as samples.tsv lists them)."""
+    labels, runs, volumes = np.asarray(labels), np.asarray(runs), np.asarray(volumes)
+    if permute == "samples":
+        return Exchangeability(labels, runs, np.arange(labels.size))
+    if permute != "blocks":
+        raise InputError(f"config key {CONFIG_KEY}.permute: {permute!r} is not one of {', '.join(SCHEMES)}")
+    starts = np.ones(labels.size, dtype=bool)
+    starts[1:] = (labels[1:] != labels[:-1]) | (runs[1:] != runs[:-1]) | (volumes[1:] != volumes[:-1] + 1)
+    return Exchangeability(labels, runs, np.cumsum(starts) - 1)
+
+
+def _unit_groups(design):
+    """The units that exchange labels, as (units, length) arrays of sample indices: one per
+    run and unit length, runs in sorted order, lengths ascending, units in table order."""
+    for run in np.unique(design.runs):
+        units, sizes = np.unique(design.units[design.runs == run], return_counts=True)
+        for size in np.unique(sizes):
+            members = np.flatnonzero(np.isin(design.units, units[sizes == size]))
+            yield members.reshape(-1, size)  # units are contiguous runs of samples
+
+
+def permuted_labels(design, seed, k):
+    """Permutation ``k`` of ``design.labels`` (:class:`Exchangeability`): a new (n,) array.
+
+    Its generator is seeded with (seed, k) alone, and draws one ``rng.permutation`` per run
+    (sorted) and unit length (ascending); changing this order changes every permutation.
     """
-    labels, runs = np.asarray(labels), np.asarray(runs)
     rng = np.random.default_rng([seed, k])
-    shuffled = labels.copy()
-    for run in np.unique(runs):
-        in_run = np.flatnonzero(runs == run)
-        shuffled[in_run] = labels[in_run[rng.permutation(in_run.size)]]
+    shuffled = design.labels.copy()
+    for members in _unit_groups(design):
+        shuffled[members] = design.labels[members[rng.permutation(len(members))]]
     return shuffled
 
 
-def permutation_block(labels, runs, seed, ks):
+def permutation_block(design, seed, ks):
     """Permutations ``ks`` (each k >= 1) as columns: (n samples, len(ks))."""
-    return np.column_stack([permuted_labels(labels, runs, seed, k) for k in ks])
+    return np.column_stack([permuted_labels(design, seed, k) for k in ks])
+
+
+def distinct_relabellings(design):
+    """How many different label vectors the permutations of ``design`` can give (the real
+    labels among them): per run and unit length, the arrangements of its units' labels."""
+    count = 1
+    for members in _unit_groups(design):
+        kinds = collections.Counter(map(tuple, design.labels[members].tolist()))
+        count *= math.factorial(len(members)) // math.prod(map(math.factorial, kinds.values()))
+    return count
+
+
+def check_relabellings(design, alpha, source):
+    """None, or InputError when ``design`` allows too few relabellings for any p-value to
+    reach ``alpha``: the smallest exact permutation p-value is 1 / distinct_relabellings."""
+    count = distinct_relabellings(design)
+    n_units = np.unique(design.units).size
+    moving = "samples" if n_units == design.units.size else "blocks"
+    logging.getLogger(__name__).info("%s: %d %s, %d distinct relabellings within runs", source, n_units, moving, count)
+    if count * alpha >= 1:
+        return
+    raise InputError(
+        f"config key {CONFIG_KEY}.permute: the {n_units} {moving} of {source} "
+        f"({np.unique(design.runs).size} runs) have only {count} distinct relabellings within runs, so no "
+        f"p-value can reach {CONFIG_KEY}.alpha = {alpha}; use more runs, or {CONFIG_KEY}.permute: samples "
+        f"if single samples are exchangeable"
+    )
 
 
 def permutation_blocks(n_permutations, per_job):
@@ -56,10 +133,11 @@ def column_names(n_permutations, first=1):
     return [f"{COLUMN_PREFIX}{k}" for k in range(first, first + n_permutations)]
 
 
-def write_permutations(path, labels, runs, seed, n_permutations, first=1):
-    """``permutations.tsv`` with permutations first..first + n_permutations - 1 (n_permutations
-    >= 1; a null-map job's block file starts at its block's first permutation)."""
-    block = permutation_block(labels, runs, seed, range(first, first + n_permutations))
+def write_permutations(path, design, seed, n_permutations, first=1):
+    """``permutations.tsv`` of ``design`` (:class:`Exchangeability`) with permutations
+    first..first + n_permutations - 1 (n_permutations >= 1; a null-map job's block file
+    starts at its block's first permutation)."""
+    block = permutation_block(design, seed, range(first, first + n_permutations))
     with atomic_path(path) as tmp:
         pd.DataFrame(block, columns=column_names(n_permutations, first)).to_csv(tmp, sep="\t", index=False)
 

@@ -81,14 +81,14 @@ def _save(figure, path):
     plt.close(figure)
 
 
-def write_cluster_html(clusters_tsv, path, *, alpha, n_permutations, cluster_threshold, title):
+def write_cluster_html(clusters_tsv, path, *, alpha, n_permutations, cluster_threshold, permuted, title):
     """``clusters_fwe.tsv`` as the report's page, significant clusters marked."""
     table = pd.read_csv(clusters_tsv, sep="\t")
     table.insert(1, f"mass FWE p <= {alpha}", np.where(table["p_fwe_mass"] <= alpha, "yes", ""))
     caption = (
         f"<p>Clusters of voxels with uncorrected p at most {cluster_threshold} (the cluster-forming "
         f"threshold), largest first, against the largest cluster of each of {n_permutations} null maps "
-        f"(labels permuted within runs): FWE p of the cluster's size (voxels) and mass (sum of score - "
+        f"({permuted}): FWE p of the cluster's size (voxels) and mass (sum of score - "
         f"chance). Peak coordinates in mm, peak score.</p>"
     )
     write_table_html(path, table, title=title, caption=caption, empty="No voxel reaches the cluster-forming threshold.")

@@ -20,7 +20,7 @@ rule permutations:
     resources:
         **job_resources(),
     params:
-        seed=INFERENCE["seed"],
+        **PERMUTATION_SETTINGS,
         first=1,
         n_permutations=INFERENCE["permutations"],
     script:
@@ -43,7 +43,7 @@ rule permutation_block:
     resources:
         **job_resources(),
     params:
-        seed=INFERENCE["seed"],
+        **PERMUTATION_SETTINGS,
         first=lambda wc: int(wc.first),
         n_permutations=lambda wc: int(wc.last) - int(wc.first) + 1,
     script:
@@ -99,7 +99,7 @@ rule merge_null:
         **null_maps_resources(INFERENCE["permutations_per_job"]),
     params:
         n_chunks=null_chunk_count,
-        config=lambda wc: inference_config(wc, "permutations", "seed"),
+        config=lambda wc: inference_config(wc, "permutations", "permute", "seed"),
     script:
         "../scripts/merge_null.py"
 
@@ -142,7 +142,7 @@ rule inference_statistics:
         chance=chance,
         cluster_threshold=INFERENCE["cluster_threshold"],
         connectivity=INFERENCE["connectivity"],
-        config=lambda wc: inference_config(wc, "permutations", "seed", "cluster_threshold", "connectivity"),
+        config=lambda wc: inference_config(wc, "permutations", "permute", "seed", "cluster_threshold", "connectivity"),
     script:
         "../scripts/inference_statistics.py"
 
@@ -192,6 +192,7 @@ rule inference_figures:
         alpha=INFERENCE["alpha"],
         n_permutations=INFERENCE["permutations"],
         cluster_threshold=INFERENCE["cluster_threshold"],
+        permuted=PERMUTED[INFERENCE["permute"]],
         cut_coords=config["figures"]["cut_coords"],
     script:
         "../scripts/inference_figures.py"

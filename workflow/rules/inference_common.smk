@@ -1,9 +1,12 @@
 # The inference rules' settings, paths and resources (rules in inference.smk).
 from pathlib import Path
 
-from snakelight.inference.permutations import permutation_blocks
+from snakelight.inference.permutations import PERMUTED, permutation_blocks
 
 INFERENCE = config["inference"]
+# What the permutation files of a subject's contrast depend on (rules permutations and
+# permutation_block).
+PERMUTATION_SETTINGS = {key: INFERENCE[key] for key in ("permute", "seed")}
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every
 # block already scored and run only the new ones.

@@ -18,5 +18,6 @@ write_cluster_html(
     alpha=params.alpha,
     n_permutations=params.n_permutations,
     cluster_threshold=params.cluster_threshold,
+    permuted=params.permuted,
     title=title,
 )

@@ -1,13 +1,15 @@
-from snakelight.inference.permutations import write_permutations
+from snakelight.inference.permutations import check_relabellings, exchangeability, write_permutations
 from snakelight.io import read_samples_table
 from snakelight.logs import to_file
 
 to_file(snakemake.log[0])
 table = read_samples_table(snakemake.input.table)
+design = exchangeability(table["label"], table["run"], table["volume"], snakemake.params.permute)
+# alpha from the config, not a param: a new alpha must not rescore the null maps.
+check_relabellings(design, snakemake.config["inference"]["alpha"], source=snakemake.input.table)
 write_permutations(
     snakemake.output[0],
-    table["label"],
-    table["run"],
+    design,
     seed=snakemake.params.seed,
     n_permutations=snakemake.params.n_permutations,
     first=snakemake.params.first,
