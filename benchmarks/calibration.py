@@ -1,7 +1,7 @@
 """Calibration of the subject-level permutation tests: false positives under no effect, and
 detection of the planted regions.
 
-    python benchmarks/calibration.py            # 40 null datasets (20x24x20 voxels, 12 runs), P = 99
+    python benchmarks/calibration.py            # 100 null datasets (20x24x20 voxels, 12 runs), P = 99
     python benchmarks/calibration.py --quick    # 3 null datasets (12x14x12, 6 runs), P = 19
     python benchmarks/calibration.py --permute samples   # single volumes permuted: too many false positives
 
@@ -48,7 +48,7 @@ ALPHA = 0.05
 CV = {"method": "kfold", "n_splits": 4}
 CHANCE = 0.5
 MODES = {
-    "full": {"datasets": 40, "shape": (20, 24, 20), "n_runs": 12, "permutations": 99, "cluster_threshold": 0.01},
+    "full": {"datasets": 100, "shape": (20, 24, 20), "n_runs": 12, "permutations": 99, "cluster_threshold": 0.01},
     # 6 runs: 2^6 relabellings of their face and house blocks, enough for alpha 0.05 (4 runs have 16).
     "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 6, "permutations": 19, "cluster_threshold": 0.05},
 }

@@ -298,6 +298,17 @@ def test_blocks_too_few_to_reach_alpha_stop_the_first_permutation_job(tmp_path):
     assert not list((tmp_path / OUT).glob("null_chunks/*/*.npz"))
 
 
+def test_permutations_yaml_adds_inference_to_the_seeds_analysis(tmp_path):
+    """config/permutations.yaml named after config/config.yaml: the seed's analysis with 999
+    null maps, in results/permutations/ (the run itself: README, "Permutation inference")."""
+    configs = [str(REPO / "config" / name) for name in ("config.yaml", "permutations.yaml")]
+    result = run_snakemake(tmp_path, "-n", "--configfile", *configs)
+    counts = job_counts(result.stdout)
+    assert counts["permutations"] == counts["merge_null"] == counts["inference_figures"] == 1
+    assert "results/permutations/sub-02/face_vs_house/permutations.tsv" in result.stdout
+    assert '"permutations": 999, "permutations_per_job": 250, "permute": "blocks"' in result.stdout
+
+
 def test_calibration_quick_mode_runs():
     """benchmarks/calibration.py --quick: a few null datasets and the planted one, in seconds."""
     result = subprocess.run(
