@@ -34,6 +34,9 @@ from snakelight.io import InputError, atomic_path, one_line
 COLUMN_PREFIX = "perm_"
 CONFIG_KEY = "inference"
 SCHEMES = ("blocks", "samples")
+# The first word of every permutation generator's seed: keeps permutation k of seed s off
+# the generator [s, k] of other streams (the generated subject k of seed s uses [s, k]).
+_STREAM = int.from_bytes(b"perm", "big")
 # How the report's captions say what moved.
 PERMUTED = {
     "blocks": "the labels of whole blocks permuted within runs",
@@ -77,10 +80,10 @@ def _unit_groups(design):
 def permuted_labels(design, seed, k):
     """Permutation ``k`` of ``design.labels`` (:class:`Exchangeability`): a new (n,) array.
 
-    Its generator is seeded with (seed, k) alone, and draws one ``rng.permutation`` per run
+    Its generator is seeded with (seed, k) alone (and _STREAM), and draws one ``rng.permutation`` per run
     (sorted) and unit length (ascending); changing this order changes every permutation.
     """
-    rng = np.random.default_rng([seed, k])
+    rng = np.random.default_rng([_STREAM, seed, k])
     shuffled = design.labels.copy()
     for members in _unit_groups(design):
         shuffled[members] = design.labels[members[rng.permutation(len(members))]]
