@@ -133,3 +133,10 @@ def test_process_mask_selections_intersect(tmp_path):
     nib.Nifti1Image(np.ones((3, 3, 3), np.uint8), mask_img.affine).to_filename(tmp_path / "small.nii.gz")
     with pytest.raises(ValueError, match=r"small.nii.gz is not on the brain mask's grid \(shape \(3, 3, 3\)"):
         process_mask(mask_img, roi_img=nib.load(tmp_path / "small.nii.gz"))
+
+
+def test_synthetic_hrf_is_nilearns_glover_hrf_to_the_bit():
+    from nilearn.glm.first_level import glover_hrf
+
+    for t_r in (2.5, 2.0, 1.0, 0.7):
+        assert np.array_equal(synthetic.glover_hrf(t_r), glover_hrf(t_r, oversampling=1))
