@@ -13,9 +13,10 @@ def fetch_subject(subject, manifest_path, *, source, data_dir=None):
 
     ``data_dir=None`` keeps nilearn's default (NILEARN_DATA, else ~/nilearn_data), so
     data fetched before by nilearn is reused. The synthetic source passes the folder
-    it generated, which is laid out as fetch_haxby expects: the same reader serves both
-    (when every file is already in ``data_dir``, :func:`local_files` names them as
-    fetch_haxby would, without importing nilearn). fetch_haxby only checks that the files exist, so they are then read in full and
+    it generated, which is laid out as fetch_haxby expects: the same reader serves
+    both (when every file is already in ``data_dir``, :func:`local_files` names them
+    as fetch_haxby would, without importing nilearn). fetch_haxby only checks that
+    the files exist, so they are then read in full and
     checked against each other (:func:`snakelight.data.checks.check_subject`): a damaged
     file stops the run here, with a message that says how to fetch it again. The BOLD
     image, decompressed, goes to ``bold.nii`` beside the manifest.
@@ -38,7 +39,11 @@ def local_files(subject, data_dir):
     needed = [haxby_dir / "mask.nii.gz", haxby_dir / "MD5SUMS", *(subject_dir / name for name in SUBJECT_FILES)]
     if not all(path.is_file() for path in needed):
         return None
-    return {"bold": subject_dir / "bold.nii.gz", "mask": haxby_dir / "mask.nii.gz", "labels": subject_dir / "labels.txt"}
+    return {
+        "bold": subject_dir / "bold.nii.gz",
+        "mask": haxby_dir / "mask.nii.gz",
+        "labels": subject_dir / "labels.txt",
+    }
 
 
 def _fetch_haxby(subject, data_dir):
