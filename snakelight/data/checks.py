@@ -7,21 +7,21 @@ conditions and cross-validation folds in :mod:`snakelight.data.conditions`, the 
 in :mod:`snakelight.data.masks`.
 """
 
-import gzip
 import logging
 import zlib
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from isal import isal_zlib
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
-from snakelight.io import InputError, atomic_path, one_line, read_labels
+from snakelight.io import InputError, atomic_path, one_line, read_gzip, read_labels
 
 log = logging.getLogger(__name__)
 
-_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError, ImageFileError, HeaderDataError)
+_READ_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error, ValueError, ImageFileError, HeaderDataError)
 
 
 def read_nifti(path, refetch):
@@ -34,8 +34,7 @@ def read_nifti(path, refetch):
     the bytes read (no second copy: Haxby's BOLD series is 475 MB).
     """
     try:
-        with (gzip.open if str(path).endswith(".gz") else open)(path, "rb") as f:
-            raw = f.read()
+        raw = read_gzip(path) if str(path).endswith(".gz") else Path(path).read_bytes()
         img = nib.Nifti1Image.from_bytes(raw)
         stored = img.dataobj  # where and how nibabel would read the data
         data = np.frombuffer(raw, dtype=stored.dtype, count=int(np.prod(img.shape)), offset=stored.offset).reshape(
@@ -71,9 +70,10 @@ def check_subject(bold_path, mask_path, labels_path, uncompressed_path):
         )
 
     check_finite(bold_data, in_mask, bold_path)
-    series = bold_data[in_mask]  # (mask voxels, volumes)
     voxels = np.argwhere(in_mask)
-    constant = series.min(axis=1) == series.max(axis=1)
+    # Over time in the whole grid, then the mask's voxels (in C order, as voxels): 15
+    # times faster than gathering the mask's time series first.
+    constant = (bold_data.min(axis=3) == bold_data.max(axis=3))[in_mask]
     if constant.all():
         raise InputError(f"{bold_path}: every brain-mask voxel is constant over time; there is nothing to decode")
     if constant.any():
@@ -119,7 +119,12 @@ def check_same_grid(img, reference_img, name, reference_name, *, what, reference
 
 def check_finite(bold_data, in_mask, bold_name):
     """No NaN or infinity in the brain-mask voxels of ``bold_data`` (x, y, z, volumes)."""
-    not_finite = ~np.isfinite(bold_data[in_mask]).all(axis=1)
+    if np.issubdtype(bold_data.dtype, np.integer):
+        return  # integers are finite
+    finite = np.ones(bold_data.shape[:3], dtype=bool)
+    for volume in range(bold_data.shape[3]):  # one volume at a time: no 4D temporary
+        finite &= np.isfinite(bold_data[..., volume])
+    not_finite = ~finite[in_mask]
     if not_finite.any():
         raise InputError(
             f"{bold_name}: {not_finite.sum()} brain-mask voxels hold NaN or infinite values "

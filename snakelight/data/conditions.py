@@ -2,8 +2,7 @@
 that the cross-validation can run on them."""
 
 import nibabel as nib
-from nilearn.image import index_img
-from nilearn.masking import apply_mask_fmri
+import numpy as np
 
 from snakelight.io import (
     InputError,
@@ -14,7 +13,7 @@ from snakelight.io import (
     write_nifti,
     write_samples_table,
 )
-from snakelight.searchlight.cv import class_missing_from_training, make_cv, make_folds
+from snakelight.searchlight.cv import class_missing_from_training, config_folds
 
 
 def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_table_path, masked_samples_path):
@@ -40,9 +39,41 @@ def select_conditions(manifest_path, conditions, cv, samples_img_path, samples_t
     # Masked as written (the values every later step reads): the file's bytes before
     # gzip, made again in memory rather than decompressed.
     written = nib.Nifti1Image.from_bytes(samples.to_bytes())
-    write_masked_samples(masked_samples_path, apply_mask_fmri(written, manifest["mask"]))
+    write_masked_samples(masked_samples_path, apply_mask_fmri(written, nib.load(manifest["mask"])))
     write_samples_table(samples_table_path, table)
     return table
+
+
+# nilearn's index_img and apply_mask_fmri, as they act on these images (tests/test_data.py
+# checks both to the bit): importing nilearn.image, and with it scikit-learn, took 2 of the
+# step's 3.5 s. Images whose data nilearn would recast (bool, int64) are left to nilearn.
+def index_img(img, keep):
+    """``nilearn.image.index_img(img, keep)`` of a 4D image and a boolean index."""
+    data = np.asanyarray(img.dataobj)
+    if data.dtype in (bool, np.int64) or type(img) is not nib.Nifti1Image:
+        from nilearn.image import index_img
+
+        return index_img(img, keep)
+    data = data[..., keep]
+    # new_img_like's copy of the header: unscaled, with the data's range.
+    header = img.header.copy()
+    header["scl_slope"] = header["scl_inter"] = header["glmax"] = 0.0
+    header["cal_max"], header["cal_min"] = (np.max(data), np.min(data)) if data.size > 0 else (0.0, 0.0)
+    return nib.Nifti1Image(data, img.affine, header=header)
+
+
+def apply_mask_fmri(img, mask_img):
+    """``nilearn.masking.apply_mask_fmri(img, mask_img)``: (volumes, mask voxels), float32
+    unless the data are floats, non-finite values set to 0."""
+    mask = np.asanyarray(mask_img.dataobj).astype(bool)
+    if mask.shape != img.shape[:3] or not np.allclose(mask_img.affine, img.affine):
+        from nilearn.masking import apply_mask_fmri
+
+        return apply_mask_fmri(img, mask_img)  # raises its error
+    series = np.asanyarray(img.dataobj)
+    series = np.array(series, dtype=series.dtype if series.dtype.kind == "f" else np.float32, order="C")
+    series[~np.isfinite(series)] = 0
+    return series[mask].T
 
 
 def check_folds(table, cv, labels_path):
@@ -54,7 +85,7 @@ def check_folds(table, cv, labels_path):
     conditions = ", ".join(classes)
     scheme = _describe(cv)
     try:
-        folds = make_folds(make_cv(**cv), y[:, None], y, runs)
+        folds = config_folds(cv, y, runs)
     except ValueError as error:  # scikit-learn: more splits than samples, or one run
         key = "n_splits" if cv["method"] == "kfold" else "method"
         raise InputError(

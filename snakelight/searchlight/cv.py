@@ -1,14 +1,18 @@
 """Cross-validation: the schemes the config names, and the folds as nilearn makes them.
 
-Imports scikit-learn's splitters only, so that the data steps, which check the folds
-before any chunk job, do not load the engines.
+The config's two schemes are split here without scikit-learn (:func:`config_folds`, the
+folds of scikit-learn's splitters to the index, tests/test_searchlight.py), so that the
+data step that checks the folds before any chunk job does not import it (1.5 s).
+scikit-learn's splitters are imported only where a scheme object is asked for.
 """
 
-from sklearn.model_selection import KFold, LeaveOneGroupOut
+import numpy as np
 
 
 def make_cv(method, n_splits=4):
     """The cross-validation scheme: KFold without shuffling (the seed's) or one run out."""
+    from sklearn.model_selection import KFold, LeaveOneGroupOut
+
     if method == "kfold":
         return KFold(n_splits=n_splits)
     if method == "leave_one_run_out":
@@ -19,7 +23,30 @@ def make_cv(method, n_splits=4):
 def make_folds(cv, X, y, groups):
     """(train, test) index pairs, as nilearn splits: it passes groups to every splitter
     but KFold."""
+    from sklearn.model_selection import KFold
+
     return list(cv.split(X, y, None if isinstance(cv, KFold) else groups))
+
+
+def config_folds(cv, y, groups):
+    """The folds of the searchlight.cv config ``cv`` (method, n_splits) on samples with
+    labels ``y`` and runs ``groups``: ``make_folds(make_cv(**cv), X, y, groups)``, the
+    same (train, test) index arrays, computed with numpy. A scheme that cannot split the
+    samples is left to scikit-learn, which raises its ValueError."""
+    n_samples = len(y)
+    indices = np.arange(n_samples)
+    if cv["method"] == "kfold" and 2 <= cv["n_splits"] <= n_samples:
+        # KFold without shuffling: consecutive test folds, the first n % k one larger.
+        sizes = np.full(cv["n_splits"], n_samples // cv["n_splits"], dtype=int)
+        sizes[: n_samples % cv["n_splits"]] += 1
+        tests = [np.zeros(n_samples, dtype=bool) for _ in sizes]
+        for test, stop, size in zip(tests, np.cumsum(sizes), sizes):
+            test[stop - size : stop] = True
+    elif cv["method"] == "leave_one_run_out" and len(np.unique(groups)) > 1:
+        tests = [np.asarray(groups) == group for group in np.unique(groups)]
+    else:
+        return make_folds(make_cv(**cv), np.zeros((n_samples, 1)), y, groups)
+    return [(indices[~test], indices[test]) for test in tests]
 
 
 def class_missing_from_training(y, folds):

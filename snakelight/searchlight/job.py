@@ -12,7 +12,7 @@ import pandas as pd
 from snakelight.inference.permutations import COLUMN_PREFIX, read_permutations
 from snakelight.io import InputError, read_masked_samples, read_samples_table, write_chunk, write_null_chunk
 from snakelight.searchlight.chunks import chunk_positions
-from snakelight.searchlight.cv import make_cv, make_folds
+from snakelight.searchlight.cv import config_folds
 from snakelight.searchlight.engines import resolve_engine
 from snakelight.searchlight.scoring import check_finite_scores, score_spheres, score_spheres_permuted
 from snakelight.searchlight.spheres import process_seeds, sphere_members
@@ -99,7 +99,7 @@ def load_chunk(samples_img, masked_samples, samples_table, mask_img, process_mas
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
     X, spheres = used_columns(read_masked_samples(masked_samples), spheres)
-    folds = make_folds(make_cv(**cv), X, table["label"].to_numpy(), table["run"].to_numpy())
+    folds = config_folds(cv, table["label"].to_numpy(), table["run"].to_numpy())
     return ChunkProblem(positions, spheres, X, table, folds)
 
 
