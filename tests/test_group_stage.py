@@ -24,9 +24,10 @@ from snakelight.provenance import sha256
 from .conftest import REPO, TINY, TINY_CONFIG, job_counts, run_snakemake, write_config
 
 # The data arrays of subject 3 (n_runs 2, effect size 1, seed 0, TINY grid) as the
-# single-subject generator wrote them before the multi-subject mode (commit ab060f5).
+# single-subject generator wrote them before the multi-subject mode (commit ab060f5), since
+# the design has a generator of its own (the BOLD series changed then; the truth did not).
 SINGLE_SUBJECT_SHA256 = {
-    "bold": "d0e7a92b76edf3250e1b69264dd792ddcd488e8d3b1e7684e2e6a68b60c6b2ef",
+    "bold": "9edd32d69fb6fe03d10c10545e6c7342f1035254bcc4d1c109d85d6baee2924c",
     "truth": "47c0d0597b7b23b15293f3b9011e1923d8d85b119af7b8dbd4c91232332d7e01",
 }
 
