@@ -143,7 +143,7 @@ def worker(job):
 
         import snakelight.searchlight.job
         from snakelight.io import read_chunk, write_masked_samples
-        from snakelight.searchlight.job import run_chunk
+        from snakelight.searchlight.job import ChunkInputs, run_chunk
 
         timed(snakelight.searchlight.job, "score_spheres", figures, "scoring")
 
@@ -152,11 +152,7 @@ def worker(job):
         masked = out.with_suffix(".masked.npy")
         write_masked_samples(masked, apply_mask_fmri(paths["samples"], paths["mask"]))
         run_chunk(
-            paths["samples"],
-            masked,
-            paths["table"],
-            paths["mask"],
-            paths["process_mask"],
+            ChunkInputs(paths["samples"], masked, paths["table"], paths["mask"], paths["process_mask"]),
             chunk=0,
             n_chunks=1,
             radius=RADIUS,

@@ -15,7 +15,7 @@ from sklearn.model_selection import KFold, LeaveOneGroupOut
 from snakelight.data.masks import process_mask
 from snakelight.io import write_chunk, write_masked_samples, write_samples_table
 from snakelight.searchlight.chunks import chunk_positions, merge_chunks
-from snakelight.searchlight.job import run_chunk
+from snakelight.searchlight.job import ChunkInputs, run_chunk
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 
@@ -36,11 +36,7 @@ def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
     chunks = [tmp_path / f"chunks/{i}.npz" for i in range(n_chunks)]
     for i, output in enumerate(chunks):
         run_chunk(
-            paths["samples"],
-            masked,
-            table,
-            paths["mask"],
-            paths["process_mask"],
+            ChunkInputs(paths["samples"], masked, table, paths["mask"], paths["process_mask"]),
             chunk=i,
             n_chunks=n_chunks,
             radius=radius,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from snakelight.inference.permutations import COLUMN_PREFIX, read_permutations
-from snakelight.io import InputError, read_masked_samples, read_samples_table, write_chunk, write_null_chunk
+from snakelight.io import InputError, read_json, read_masked_samples, read_samples_table, write_chunk, write_null_chunk
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import config_folds
 from snakelight.searchlight.engines import resolve_engine
@@ -62,14 +62,31 @@ class ChunkProblem(NamedTuple):
     folds: list  # (train, test) index pairs of the real labels
 
 
-def load_chunk(samples_img, masked_samples, samples_table, mask_img, process_mask_img, *, chunk, n_chunks, radius, cv):
-    """What a chunk job scores: its spheres, the samples and the folds. The samples image
-    gives only its affine (a header read); the data come from ``masked_samples``.
+class ChunkInputs(NamedTuple):
+    """The files a chunk job reads (snakelight/io.py says what each holds)."""
+
+    samples_img: str  # samples.nii.gz: only its affine is read (a header read)
+    masked_samples: str  # masked_samples.npy: the data scored
+    samples_table: str  # samples.tsv
+    mask_img: str  # the brain mask
+    process_mask_img: str  # process_mask.nii.gz
+
+
+def chunk_inputs(job_input):
+    """ChunkInputs from a chunk rule's input (``samples``, ``masked_samples``, ``table``,
+    ``dataset``, whose manifest names the brain mask, and ``process_mask``)."""
+    mask = read_json(job_input.dataset)["mask"]
+    return ChunkInputs(job_input.samples, job_input.masked_samples, job_input.table, mask, job_input.process_mask)
+
+
+def load_chunk(inputs, *, chunk, n_chunks, radius, cv):
+    """What a chunk job scores: its spheres, the samples and the folds, from ``inputs``
+    (:class:`ChunkInputs`).
 
     With more chunks than process-mask voxels, the extra chunks have no sphere (and warn).
     """
-    table = read_samples_table(samples_table)
-    imgs, mask_img, process_mask_img = map(nib.load, (samples_img, mask_img, process_mask_img))
+    table = read_samples_table(inputs.samples_table)
+    imgs, mask_img, process_mask_img = map(nib.load, (inputs.samples_img, inputs.mask_img, inputs.process_mask_img))
     seeds = process_seeds(np.asarray(process_mask_img.dataobj))
     positions = chunk_positions(len(seeds), n_chunks, chunk)
     log.info("chunk %d/%d: %d of %d spheres, radius %s mm", chunk + 1, n_chunks, len(positions), len(seeds), radius)
@@ -98,17 +115,13 @@ def load_chunk(samples_img, masked_samples, samples_table, mask_img, process_mas
         )
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
-    X, spheres = used_columns(read_masked_samples(masked_samples), spheres)
+    X, spheres = used_columns(read_masked_samples(inputs.masked_samples), spheres)
     folds = config_folds(cv, table["label"].to_numpy(), table["run"].to_numpy())
     return ChunkProblem(positions, spheres, X, table, folds)
 
 
 def run_chunk(
-    samples_img,
-    masked_samples,
-    samples_table,
-    mask_img,
-    process_mask_img,
+    inputs,
     *,
     chunk,
     n_chunks,
@@ -120,19 +133,9 @@ def run_chunk(
     engine="auto",
     n_threads=1,
 ):
-    """Score the spheres of one chunk (:func:`load_chunk`) and write them (``chunks/<i>.npz``);
+    """Score the spheres of one chunk of ``inputs`` (:func:`load_chunk`) and write them (``chunks/<i>.npz``);
     a chunk without spheres writes an empty chunk, which the merge puts together as usual."""
-    problem = load_chunk(
-        samples_img,
-        masked_samples,
-        samples_table,
-        mask_img,
-        process_mask_img,
-        chunk=chunk,
-        n_chunks=n_chunks,
-        radius=radius,
-        cv=cv,
-    )
+    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
     scores = score_spheres(
         problem.X,
@@ -151,11 +154,7 @@ def run_chunk(
 
 
 def run_null_chunk(
-    samples_img,
-    masked_samples,
-    samples_table,
-    mask_img,
-    process_mask_img,
+    inputs,
     permutations_tsv,
     *,
     chunk,
@@ -174,17 +173,7 @@ def run_null_chunk(
     the block's permutations file, checked to be permutations within runs) and write each sphere's
     mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
     real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`)."""
-    problem = load_chunk(
-        samples_img,
-        masked_samples,
-        samples_table,
-        mask_img,
-        process_mask_img,
-        chunk=chunk,
-        n_chunks=n_chunks,
-        radius=radius,
-        cv=cv,
-    )
+    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
     permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"], first=first)
     if permuted.shape[1] != last - first + 1:
         raise InputError(
