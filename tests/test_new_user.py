@@ -120,7 +120,7 @@ def test_figures_of_an_empty_constant_or_chance_map_render(figure_inputs, tmp_pa
 
 
 def test_the_default_cut_is_through_the_maps_peak(figure_inputs, tmp_path):
-    from snakelight.report.figures import peak_cut
+    from snakelight.report.cuts import peak_cut
 
     paths, process, affine = figure_inputs
     scores = np.where(process, 0.5, 0.0)

@@ -28,3 +28,13 @@ def check_cut_coords(cut_coords, shape, affine, where):
             f"config key figures.cut_coords: z = {outside[0]:g} mm is outside {where} "
             f"(z from {low:g} to {high:g} mm); choose cuts inside it, or null to cut through the map's peak"
         )
+
+
+def peak_cut(score_img, process_mask=None):
+    """The z (mm) of the axial cut through the map's highest voxel inside ``process_mask``
+    (the whole map without one; the first such voxel when all score alike), as a one-item
+    list of cut_coords."""
+    inside = True if process_mask is None else np.asarray(process_mask.dataobj) != 0
+    scores = np.where(inside, np.asarray(score_img.dataobj), -np.inf)
+    voxel = np.unravel_index(np.argmax(scores), scores.shape)
+    return [float(score_img.affine[2, :3] @ voxel + score_img.affine[2, 3])]

@@ -1,25 +1,11 @@
-"""The seed's two figures, over the mean functional image."""
+"""The seed's two figures, over the mean functional image (drawn by
+:mod:`snakelight.report.slices` as nilearn's ``plot_img`` and ``plot_stat_map`` draw them)."""
 
-import matplotlib
+import nibabel as nib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import nibabel as nib  # noqa: E402
-import numpy as np  # noqa: E402
-from nilearn.image import mean_img, new_img_like  # noqa: E402
-from nilearn.plotting import plot_img, plot_stat_map  # noqa: E402
-
-from snakelight.io import atomic_path  # noqa: E402
-from snakelight.report.cuts import check_cut_coords  # noqa: E402
-
-
-def peak_cut(score_img, process_mask):
-    """The z (mm) of the axial cut through the map's highest sphere (the process mask's
-    first voxel when every sphere scores alike), as a one-item list of cut_coords."""
-    inside = np.asarray(process_mask.dataobj) != 0
-    scores = np.where(inside, np.asarray(score_img.dataobj), -np.inf)
-    voxel = np.unravel_index(np.argmax(scores), scores.shape)
-    return [float(score_img.affine[2, :3] @ voxel + score_img.affine[2, 3])]
+from snakelight.report.cuts import check_cut_coords, peak_cut
+from snakelight.report.slices import Layer, background_layer, plot_axial, shown
 
 
 def map_note(scores, *, vmin, chance):
@@ -38,44 +24,24 @@ def map_note(scores, *, vmin, chance):
 
 
 def plot_searchlight(score_img, background, path, *, title, cut_coords, vmin, threshold):
-    """Sphere accuracies, as the seed shows them (scores are not zero-centred, so
-    plot_img rather than plot_stat_map). ``vmax`` is at least ``vmin``: a map scoring
-    below the colour scale is drawn (empty), not refused."""
+    """Sphere accuracies, as the seed shows them (nilearn's ``plot_img``: scores are not
+    zero-centred). ``vmax`` is at least ``vmin``: a map scoring below the colour scale is
+    drawn (empty), not refused."""
     data = np.asarray(score_img.dataobj)
-    display = plot_img(
-        new_img_like(background, data),
-        bg_img=background,
-        title=title,
-        display_mode="z",
-        cut_coords=cut_coords,
-        vmin=vmin,
-        vmax=max(vmin, float(data.max())),
-        cmap="hot",
-        threshold=threshold,
-        black_bg=True,
-    )
-    _save(display, path)
+    vmax = max(vmin, float(data.max()))
+    scores = Layer(shown(data, threshold=threshold, vmin=vmin, vmax=vmax), score_img.affine, "hot", vmin, vmax)
+    plot_axial(path, [background, scores], cut_coords, title=title)
 
 
 def plot_fscores(fscore_img, process_mask, background, path, *, title, cut_coords):
-    """-log10 p of the F-test, shown only inside the process mask (as the seed)."""
-    masked = np.ma.array(np.asarray(fscore_img.dataobj), mask=np.asarray(process_mask.dataobj) == 0)
-    display = plot_stat_map(
-        new_img_like(background, masked),
-        background,
-        title=title,
-        display_mode="z",
-        cut_coords=cut_coords,
-        colorbar=False,
+    """-log10 p of the F-test, shown only inside the process mask, without a colour bar (as
+    the seed, with nilearn's ``plot_stat_map`` defaults: its threshold 1e-6, and the scale
+    from the lowest to the highest value shown for a map that is never negative)."""
+    data = shown(fscore_img.dataobj, threshold=1e-6, hidden=np.asarray(process_mask.dataobj) == 0)
+    low, high = (np.nanmin(data), np.nanmax(data)) if np.isfinite(data).any() else (0.0, 1.0)
+    plot_axial(
+        path, [background, Layer(data, fscore_img.affine, "RdBu_r", low, high)], cut_coords, title=title, colorbar=False
     )
-    _save(display, path)
-
-
-def _save(display, path):
-    with atomic_path(path) as tmp:
-        display.savefig(tmp, dpi=120)
-    display.close()
-    plt.close("all")
 
 
 def write_figures(
@@ -87,7 +53,7 @@ def write_figures(
     map is drawn, its title saying so."""
     samples, score_img, process_mask_img = nib.load(samples_img), nib.load(score_map), nib.load(process_mask)
     check_cut_coords(cut_coords, samples.shape, samples.affine, samples_img)
-    background = mean_img(samples, copy_header=True)
+    background = background_layer(mean_volume(samples))
     scores = np.asarray(score_img.dataobj)[np.asarray(process_mask_img.dataobj) != 0]
     if vmin is None:
         vmin = chance if chance is not None else float(scores.min(initial=0))
@@ -106,3 +72,8 @@ def write_figures(
         threshold=threshold,
     )
     plot_fscores(nib.load(fscores), process_mask_img, background, fscores_png, title="F-scores", cut_coords=cut_coords)
+
+
+def mean_volume(img):
+    """The mean over time of the 4-D ``img``, a 3-D image on its grid."""
+    return nib.Nifti1Image(np.asarray(img.dataobj).mean(axis=3), img.affine)

@@ -8,15 +8,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from nilearn.image import mean_img, new_img_like  # noqa: E402
-from nilearn.plotting import plot_img  # noqa: E402
 
 from snakelight.inference.step import significant, significant_clusters  # noqa: E402
-from snakelight.io import atomic_path  # noqa: E402
-from snakelight.report.cuts import check_cut_coords  # noqa: E402
-from snakelight.report.figures import peak_cut  # noqa: E402
+from snakelight.report.cuts import check_cut_coords, peak_cut  # noqa: E402
+from snakelight.report.figures import mean_volume  # noqa: E402
+from snakelight.report.slices import (  # noqa: E402
+    HEIGHT,
+    Layer,
+    axial_cut,
+    background_layer,
+    draw_cuts,
+    fitted_size,
+    new_figure,
+    save,
+)
 from snakelight.report.summary import write_table_html  # noqa: E402
 
+# Inches above the rows of cuts for the figure's title.
+SUPTITLE_HEIGHT = 0.4
 # null_maxima.tsv's columns, the observed statistic each is compared with, and its axis label.
 NULL_PANELS = [
     ("max_score", "maximum score"),
@@ -27,27 +36,20 @@ NULL_PANELS = [
 
 def plot_fwe_maps(score_img, masks, background, path, *, cut_coords, title):
     """The scores of the voxels of each bool mask of ``masks`` (correction name -> 3-D bool),
-    one row per correction, over ``background``."""
+    one row per correction, over the ``background`` :class:`~snakelight.report.slices.Layer`."""
     scores = np.asarray(score_img.dataobj)
-    figure, rows = plt.subplots(len(masks), 1, figsize=(6, 2.6 * len(masks)), facecolor="black")
-    for axes, (name, mask) in zip(np.atleast_1d(rows), masks.items()):
-        shown = np.where(mask, scores, 0)
-        plot_img(
-            new_img_like(background, shown),
-            bg_img=background,
-            title=f"{name}: {int(mask.sum())} voxels",
-            display_mode="z",
-            cut_coords=cut_coords,
-            cmap="hot",
-            threshold=1e-12 if mask.any() else None,
-            vmin=float(scores[mask].min()) if mask.any() else None,
-            black_bg=True,
-            colorbar=bool(mask.any()),
-            axes=axes,
-            figure=figure,
-        )
-    figure.suptitle(title, color="white")
-    _save(figure, path)
+    _, (left, right, bottom, top) = axial_cut(background, cut_coords[0])
+    figure = new_figure(len(masks), len(cut_coords), (abs(right - left), abs(top - bottom)), colorbar=True)
+    figure.set_figheight(figure.get_figheight() + SUPTITLE_HEIGHT)
+    row_height = HEIGHT / figure.get_figheight()
+    for row, (name, mask) in enumerate(masks.items()):
+        low = float(scores[mask].min()) if mask.any() else 0.0
+        high = float(scores[mask].max()) if mask.any() else 1.0
+        layer = Layer(np.where(mask, scores, np.nan), score_img.affine, "hot", low, high)
+        box = (0.0, 1 - SUPTITLE_HEIGHT / figure.get_figheight() - (row + 1) * row_height, 1.0, row_height)
+        draw_cuts(figure, box, [background, layer], cut_coords, title=f"{name}: {int(mask.sum())} voxels")
+    figure.suptitle(title, color="white", size=fitted_size(title, figure.get_figwidth(), largest=12))
+    save(figure, path)
 
 
 def plot_null_maxima(null_maxima, observed, path, *, alpha, title):
@@ -64,7 +66,7 @@ def plot_null_maxima(null_maxima, observed, path, *, alpha, title):
         axes.legend(fontsize=7)
     figure.suptitle(f"{title} ({len(null_maxima)} permutations)")
     figure.tight_layout()
-    _save(figure, path)
+    save(figure, path)
 
 
 def critical_value(null_maxima, alpha):
@@ -73,12 +75,6 @@ def critical_value(null_maxima, alpha):
     m = floor(alpha (P + 1)) - 1 null maxima at or above it, so it is the (m + 1)-th largest."""
     allowed = int(np.floor(alpha * (len(null_maxima) + 1) + 1e-9)) - 1
     return np.sort(null_maxima)[::-1][allowed]
-
-
-def _save(figure, path):
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=120, facecolor=figure.get_facecolor())
-    plt.close(figure)
 
 
 def write_cluster_html(clusters_tsv, path, *, alpha, n_permutations, cluster_threshold, permuted, title):
@@ -107,7 +103,7 @@ def write_inference_figures(inputs, fwe_png, null_png, *, alpha, cut_coords, tit
         f"cluster-mass FWE p <= {alpha}": significant_clusters(inputs["clusters_img"], inputs["clusters_tsv"], alpha),
         f"TFCE FWE p <= {alpha}": significant(inputs["tfce_logp_fwe"], alpha),
     }
-    background = mean_img(samples, copy_header=True)
+    background = background_layer(mean_volume(samples))
     cut_coords = cut_coords or peak_cut(score_img, process_mask_img)
     plot_fwe_maps(score_img, masks, background, fwe_png, cut_coords=cut_coords, title=title)
     inside = np.asarray(process_mask_img.dataobj) != 0
