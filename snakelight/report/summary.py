@@ -1,5 +1,10 @@
 """What the report shows beside the maps: how sphere scores are distributed against
-chance, and where the high-scoring clusters are."""
+chance, and where the high-scoring clusters are.
+
+The cluster table is nilearn's ``get_clusters_table`` (one-sided, 6-connected, sub-peaks
+8 mm apart), computed without importing nilearn, whose import is most of the summary job's
+time; tests/test_summary.py compares the two tables.
+"""
 
 import matplotlib
 
@@ -7,10 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
-from nilearn.reporting import get_clusters_table  # noqa: E402
+import pandas as pd  # noqa: E402
 
+from snakelight.inference.clusters import cluster_peaks  # noqa: E402
 from snakelight.io import atomic_path  # noqa: E402
 
+SUB_PEAK_LETTERS = "abc"  # nilearn lists a cluster's peak and at most 3 sub-peaks: 1, 1a, 1b, 1c
+# nilearn's table's columns -> ours
 CLUSTER_COLUMNS = {
     "Cluster ID": "cluster",
     "X": "x_mm",
@@ -42,14 +50,24 @@ def plot_score_histogram(scores, path, *, chance, title):
 
 
 def clusters_table(score_img, process_mask_img, *, threshold, min_voxels):
-    """Clusters of spheres scoring at least ``threshold``, largest first: their peak
-    (and sub-peak) coordinates in mm, peak score and size (nilearn's cluster table)."""
+    """Connected spheres scoring above ``threshold`` (>= 0), in clusters of at least
+    ``min_voxels`` voxels, highest peak first: the mm coordinates and scores of each cluster's
+    peak and sub-peaks, and its size in mm3 (blank on sub-peak rows). The table is nilearn's
+    ``get_clusters_table(map, stat_threshold=threshold, cluster_threshold=min_voxels)`` of the
+    map within the process mask, its columns renamed by CLUSTER_COLUMNS."""
+    scores = np.asarray(score_img.dataobj)
     inside = np.asarray(process_mask_img.dataobj) != 0
-    scores = np.where(inside, np.asarray(score_img.dataobj), 0)
-    table = get_clusters_table(
-        nib.Nifti1Image(scores, score_img.affine), stat_threshold=threshold, cluster_threshold=min_voxels
-    )
-    return table.rename(columns=CLUSTER_COLUMNS)[list(CLUSTER_COLUMNS.values())]
+    # nilearn's voxel volume: from the header of an image made from the affine (float32 zooms).
+    voxel_mm3 = np.prod(nib.Nifti1Image(scores, score_img.affine).header.get_zooms())
+    rows = []
+    clusters = cluster_peaks(scores[inside], inside, score_img.affine, threshold=threshold, min_voxels=min_voxels)
+    for number, (voxels, ijk, peak_scores) in enumerate(clusters, start=1):
+        # mm by nilearn's coord_transform: one product for all the cluster's peaks.
+        xyz = np.dot(score_img.affine, np.c_[ijk, np.ones(len(ijk), dtype=int)].T)[:3].T
+        names = [number, *(f"{number}{letter}" for letter in SUB_PEAK_LETTERS)]
+        sizes = [int(voxels * voxel_mm3), *[""] * len(SUB_PEAK_LETTERS)]
+        rows += [[name, *position, score, size] for name, position, score, size in zip(names, xyz, peak_scores, sizes)]
+    return pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS.values()))
 
 
 def write_summary(
