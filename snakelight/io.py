@@ -14,7 +14,7 @@
   row per volume with columns ``label``, ``run`` and ``volume`` (index in the original).
 - ``masked_samples.npy`` (select_conditions): the same volumes inside the brain mask, as
   nilearn's ``apply_mask_fmri`` gives them: (volumes, mask voxels in C order), float32.
-  Chunk jobs read this instead of decompressing the 4D image.
+  Chunk jobs and fscores read this instead of decompressing the 4D image.
 - ``process_mask.nii.gz`` (process_mask): uint8, 1 where a sphere is centred.
 - ``chunks.txt`` (chunk_plan, for ``searchlight.n_chunks: auto`` only): the number of
   chunks, one line.
@@ -30,7 +30,8 @@
 - ``searchlight.nii.gz`` / ``searchlight_folds.nii.gz`` (merge): the mean score per
   voxel (float64, zeros outside the process mask, as nilearn's ``scores_``), and one
   volume per fold.
-- ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10.
+- ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10
+  (float64 on the brain mask's grid, zeros outside it), as nilearn's ``inverse_transform`` writes it.
 - ``<map>.json`` beside each of the three maps (merge, fscores): the JSON sidecar of
   :mod:`snakelight.provenance`: ``map``, ``config`` (what the map depends on),
   ``versions`` (packages) and ``inputs`` (name -> ``path``, ``sha256``).

@@ -99,7 +99,9 @@ def test_rows_of_cuts_keep_their_colour_bar_room_and_draw_no_scale_for_an_empty_
     figure = new_figure(2, 3, (60, 45), colorbar=True)
     empty = Layer(np.full(scores.shape, np.nan), affine, "hot", 0, 1)
     full = Layer(scores, affine, "hot", 0, 1)
-    rows = [draw_cuts(figure, (0, 0.5 - 0.5 * i, 1, 0.5), [full if i == 0 else empty], [-6.0, 2.0, 10.0]) for i in (0, 1)]
+    rows = [
+        draw_cuts(figure, (0, 0.5 - 0.5 * i, 1, 0.5), [full if i == 0 else empty], [-6.0, 2.0, 10.0]) for i in (0, 1)
+    ]
     assert [axes.get_position().x1 for axes in rows[0]] == [axes.get_position().x1 for axes in rows[1]]
     assert len(figure.axes) == 3 + 1 + 3  # one colour bar: the empty row's is left out
     assert [axes.texts[0].get_text() for axes in rows[0]] == ["z=-6", "z=2", "z=10"]

@@ -1,8 +1,10 @@
 rule fscores:
     input:
         dataset=results("sub-{subject}/dataset.json"),
-        samples=rules.select_conditions.output.img,
+        masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
+        # Not read by the job: samples_mb sizes its resources from this image's header.
+        samples=rules.select_conditions.output.img,
     output:
         results("sub-{subject}/{contrast}/fscores.nii.gz"),
         results("sub-{subject}/{contrast}/fscores.json"),

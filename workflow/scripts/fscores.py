@@ -5,5 +5,5 @@ from snakelight.report.fscores import write_fscores
 
 to_file(snakemake.log[0])
 manifest = read_json(snakemake.input.dataset)
-write_fscores(snakemake.input.samples, snakemake.input.table, manifest["mask"], snakemake.output[0])
+write_fscores(snakemake.input.masked_samples, snakemake.input.table, manifest["mask"], snakemake.output[0])
 write_sidecars([snakemake.output[0]], snakemake.params.config, input_files(manifest))
