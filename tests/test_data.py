@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from nilearn.image import index_img, new_img_like
 from nilearn.masking import apply_mask_fmri
+from scipy.ndimage import gaussian_filter
 
 from snakelight.data import haxby_design, synthetic
 from snakelight.data.conditions import select_conditions
@@ -59,6 +60,39 @@ def test_synthetic_is_seeded_to_the_byte(tmp_path):
     first, again, other = generate(tmp_path / "a", 0), generate(tmp_path / "b", 0), generate(tmp_path / "c", 1)
     assert first == again
     assert first["bold.nii.gz"] != other["bold.nii.gz"]
+
+
+def _corner_block(shape):
+    mask = np.zeros(shape, dtype=bool)
+    mask[:4, 30:41, -5:] = True
+    return mask
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.asarray(synthetic.brain_mask((40, 64, 64), (3.5, 3.75, 3.75)).dataobj) > 0,
+        _corner_block((40, 64, 64)),
+    ],
+    ids=["brain", "corner block"],
+)
+def test_noise_drawn_volume_by_volume_is_the_4d_noise_to_the_bit(mask):
+    # simulate_bold's noise as it was computed before, for a whole run at once. Five
+    # volumes of the brain mask, seed 0: there the std of (volumes, voxels) in C order
+    # differs in the last bit from the std in Fortran order, the layout of smooth[:, mask].
+    sigma, rho = 1.5 / 2.355, 0.4
+    innovations = np.random.default_rng(0).standard_normal((5, *mask.shape)).astype(np.float32)
+    smooth = gaussian_filter(innovations, (0, sigma, sigma, sigma))[:, mask]
+    rng, smooth_volume = np.random.default_rng(0), synthetic._volume_smoother(mask)
+    volumes = np.stack([smooth_volume(rng.standard_normal(mask.shape)) for _ in range(5)])
+    assert np.array_equal(volumes, smooth)
+
+    smooth /= smooth.std()
+    noise = np.empty_like(smooth)
+    noise[0] = smooth[0]
+    for t in range(1, len(noise)):
+        noise[t] = rho * noise[t - 1] + np.sqrt(1 - rho**2) * smooth[t]
+    assert np.array_equal(synthetic._ar1_noise(volumes), noise)
 
 
 def test_planted_regions_carry_the_signal(haxby_dir):

@@ -31,6 +31,9 @@ rule synthetic_subject:
         n=r"[1-9]\d*",
     conda:
         "../envs/snakelight.yaml"
+    # Two threads smooth the noise while the main one draws it: about two cores in all
+    # (snakelight.data.synthetic.simulate_bold).
+    threads: 2
     resources:
         **job_resources(generated_bold_mb),
     params:

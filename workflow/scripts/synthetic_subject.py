@@ -14,4 +14,5 @@ write_subject(
     jitter_mm=params.jitter_mm,
     amplitude_spread=params.amplitude_spread,
     carries_effect=params.carries_effect,
+    threads=snakemake.threads,
 )
