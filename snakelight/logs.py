@@ -1,6 +1,7 @@
 """Send a step's log records and warnings to its Snakemake log file, and show the user
 snakelight's warnings and input errors as one line each."""
 
+import gc
 import logging
 import os
 import socket
@@ -23,7 +24,13 @@ def to_file(path):
     exception gets its full traceback in both. Snakemake shows stderr, and the log of a
     failed job with --show-failed-logs (set in the default profile). In a SLURM job,
     the log starts with the job's ID, to look it up with the scheduler.
+
+    Garbage collection, paused by :mod:`snakelight.step`, resumes here, the imports'
+    objects frozen out of it.
     """
+    if not gc.isenabled():  # paused by snakelight.step while the script imported
+        gc.freeze()
+        gc.enable()
     handler = logging.FileHandler(path, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)

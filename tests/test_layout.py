@@ -58,6 +58,40 @@ def test_a_chunk_job_loads_no_nilearn():
     assert loaded.stdout.strip() == "False"
 
 
+def test_every_step_pauses_garbage_collection_while_it_imports_snakelight():
+    """Each script imports snakelight.step before any other snakelight module, and calls
+    to_file, which resumes the collection (the script's imports frozen out of it)."""
+    for script in sorted((WORKFLOW / "scripts").glob("*.py")):
+        tree = ast.parse(script.read_text())
+        imported = [
+            node.names[0].name if isinstance(node, ast.Import) else node.module
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+        ]
+        first = next(name for name in imported if name.startswith("snakelight"))
+        assert first == "snakelight.step", script.name
+        assert "to_file(snakemake.log[0])" in script.read_text(), script.name
+
+
+def test_collection_pauses_while_a_step_imports_and_resumes_with_its_log(tmp_path):
+    code = (
+        "import gc\nimport snakelight.step\nprint(gc.isenabled())\nimport snakelight.searchlight.job\n"
+        f"from snakelight.logs import to_file\nto_file({str(tmp_path / 'step.log')!r})\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 100_000)"
+    )
+    states = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert states == ["False", "True", "True"]
+
+
+def test_a_log_outside_a_step_leaves_collection_alone(tmp_path):
+    code = (
+        f"import gc\nfrom snakelight.logs import to_file\nto_file({str(tmp_path / 'step.log')!r})\n"
+        "print(gc.isenabled(), gc.get_freeze_count())"
+    )
+    states = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert states == ["True", "0"]
+
+
 def test_compat_ranges_are_pyprojects():
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     for name, wanted in _compat.SUPPORTED.items():

@@ -1,3 +1,4 @@
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.derivatives import write_description
 from snakelight.logs import to_file
 

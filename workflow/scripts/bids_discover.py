@@ -1,3 +1,4 @@
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.bids_samples import discover_runs
 from snakelight.logs import to_file
 

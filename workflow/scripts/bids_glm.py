@@ -1,3 +1,4 @@
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.bids import read_runs_table
 from snakelight.data.glm import write_beta_series
 from snakelight.logs import to_file

@@ -1,3 +1,4 @@
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.bids import read_runs_table
 from snakelight.data.derivatives import statmap_sources, write_statmap
 from snakelight.logs import to_file

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.bids import read_runs_table
 from snakelight.data.bids_samples import collect_volumes
 from snakelight.logs import to_file

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.table import collect_subject
 from snakelight.logs import to_file
 

@@ -1,3 +1,4 @@
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.inference.permutations import check_relabellings, exchangeability, write_permutations
 from snakelight.io import read_samples_table
 from snakelight.logs import to_file

@@ -1,3 +1,4 @@
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.masks import write_process_mask
 from snakelight.io import read_json
 from snakelight.logs import to_file

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.data.synthetic import write_subject
 from snakelight.logs import to_file
 
