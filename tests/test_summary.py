@@ -71,7 +71,7 @@ def test_summary_files(planted, tmp_path):
     write_summary(*paths, *outputs, chance=0.5, cluster_above_chance=0.2, cluster_min_voxels=5, title="test")
     assert outputs[0].read_bytes().startswith(b"\x89PNG")
     assert len(pd.read_csv(outputs[1], sep="\t")) == 2
-    assert "at least 0.70 (chance 0.50 + 0.2)" in outputs[2].read_text()
+    assert "above 0.70 (chance 0.50 + 0.2)" in outputs[2].read_text()
     assert sphere_scores(*planted).size == 15 * 20 * 20
 
 

@@ -100,7 +100,7 @@ def test_report_renders_in_a_browser(report):
             assert image.evaluate("img => img.complete && img.naturalWidth > 100"), figure
         page.locator("tr", has=page.get_by_text("clusters", exact=True)).locator("a[iconname=eye]").click()
         clusters = page.frame_locator("iframe").locator("body")
-        assert "Clusters of spheres scoring at least" in clusters.inner_text()
+        assert "Clusters of spheres scoring above" in clusters.inner_text()
         browser.close()
     assert outside == []
 

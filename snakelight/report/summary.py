@@ -90,7 +90,7 @@ def write_summary(
     with atomic_path(clusters_tsv) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
     caption = (
-        f"<p>Clusters of spheres scoring at least {threshold:.2f} (chance "
+        f"<p>Clusters of spheres scoring above {threshold:.2f} (chance "
         f"{'unknown' if chance is None else f'{chance:.2f}'} + {cluster_above_chance}), "
         f"at least {cluster_min_voxels} voxels; coordinates of each peak in mm.</p>"
     )
