@@ -96,9 +96,9 @@ def test_the_fscores_cut_hides_what_nilearns_stat_map_hides(volume):
 def test_rows_of_cuts_keep_their_colour_bar_room_and_draw_no_scale_for_an_empty_map(volume):
     scores, background = volume
     affine = AFFINES["ras"]
-    figure = new_figure(2, 3, (60, 45), colorbar=True)
     empty = Layer(np.full(scores.shape, np.nan), affine, "hot", 0, 1)
     full = Layer(scores, affine, "hot", 0, 1)
+    figure = new_figure(2, 3, full, colorbar=True)  # 60 x 45 mm
     rows = [
         draw_cuts(figure, (0, 0.5 - 0.5 * i, 1, 0.5), [full if i == 0 else empty], [-6.0, 2.0, 10.0]) for i in (0, 1)
     ]

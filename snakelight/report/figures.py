@@ -5,7 +5,7 @@ import nibabel as nib
 import numpy as np
 
 from snakelight.report.cuts import check_cut_coords, peak_cut
-from snakelight.report.slices import Layer, background_layer, plot_axial, shown
+from snakelight.report.slices import Layer, background_layer, mean_volume, plot_axial, shown
 
 
 def map_note(scores, *, vmin, chance):
@@ -72,8 +72,3 @@ def write_figures(
         threshold=threshold,
     )
     plot_fscores(nib.load(fscores), process_mask_img, background, fscores_png, title="F-scores", cut_coords=cut_coords)
-
-
-def mean_volume(img):
-    """The mean over time of the 4-D ``img``, a 3-D image on its grid."""
-    return nib.Nifti1Image(np.asarray(img.dataobj).mean(axis=3), img.affine)

@@ -11,14 +11,13 @@ import pandas as pd  # noqa: E402
 
 from snakelight.inference.step import significant, significant_clusters  # noqa: E402
 from snakelight.report.cuts import check_cut_coords, peak_cut  # noqa: E402
-from snakelight.report.figures import mean_volume  # noqa: E402
 from snakelight.report.slices import (  # noqa: E402
     HEIGHT,
     Layer,
-    axial_cut,
     background_layer,
     draw_cuts,
     fitted_size,
+    mean_volume,
     new_figure,
     save,
 )
@@ -38,8 +37,7 @@ def plot_fwe_maps(score_img, masks, background, path, *, cut_coords, title):
     """The scores of the voxels of each bool mask of ``masks`` (correction name -> 3-D bool),
     one row per correction, over the ``background`` :class:`~snakelight.report.slices.Layer`."""
     scores = np.asarray(score_img.dataobj)
-    _, (left, right, bottom, top) = axial_cut(background, cut_coords[0])
-    figure = new_figure(len(masks), len(cut_coords), (abs(right - left), abs(top - bottom)), colorbar=True)
+    figure = new_figure(len(masks), len(cut_coords), background, colorbar=True)
     figure.set_figheight(figure.get_figheight() + SUPTITLE_HEIGHT)
     row_height = HEIGHT / figure.get_figheight()
     for row, (name, mask) in enumerate(masks.items()):

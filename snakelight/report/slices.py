@@ -66,20 +66,32 @@ def background_layer(img):
 def axial_cut(layer, z):
     """The axial cut of ``layer`` nearest ``z`` (mm), as drawn: (rows = y from anterior to
     posterior, columns = x from left to right) and its extent (left, right, bottom, top) in mm."""
-    canonical = nib.as_closest_canonical(nib.Nifti1Image(layer.data, layer.affine))
-    data, affine = np.asarray(canonical.dataobj), canonical.affine
+    data, affine = _canonical(layer)
     k = int(np.clip(np.rint((np.linalg.inv(affine) @ [0.0, 0.0, z, 1.0])[2]), 0, data.shape[2] - 1))
-    # Voxel centres at affine @ index: the edges lie half a voxel beyond them.
-    x = affine[0, 3] + affine[0, 0] * np.array([-0.5, data.shape[0] - 0.5])
-    y = affine[1, 3] + affine[1, 1] * np.array([-0.5, data.shape[1] - 0.5])
-    return np.rot90(data[:, :, k]), (x[0], x[1], y[0], y[1])
+    return np.rot90(data[:, :, k]), _extent(data.shape, affine)
 
 
-def new_figure(n_rows, n_cuts, extent_mm, *, colorbar):
-    """A black figure sized for ``n_rows`` rows of ``n_cuts`` cuts of a volume spanning
-    ``extent_mm`` (x, y), with room for a colour bar."""
-    width = HEIGHT * n_cuts * extent_mm[0] / extent_mm[1] + (COLORBAR_WIDTH if colorbar else 0)
+def new_figure(n_rows, n_cuts, layer, *, colorbar):
+    """A black figure sized for ``n_rows`` rows of ``n_cuts`` cuts of ``layer``'s volume, with
+    room for a colour bar."""
+    data, affine = _canonical(layer)
+    left, right, bottom, top = _extent(data.shape, affine)
+    width = HEIGHT * n_cuts * abs(right - left) / abs(top - bottom) + (COLORBAR_WIDTH if colorbar else 0)
     return plt.figure(figsize=(width, HEIGHT * n_rows), facecolor="black")
+
+
+def _canonical(layer):
+    """``layer``'s data and affine turned to RAS (a view of the data, axes flipped or swapped)."""
+    canonical = nib.as_closest_canonical(nib.Nifti1Image(layer.data, layer.affine))
+    return np.asarray(canonical.dataobj), canonical.affine
+
+
+def _extent(shape, affine):
+    """(left, right, bottom, top) mm of an axial cut of a RAS grid: voxel centres lie at
+    affine @ index, so the edges half a voxel beyond them."""
+    x = affine[0, 3] + affine[0, 0] * np.array([-0.5, shape[0] - 0.5])
+    y = affine[1, 3] + affine[1, 1] * np.array([-0.5, shape[1] - 0.5])
+    return x[0], x[1], y[0], y[1]
 
 
 def draw_cuts(figure, box, layers, cut_coords, *, title=None, colorbar=True):
@@ -137,10 +149,14 @@ def fitted_size(text, width, largest=15.0):
 
 def plot_axial(path, layers, cut_coords, *, title, colorbar=True):
     """:func:`draw_cuts` alone in a figure, saved as PNG to ``path``."""
-    _, extent = axial_cut(layers[-1], cut_coords[0])
-    figure = new_figure(1, len(cut_coords), (abs(extent[1] - extent[0]), abs(extent[3] - extent[2])), colorbar=colorbar)
+    figure = new_figure(1, len(cut_coords), layers[-1], colorbar=colorbar)
     draw_cuts(figure, (0.0, 0.0, 1.0, 1.0), layers, cut_coords, title=title, colorbar=colorbar)
     save(figure, path)
+
+
+def mean_volume(img):
+    """The mean over time of the 4-D ``img``, a 3-D image on its grid (the figures' background)."""
+    return nib.Nifti1Image(np.asarray(img.dataobj).mean(axis=3), img.affine)
 
 
 def save(figure, path):

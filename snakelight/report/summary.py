@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 
 from snakelight.inference.clusters import cluster_peaks  # noqa: E402
 from snakelight.io import atomic_path  # noqa: E402
+from snakelight.report.slices import save  # noqa: E402
 
 SUB_PEAK_LETTERS = "abc"  # nilearn lists a cluster's peak and at most 3 sub-peaks: 1, 1a, 1b, 1c
 # nilearn's table's columns -> ours
@@ -44,9 +45,7 @@ def plot_score_histogram(scores, path, *, chance, title):
         axes.legend()
     axes.set(xlabel="sphere score", ylabel="spheres", title=f"{title} ({scores.size} spheres)")
     figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=120)
-    plt.close(figure)
+    save(figure, path)
 
 
 def clusters_table(score_img, process_mask_img, *, threshold, min_voxels):
