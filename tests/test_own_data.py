@@ -104,15 +104,15 @@ def test_a_wrong_subjects_table_names_file_row_and_column(tmp_path, content, mes
         read_subjects_table(tmp_path / "subjects.tsv", SUBJECTS_SCHEMA)
 
 
-def write_bids_like(root):
-    """Two tiny subjects as a BIDS-like study: one 4D image and one events.tsv per run
-    (each block of the generated labels is one event; rest is the baseline), a mask for
-    subject 1 only. Returns the subjects table's path and each subject's true labels."""
+def write_bids_like(root, subjects=(1, 2), n_runs=TINY["n_runs"]):
+    """Tiny generated subjects as a BIDS-like study: one 4D image and one events.tsv per
+    run (each block of the generated labels is one event; rest is the baseline), a mask
+    for subject 1 only. Returns the subjects table's path and each subject's true labels."""
     haxby = root / "generated"
     synthetic.write_mask(haxby, TINY["shape"], TINY["voxel_size"])
     rows, truth = [], {}
-    for subject in (1, 2):
-        synthetic.write_subject(haxby, subject, n_runs=TINY["n_runs"], effect_size=1.5, seed=subject)
+    for subject in subjects:
+        synthetic.write_subject(haxby, subject, n_runs=n_runs, effect_size=1.5, seed=subject)
         labels = read_labels(haxby / f"subj{subject}" / "labels.txt")
         bold = nib.load(haxby / f"subj{subject}" / "bold.nii.gz")
         data = np.asarray(bold.dataobj)
@@ -149,10 +149,16 @@ def write_bids_like(root):
     return table, truth
 
 
+def table_config(table):
+    """The tiny configuration on the study of ``table``: its subjects are the table's."""
+    config = {key: value for key, value in TINY_CONFIG.items() if key != "subjects"}
+    return {**config, "dataset": {"source": "table", "subjects_table": str(table)}}
+
+
 @pytest.mark.workflow
 def test_workflow_on_a_bids_like_study_labels_volumes_as_expected(tmp_path):
     table, truth = write_bids_like(tmp_path / "study")
-    config = {**TINY_CONFIG, "dataset": {"source": "table", "subjects_table": str(table)}}
+    config = table_config(table)
     result = run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
     counts = job_counts(result.stdout)
     assert counts["collect_subject"] == 2 and counts["searchlight_chunk"] == 6
@@ -173,7 +179,7 @@ def test_an_event_past_the_run_end_stops_the_workflow_before_any_chunk(tmp_path)
     events = tmp_path / "study/sub-02/func/sub-02_task-objects_run-1_events.tsv"
     with events.open("a") as f:
         f.write(f"{1000 * T_R}\t{T_R}\tface\n")
-    config = {**TINY_CONFIG, "dataset": {"source": "table", "subjects_table": str(table)}}
+    config = table_config(table)
     result = run_snakemake(tmp_path, "--cores", "1", "--configfile", write_config(tmp_path, config), check=False)
     assert result.returncode != 0
     assert f"error: {events} row " in result.stdout

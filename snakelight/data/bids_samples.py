@@ -30,14 +30,26 @@ from snakelight.data.checks import check_subject
 from snakelight.data.glm import kept_labels, subject_mask
 from snakelight.data.table import collect_subject
 from snakelight.io import uncompressed_bold, write_json, write_labels, write_manifest
+from snakelight.workflow.config import check_contrast_labels
 
 
-def discover_runs(bids_config, samples_config, database_dir, runs_path):
-    """Discover the runs (:func:`snakelight.data.bids.discover`), check their events
-    (:func:`labelled_events`), and write the runs table to ``runs_path``; return it."""
+def discover_runs(bids_config, samples_config, contrasts, database_dir, runs_path, check_subjects=None):
+    """Discover the runs (:func:`snakelight.data.bids.discover`), check each subject's
+    events (:func:`labelled_events`) and that they label every condition of the
+    ``contrasts``, call ``check_subjects(subjects)`` (the group settings, which depend on
+    how many there are), and write the runs table to ``runs_path``; return it."""
     table = discover(bids_config, database_dir)
-    for _, runs in table.groupby("subject"):
-        labelled_events(runs, samples_config)
+    for subject, runs in table.groupby("subject"):
+        _, kept = labelled_events(runs, samples_config)
+        check_contrast_labels(
+            contrasts,
+            kept,
+            f"sub-{subject} (column {samples_config['label_column']!r} of {runs['events'].iloc[0]}"
+            f"{f' and {len(runs) - 1} other events file(s)' if len(runs) > 1 else ''}, "
+            "less samples.exclude)",
+        )
+    if check_subjects is not None:
+        check_subjects(list(dict.fromkeys(table["subject"])))
     write_runs_table(runs_path, table)
     return table
 

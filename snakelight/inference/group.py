@@ -70,6 +70,16 @@ def check_group_settings(settings, n_subjects, n_first_level=None):
         _check_sign_flip(settings["signflip"], alpha, n_subjects)
 
 
+def check_group_subjects(subjects, settings, n_first_level=None):
+    """:func:`check_group_settings` for the analysis's ``subjects`` (their labels), its
+    message naming the config key as the workflow's config errors do: called at parse
+    time, or for bids at discovery, where the subjects are first known."""
+    try:
+        check_group_settings(settings, len(subjects), n_first_level)
+    except InputError as error:
+        raise InputError(f"config key {error}") from None
+
+
 def _check_stelzer(stelzer, alpha):
     bootstraps = stelzer["bootstraps"]
     _check_count("group.stelzer.bootstraps", bootstraps, 1)

@@ -19,14 +19,15 @@ from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import fast_unsupported, resolve_engine
 from snakelight.searchlight.scorer_names import scoring_problem
-from snakelight.workflow.subjects_table import read_subjects_table, subjects
+from snakelight.workflow.subjects_table import read_subjects_table, subject_labels, subjects
 
 # What names a results folder (the schema's pattern for the key analysis).
 ANALYSIS_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message names the key and the value."""
+class ConfigError(InputError):
+    """A configuration value is wrong; the message names the key and the value (an
+    InputError: a step that finds it, such as bids discovery, reports it as one line)."""
 
 
 def _with_defaults(validator_class):
@@ -67,12 +68,13 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
     """
     schema = yaml.safe_load(Path(schema_path).read_text())
     config = copy.deepcopy(dict(config))
+    _check_subjects_key(config)
     error = jsonschema.exceptions.best_match(_DefaultingValidator(schema).iter_errors(config))
     if error is not None:
         raise ConfigError(f"config key {_key(error.absolute_path)}: {_message(error)}")
     table = None
     if config["dataset"]["source"] == "table":
-        # The subjects are the table's; its conditions are checked against its labels later.
+        # The subjects are the table's, and the contrasts' conditions must be among its labels.
         try:
             table = read_subjects_table(
                 config["dataset"]["subjects_table"],
@@ -81,12 +83,14 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
             config["subjects"] = subjects(table)
         except InputError as error:
             raise ConfigError(f"config key dataset.subjects_table: {error}") from None
+        _check_table_labels(config["contrasts"], table)
     elif config["dataset"]["source"] == "bids":
         # Its subjects and conditions are the dataset's: discovery checks them (snakelight.data.bids_samples).
         if config["dataset"]["bids"]["bids_dir"] is None:
             raise ConfigError("config key dataset.bids.bids_dir: not set; the bids source reads the dataset there")
+        config["subjects"] = None  # discovery's (runs.tsv), which the workflow reads
     else:
-        _check_conditions(config["contrasts"])
+        check_contrast_labels(config["contrasts"], haxby_design.CONDITIONS, "the dataset")
     if config["samples"]["mode"] == "glm" and config["dataset"]["source"] != "bids":
         raise ConfigError(
             f"config key samples.mode: glm needs dataset.source bids, not {config['dataset']['source']!r}"
@@ -204,11 +208,33 @@ def _check_inference(config):
         )
 
 
-def _check_conditions(contrasts):
+def check_contrast_labels(contrasts, labels, source):
+    """Every condition of every contrast among ``labels``, those ``source`` (the user's
+    files or dataset, as a message names them) gives; or ConfigError. The one check for
+    every source: at parse time for synthetic, haxby and table, at discovery for bids."""
     for name, conditions in contrasts.items():
-        unknown = [c for c in conditions if c not in haxby_design.CONDITIONS]
+        unknown = [c for c in conditions if c not in labels]
         if unknown:
             raise ConfigError(
-                f"config key contrasts.{name}: unknown condition {unknown[0]!r}; "
-                f"the dataset has {', '.join(haxby_design.CONDITIONS)}"
+                f"config key contrasts.{name}: unknown condition {unknown[0]!r}; {source} has {', '.join(labels)}"
             )
+
+
+# Where the table and bids sources take their subjects from, which the subjects key would
+# silently contradict.
+SUBJECTS_FROM = {
+    "table": "the subjects table's (dataset.subjects_table)",
+    "bids": "the dataset's; choose them with dataset.bids.participant_label or exclude_participant_label",
+}
+
+
+def _check_subjects_key(config):
+    source = config.get("dataset", {}).get("source")
+    if "subjects" in config and source in SUBJECTS_FROM:
+        raise ConfigError(f"config key subjects: the {source} source's subjects are {SUBJECTS_FROM[source]}; remove it")
+
+
+def _check_table_labels(contrasts, table):
+    for subject, (labels, files) in subject_labels(table).items():
+        others = f" and {len(files) - 1} other file(s)" if len(files) > 1 else ""
+        check_contrast_labels(contrasts, labels, f"subject {subject} (from {files[0]}{others})")

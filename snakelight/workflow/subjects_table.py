@@ -63,3 +63,23 @@ def read_subjects_table(path, schema_path):
 
 def subjects(table):
     return sorted(int(s) for s in table["subject"].unique())
+
+
+def subject_labels(table):
+    """Each subject's labels, as its files name them, before any job: the ``trial_type``
+    values of its events files and the ``label`` values of its labels tables. Returns
+    {subject: (sorted labels, the files read)}; a subject with a file that cannot be read
+    so is left out, for collect_subject to name what is wrong with it."""
+    labels = {}
+    for subject, rows in table.groupby("subject"):
+        found, files = set(), []
+        for column, label_column in (("events", "trial_type"), ("labels", "label")):
+            for path in filter(None, rows[column]):
+                try:
+                    found |= set(pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)[label_column])
+                except (OSError, ValueError, KeyError):
+                    break
+                files.append(path)
+        if len(files) == len(rows):
+            labels[subject] = (sorted(found - {"n/a", ""}), files)
+    return labels

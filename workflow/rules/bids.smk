@@ -79,13 +79,15 @@ def statmap_files(subject, entities, label):
     ]
 
 
+def discovered_subjects():
+    """The dataset's subjects as discovery found them (analysis_subjects, common.smk)."""
+    return list(dict.fromkeys(discovered_runs()["subject"]))
+
+
 def bids_outputs(wildcards):
-    """rule all's inputs for the bids source: each discovered subject's outputs and
-    its BIDS-like derivatives."""
-    runs = discovered_runs()
-    outputs = final_outputs(list(dict.fromkeys(runs["subject"])))
-    outputs += rules.bids_description.output
-    for subject, subject_runs in runs.groupby("subject"):
+    """Input function of rule all: the BIDS-like derivatives of each discovered subject."""
+    outputs = list(rules.bids_description.output)
+    for subject, subject_runs in discovered_runs().groupby("subject"):
         entities = bids_entities(subject_runs)
         for label in CONTRAST_OF_LABEL:
             outputs += statmap_files(subject, entities, label)
@@ -109,6 +111,8 @@ checkpoint bids_discover:
     params:
         bids=BIDS,
         labelling=LABELLING,
+        contrasts=config["contrasts"],
+        group_check=GROUP_CHECK,
     script:
         "../scripts/bids_discover.py"
 

@@ -6,7 +6,7 @@ import yaml
 from snakemake.logging import logger
 
 from snakelight.data.haxby_design import BOLD_SHAPE, SUBJECT_FILES, bold_shape
-from snakelight.inference.group import check_group_settings, method_maps
+from snakelight.inference.group import check_group_subjects, method_maps
 from snakelight.io import InputError, read_json
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import resolve_engine
@@ -51,7 +51,7 @@ SEARCHLIGHT = config["searchlight"]
 RESOURCES = config["resources"]
 
 
-# A subject is spelled as final_outputs() spells it (02, 10, 123): sub-2 or sub-002
+# A subject is spelled as analysis_subjects() spells it (02, 10, 123): sub-2 or sub-002
 # match no rule, rather than building a second tree beside sub-02. The bids source
 # keeps the dataset's labels (sub-1, sub-01, sub-control01).
 wildcard_constraints:
@@ -60,24 +60,48 @@ wildcard_constraints:
     chunk=r"\d+",
 
 
-def final_outputs(subjects=None):
-    """The analysis's configuration and each subject's maps, figures and tables;
-    ``subjects``: their labels in the paths (default: the config's subject numbers, spelled 02)."""
-    return [results("config.yaml")] + expand(
-        results("sub-{subject}/{contrast}/{output}"),
-        subject=[f"{s:02d}" for s in config["subjects"]] if subjects is None else subjects,
+def analysis_subjects():
+    """The subjects of this analysis, as their paths spell them (``sub-<label>/``): the
+    one place every stage (subject maps, null maps, inference, group, report) reads.
+
+    The config's subject numbers spelled 02 for the synthetic and haxby sources; the
+    subjects table's for table (validation put them in the config); for bids, the
+    dataset's labels as discovery found them (sub-1, sub-01, sub-control01), known once
+    the bids_discover checkpoint has run: call it from input functions and params only.
+    """
+    if DATASET == "bids":
+        return discovered_subjects()
+    return [f"{s:02d}" for s in config["subjects"]]
+
+
+# Each subject's maps, figures and tables of every contrast (rule all).
+SUBJECT_OUTPUTS = [
+    "searchlight.nii.gz",
+    "searchlight_folds.nii.gz",
+    "fscores.nii.gz",
+    "searchlight.png",
+    "fscores.png",
+    "score_histogram.png",
+    "clusters.tsv",
+    "clusters.html",
+]
+
+
+def each_subject_and_contrast(names):
+    """``names`` under ``results/<analysis>/sub-<subject>/<contrast>/`` of every subject
+    (analysis_subjects) and contrast."""
+    return expand(
+        results("sub-{subject}/{contrast}/{name}"),
+        subject=analysis_subjects(),
         contrast=list(config["contrasts"]),
-        output=[
-            "searchlight.nii.gz",
-            "searchlight_folds.nii.gz",
-            "fscores.nii.gz",
-            "searchlight.png",
-            "fscores.png",
-            "score_histogram.png",
-            "clusters.tsv",
-            "clusters.html",
-        ],
+        name=names,
     )
+
+
+def final_outputs(wildcards=None):
+    """Input function of rule all: the analysis's configuration and each subject's maps,
+    figures and tables."""
+    return [results("config.yaml")] + each_subject_and_contrast(SUBJECT_OUTPUTS)
 
 
 def map_config(wildcards, *sections):
@@ -200,7 +224,6 @@ def carries_effect(subject):
 
 # The group stage (rules/group.smk; README "Group analysis").
 GROUP = config["group"]
-GROUP_SUBJECTS = [f"{s:02d}" for s in config["subjects"]]
 # Issue 15's inference.permutations, where the schema has it: each subject's null maps.
 NULL_MAPS_PER_SUBJECT = config.get("inference", {}).get("permutations")
 
@@ -215,7 +238,7 @@ def each_subject(name):
     of every subject: the one place that names the group stage's inputs."""
     return lambda wildcards: expand(
         results(f"sub-{{subject}}/{name}"),
-        subject=GROUP_SUBJECTS,
+        subject=analysis_subjects(),
         contrast=wildcards.contrast,
     )
 
@@ -254,25 +277,34 @@ def group_method_outputs(method):
     }
 
 
-def check_group():
-    """The group settings, checked at parse time (snakelight.inference.group)."""
+def check_group_without_subjects():
+    """The group settings that do not depend on the subjects, checked at parse time."""
     for method in GROUP["methods"]:
         if method == "signflip" and chance_level(SEARCHLIGHT["scoring"], 2) is None:
             raise InputError(
-                f"group.methods: signflip tests score - chance; scorer {SEARCHLIGHT['scoring']!r} has none"
+                f"config key group.methods: signflip tests score - chance; scorer {SEARCHLIGHT['scoring']!r} has none"
             )
         if method != "signflip" and NULL_MAPS_PER_SUBJECT == 0:
-            raise InputError(f"group.methods: {method} needs each subject's null maps; set inference.permutations")
-    first_level = None if NULL_MAPS_PER_SUBJECT is None else NULL_MAPS_PER_SUBJECT + 1
-    sections = {key: GROUP[key] for key in ("alpha", "min_subjects", *GROUP["methods"])}
-    check_group_settings(sections, len(GROUP_SUBJECTS), first_level)
+            raise InputError(
+                f"config key group.methods: {method} needs each subject's null maps; set inference.permutations"
+            )
 
 
-if GROUP["methods"]:
+# What check_group_subjects (snakelight.inference.group) needs besides the subjects:
+# checked here where they are known at parse time, by discovery for bids.
+GROUP_CHECK = {
+    "settings": {key: GROUP[key] for key in ("alpha", "min_subjects", *GROUP["methods"])},
+    "n_first_level": None if NULL_MAPS_PER_SUBJECT is None else NULL_MAPS_PER_SUBJECT + 1,
+}
+if not GROUP["methods"]:
+    GROUP_CHECK = None
+else:
     try:
-        check_group()
+        check_group_without_subjects()
+        if DATASET != "bids":
+            check_group_subjects(analysis_subjects(), **GROUP_CHECK)
     except InputError as error:
-        raise WorkflowError(f"config key {error}") from None
+        raise WorkflowError(str(error)) from None
 
 
 def method_settings(method):
@@ -283,14 +315,14 @@ def method_settings(method):
 def group_params(method):
     return {
         "method": method,
-        "subjects": [f"sub-{s}" for s in GROUP_SUBJECTS],
+        "subjects": lambda wc: [f"sub-{s}" for s in analysis_subjects()],
         # Only the method's own settings: choosing another method reruns none of the others.
         "settings": method_settings(method),
         "chance": chance,
         "cut_coords": config["figures"]["cut_coords"],
         "config": lambda wc: {
             "dataset": config["dataset"],
-            "subjects": config["subjects"],
+            "subjects": analysis_subjects(),
             "contrast": {wc.contrast: config["contrasts"][wc.contrast]},
             "searchlight": SEARCHLIGHT,
             "group": method_settings(method),

@@ -1,6 +1,4 @@
 # The inference rules' settings, paths and resources (rules in inference.smk).
-from pathlib import Path
-
 from snakelight.inference.permutations import PERMUTED, permutation_blocks
 
 INFERENCE = config["inference"]
@@ -46,12 +44,10 @@ def null_chunk_count(wildcards):
     return chunk_count(wildcards)
 
 
-def inference_outputs():
-    """The inference files of every subject and contrast, beside their searchlight maps."""
-    if not INFERENCE["permutations"]:
-        return []
-    folders = sorted({str(Path(path).parent) for path in final_outputs() if Path(path).name == "searchlight.nii.gz"})
-    return [f"{folder}/{name}" for folder in folders for name in INFERENCE_OUTPUTS]
+def inference_outputs(wildcards=None):
+    """Input function of rule all: the inference files of every subject and contrast,
+    beside their searchlight maps."""
+    return each_subject_and_contrast(INFERENCE_OUTPUTS) if INFERENCE["permutations"] else []
 
 
 def null_chunk_files(wildcards):
