@@ -472,3 +472,35 @@ def test_decoding_is_above_chance_in_the_planted_region_only(event_dataset, lss)
 
     assert accuracy(event_dataset.region) >= 0.9
     assert abs(accuracy(outside) - 0.5) <= 0.2
+
+
+def test_a_derivatives_folder_without_its_description_says_so(small_dataset, tmp_path):
+    # pybids would fail with "'desc' is not a recognized entity", the cause in a warning.
+    (small_dataset.derivatives / "dataset_description.json").unlink()
+    message = error_message(discover, small_dataset, tmp_path)
+    assert message == (
+        f"config key dataset.bids.derivatives: {small_dataset.bids_dir / 'derivatives'} holds no "
+        "dataset_description.json (nor does a folder in it); fMRIPrep writes one, which BIDS derivatives need: "
+        'a JSON object with Name, BIDSVersion, DatasetType "derivative" and GeneratedBy [{"Name": "fMRIPrep"}]'
+    )
+
+
+def test_a_contrast_label_missing_from_the_events_is_refused_at_discovery(small_dataset, tmp_path):
+    from snakelight.data.bids_samples import discover_runs
+
+    runs_path = tmp_path / "runs.tsv"
+    labelling = {"label_column": "trial_type", "include": None, "exclude": []}
+    message = error_message(
+        discover_runs,
+        {"bids_dir": small_dataset.bids_dir, "space": "T1w"},
+        labelling,
+        {"face_vs_house": ["face", "House"]},
+        tmp_path / "pybids",
+        runs_path,
+    )
+    events = small_dataset.bids_dir / "sub-01" / "func" / "sub-01_task-faces_run-1_events.tsv"
+    assert message == (
+        f"config key contrasts.face_vs_house: unknown condition 'House'; sub-01 (column 'trial_type' of {events} "
+        "and 1 other events file(s), less samples.exclude) has face, house"
+    )
+    assert not runs_path.exists()

@@ -186,3 +186,27 @@ def test_an_event_past_the_run_end_stops_the_workflow_before_any_chunk(tmp_path)
     assert "column duration: the event ends at 2502.5 s, after the run's end" in result.stdout
     assert not (tmp_path / "results/config/sub-02/dataset.json").exists()
     assert not (tmp_path / "results/config/sub-02/face_vs_house/chunks").exists()
+
+
+def test_a_contrast_label_missing_from_the_table_is_refused_before_any_job(tmp_path):
+    from snakelight.workflow.config import ConfigError, validate_config
+
+    table, _ = write_bids_like(tmp_path / "study")
+    config = {**table_config(table), "contrasts": {"face_vs_house": ["face", "House"]}}
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+    first = tmp_path / "study/sub-01/func/sub-01_task-objects_run-1_events.tsv"
+    assert str(error.value) == (
+        f"config key contrasts.face_vs_house: unknown condition 'House'; subject 1 (from {first} and 3 other "
+        "file(s)) has bottle, cat, chair, face, house, scissors, scrambledpix, shoe"
+    )
+
+
+@pytest.mark.parametrize("source", ["table", "bids"])
+def test_the_subjects_key_is_refused_where_the_source_has_its_own(tmp_path, source):
+    from snakelight.workflow.config import ConfigError, validate_config
+
+    dataset = {"source": source, "bids": {"bids_dir": str(tmp_path)}}
+    config = {"dataset": dataset, "subjects": [1, 2], "contrasts": {"fh": ["face", "house"]}}
+    with pytest.raises(ConfigError, match=rf"^config key subjects: the {source} source's subjects are .*; remove it$"):
+        validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")

@@ -73,7 +73,7 @@ def run_study(workdir, name, config):
     return result, report
 
 
-def bids_study(workdir, name, design, samples):
+def bids_study(workdir, name, design, samples, permute="blocks"):
     dataset = write_study(workdir / "ds000105", design)
     before = tree_state(dataset.bids_dir)
     config = {
@@ -81,7 +81,7 @@ def bids_study(workdir, name, design, samples):
         "samples": samples,
         "contrasts": {"face_vs_house": ["face", "house"]},
         "searchlight": {"cv": {"method": "leave_one_run_out"}, "n_chunks": 1},
-        "inference": INFERENCE,
+        "inference": {**INFERENCE, "permute": permute},
         "group": GROUP,
         "figures": {"cut_coords": [9]},
     }
@@ -97,10 +97,10 @@ def volumes_study(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lss_study(tmp_path_factory):
-    """LSS betas of an event-related design; single trials move between conditions."""
+    """LSS betas of an event-related design: single trials are exchangeable, and move
+    between conditions within their run."""
     samples = {"mode": "glm", "glm": {"estimate": "lss"}}
-    study, report = bids_study(tmp_path_factory.mktemp("study_lss"), "lss", "event", samples)
-    return study, report
+    return bids_study(tmp_path_factory.mktemp("study_lss"), "lss", "event", samples, permute="samples")
 
 
 def jobs_run(stdout, rule):

@@ -106,6 +106,7 @@ def index(bids_dir, derivatives, database_dir):
 
     bids_dir = _existing_dir(bids_dir, "bids_dir")
     derivatives = _existing_dir(derivatives_dir(bids_dir, derivatives), "derivatives")
+    _check_described(derivatives)
     # Metadata indexing reads every JSON sidecar: slow on large datasets, and only
     # RepetitionTime is needed (read from the sidecar directly). pybids 0.22 takes the
     # option only through its indexer.
@@ -118,6 +119,21 @@ def index(bids_dir, derivatives, database_dir):
         database_path=str(database_dir),
         reset_database=True,
     )
+
+
+DESCRIPTION = "dataset_description.json"
+
+
+def _check_described(derivatives):
+    """pybids indexes a derivatives folder only with its dataset_description.json (in
+    it, or in each pipeline's folder inside it), and without one fails later with an
+    error about entities that hides the cause."""
+    if not (derivatives / DESCRIPTION).is_file() and not any(derivatives.glob(f"*/{DESCRIPTION}")):
+        raise InputError(
+            f"config key {CONFIG_KEY}.derivatives: {derivatives} holds no {DESCRIPTION} (nor does a folder in it); "
+            "fMRIPrep writes one, which BIDS derivatives need: a JSON object with Name, BIDSVersion, "
+            'DatasetType "derivative" and GeneratedBy [{"Name": "fMRIPrep"}]'
+        )
 
 
 def derivatives_dir(bids_dir, derivatives):
