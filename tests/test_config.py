@@ -1,9 +1,13 @@
+from pathlib import Path
+
 import pytest
 import yaml
 from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
 
 from snakelight.searchlight.engines import FAST_ESTIMATORS, NILEARN_ESTIMATORS
+from snakelight.workflow import config_files
 from snakelight.workflow.config import ConfigError, validate_config
+from snakelight.workflow.config_files import check_config_file, config_entries
 
 from .conftest import REPO, SCHEMA
 
@@ -18,7 +22,11 @@ def test_defaults_are_filled_in():
     assert config["resources"]["min_mem_mb"] == 1000
 
 
-def test_shipped_configs_are_valid():
+def test_shipped_configs_are_valid(tmp_path, monkeypatch):
+    """Each config/*.yaml, read from a folder holding the BIDS dataset config/bids.yaml
+    names (a relative path, read from Snakemake's working directory)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "ds000105").mkdir(parents=True)
     seed = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     for path in (REPO / "config").glob("*.yaml"):
         if path.name == "own_data.yaml":  # a template for files the repository does not hold
@@ -79,7 +87,12 @@ ESTIMATORS = (
         ({"contrasts": {"fh": ["face"]}}, "contrasts.fh: ['face'] has 1 condition(s); a contrast decodes two or more"),
         ({"contrasts": {"fh": ["face", "face"]}}, "contrasts.fh: ['face', 'face'] has non-unique elements"),
         ({"dataset": {"source": "haxby"}, "subjects": [2, 7]}, "subjects: Haxby has subjects 1 to 6, not 7"),
-        ({"process_mask": {"roi": "missing/roi.nii.gz"}}, "process_mask.roi: file not found: 'missing/roi.nii.gz'"),
+        (
+            {"process_mask": {"roi": "missing/roi.nii.gz"}},
+            f"process_mask.roi: file not found: 'missing/roi.nii.gz' (relative paths are read from {Path.cwd()}, the "
+            "folder snakemake runs in, or its --directory)",
+        ),
+        ({"process_mask": {"roi": "/missing/roi.nii.gz"}}, "process_mask.roi: file not found: '/missing/roi.nii.gz'"),
         (
             {"searchlight": {"engine": "fast", "estimator": "logistic"}},
             "searchlight.estimator: engine 'fast' has no estimator 'logistic'; it has svc, svc_l2, gnb, lda",
@@ -137,3 +150,81 @@ def test_bids_config_errors_name_the_key(config, expected):
     with pytest.raises(ConfigError) as error:
         validate_config({"contrasts": FH, **config}, SCHEMA)
     assert str(error.value).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "key", "what", "path"),
+    [
+        (
+            {"source": "table", "subjects_table": "mine/subjects.tsv"},
+            "dataset.subjects_table",
+            "file",
+            "mine/subjects.tsv",
+        ),
+        ({"source": "bids", "bids": {"bids_dir": "data/ds"}}, "dataset.bids.bids_dir", "folder", "data/ds"),
+    ],
+)
+def test_a_missing_path_says_where_relative_paths_are_read_from(tmp_path, monkeypatch, dataset, key, what, path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as error:
+        validate_config({"contrasts": FH, "dataset": dataset}, SCHEMA)
+    assert str(error.value) == (
+        f"config key {key}: {what} not found: {path!r} (relative paths are read from {tmp_path}, the folder "
+        "snakemake runs in, or its --directory)"
+    )
+
+
+def test_a_key_given_twice_is_refused_naming_the_file_the_key_and_the_lines(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("contrasts:\n  a: [face, house]\nsearchlight:\n  radius: 4\n  radius: 6\n")
+    with pytest.raises(ConfigError) as error:
+        check_config_file(path)
+    assert str(error.value) == (
+        f"config file {path}, line 5: key 'searchlight.radius' is given twice (first on line 4); Snakemake would "
+        "silently keep the last: keep one"
+    )
+    path.write_text("contrasts:\n  a: [face, house]\nsubjects: [2]\ncontrasts:\n  b: [cat, chair]\n")
+    with pytest.raises(ConfigError, match=r"line 4: key 'contrasts' is given twice \(first on line 1\)"):
+        check_config_file(path)
+    path.write_text('{"contrasts": {"a": ["face", "house"]}, "contrasts": {}}')
+    with pytest.raises(ConfigError, match=r"^config file .*: key 'contrasts' is given twice in one object;"):
+        check_config_file(path)
+    path.write_text("contrasts:\n  a: [face, house]\n  b: [face, house]\nsubjects: [2, 2]\n")  # values may repeat
+    check_config_file(path)
+
+
+def test_a_yaml_error_names_the_file_and_the_line(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("contrasts:\n  a: [face, house]\nsearchlight:\n  radius: 4\n    n: [\n")
+    with pytest.raises(ConfigError) as error:
+        check_config_file(path)
+    assert (
+        str(error.value)
+        == f"config file {path}, line 5, column 6: not valid YAML (mapping values are not allowed here)"
+    )
+    path.write_text("- contrasts\n")
+    with pytest.raises(ConfigError, match="its top level must be keys"):
+        check_config_file(path)
+    with pytest.raises(ConfigError, match=r"^config file 'nowhere.yaml' not found \(relative paths are read from "):
+        check_config_file("nowhere.yaml")
+
+
+def test_config_entries_are_read_as_yaml(capsys, tmp_path):
+    entries = config_entries(["searchlight={radius: 4, cv: {n_splits: 3}}", "subjects=[2, 3]", "analysis=pilot", "x="])
+    assert entries == {
+        "searchlight": {"radius": 4, "cv": {"n_splits": 3}},
+        "subjects": [2, 3],
+        "analysis": "pilot",
+        "x": None,
+    }
+    assert config_entries(["analysis={not yaml"]) == {"analysis": "{not yaml"}
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("contrasts: {a: [face, house]}\n")
+    bad.write_text("a: 1\na: 2\n")
+    assert config_files.main([str(good), str(bad)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"{good}: valid YAML, no key given twice\n"
+    assert (
+        err
+        == f"error: config file {bad}, line 2: key 'a' is given twice (first on line 1); Snakemake would silently keep the last: keep one\n"
+    )

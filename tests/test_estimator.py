@@ -286,3 +286,97 @@ def test_misuse_nilearn_reports_obscurely_is_said_plainly(data):
         snakelight.SearchLight(engine="fast", estimator_args={"C": 2}, **params).fit(data["imgs"], data["labels"])
     with pytest.raises(NotFittedError):
         snakelight.SearchLight(**params).transform(data["imgs"])
+
+
+def _misuse(data, case):
+    """(fit arguments, constructor parameters) of one misuse of SearchLight.fit."""
+    y, n = data["labels"], len(data["labels"])
+    imgs, groups, params = data["imgs"], None, {}
+    if case == "continuous y, a classifier":
+        y = np.random.default_rng(0).normal(size=n)
+    elif case == "y of shape (n, 1)":
+        y = y.reshape(-1, 1)
+    elif case == "y of shape (n, 1), KFold":
+        y, params = y.reshape(-1, 1), {"cv": KFold(4)}
+    elif case == "y of shape (n, 2)":
+        y = np.stack([y, y], axis=1)
+    elif case == "y one sample short":
+        y = y[:-1]
+    elif case == "empty y":
+        y = np.array([])
+    elif case == "a single class":
+        y = np.full(n, "face")
+    elif case == "a training fold of a single class":
+        y, params = np.array(["a"] * (n // 3) + ["b"] * (n - n // 3)), {"cv": KFold(3)}
+    elif case == "integer labels":
+        y = (y == "face").astype(int)
+    elif case == "boolean labels, a list":
+        y = list(y == "face")
+    elif case == "NaN in y":
+        y = (y == "face").astype(float)
+        y[3] = np.nan
+    elif case == "groups of the wrong length":
+        groups = data["runs"][:-2]
+    elif case == "groups of the wrong length, KFold":  # nilearn passes KFold no groups
+        groups, params = data["runs"][:-2], {"cv": KFold(3)}
+    elif case == "a 3D image":
+        imgs = nib.Nifti1Image(imgs.get_fdata()[..., 0], imgs.affine)
+    elif case == "a mask on another grid, far from the seeds":
+        params = {"mask_img": nib.Nifti1Image(np.ones((5, 5, 5), np.uint8), np.eye(4))}
+    elif case == "conditions, a regressor":
+        params = {"estimator": "ridge"}
+    elif case == "continuous y of shape (n, 1), a regressor":
+        y, params = np.random.default_rng(0).normal(size=(n, 1)), {"estimator": "ridge"}
+    return {"imgs": imgs, "y": y, "groups": groups}, params
+
+
+@pytest.mark.parametrize(
+    ("case", "ours"),
+    [
+        ("continuous y, a classifier", None),
+        ("y of shape (n, 1)", None),
+        ("y of shape (n, 1), KFold", None),
+        ("y of shape (n, 2)", None),
+        ("y one sample short", None),
+        ("empty y", None),
+        ("a single class", None),
+        ("a training fold of a single class", None),
+        ("integer labels", None),
+        ("boolean labels, a list", None),
+        ("NaN in y", None),
+        ("groups of the wrong length", None),
+        ("groups of the wrong length, KFold", None),
+        ("a 3D image", None),
+        # nilearn: "These spheres are empty: [0 1 2 3]"
+        ("a mask on another grid, far from the seeds", "4 searchlight spheres contain no brain-mask voxel"),
+        ("conditions, a regressor", None),
+        ("continuous y of shape (n, 1), a regressor", None),
+    ],
+)
+def test_misuse_raises_nilearns_error_or_gives_nilearns_result(data, case, ours):
+    """Each misuse run through nilearn's SearchLight and ours: the same exception type and
+    message (``ours``: the clearer message said instead), or the same scores_ and warnings
+    where nilearn accepts it."""
+    fit, params = _misuse(data, case)
+    results = []
+    for cls in (decoding.SearchLight, snakelight.SearchLight):
+        searchlight = cls(**{"mask_img": data["mask"], "process_mask_img": data["few"], "radius": RADIUS, **params})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = searchlight.fit(**fit).scores_
+            except Exception as error:  # noqa: BLE001 -- nilearn's own exception is the reference
+                result = error
+        results.append((result, {(type(w.message), _gist(w.message)) for w in caught}))
+    (theirs, their_warnings), (mine, my_warnings) = results
+    if isinstance(theirs, Exception):
+        assert type(mine) is type(theirs), mine
+        assert _gist(mine).startswith(ours or _gist(theirs)), (_gist(mine), _gist(theirs))
+    else:
+        assert np.array_equal(mine, theirs, equal_nan=True)
+        assert my_warnings == their_warnings
+
+
+def _gist(message):
+    """The first line of an exception's or a warning's message that says something."""
+    return next((line for line in str(message).splitlines() if line.strip()), "")

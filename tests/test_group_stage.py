@@ -311,7 +311,7 @@ def test_bad_group_settings_stop_before_any_job(tmp_path, group, message):
     config = write_config(tmp_path, {**TINY_CONFIG, "subjects": [1, 2, 3], "group": group, "inference": inference})
     result = run_snakemake(tmp_path, "-n", "--configfile", config, check=False)
     assert result.returncode != 0
-    assert message in result.stdout.splitlines()
+    assert f"error: {message}" in result.stdout.splitlines()
 
 
 def test_group_yaml_is_the_six_subject_study():

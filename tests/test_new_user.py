@@ -76,6 +76,106 @@ def test_a_configfile_replaces_the_default_run_rather_than_merging_into_it(tmp_p
     assert "results/default/sub-02/face_vs_house/searchlight.png" in default.stdout
 
 
+PROFILE_LINE = (
+    f"Using workflow specific profile {REPO}/workflow/profiles/default for setting default command line arguments."
+)
+
+
+def tiny_yaml(**edits):
+    """The tiny configuration's YAML text, ``edits`` replacing lines (old=new)."""
+    text = (REPO / ".test" / "config" / "config.yaml").read_text()
+    for old, new in edits.values():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.workflow
+def test_a_config_error_is_the_one_line_snakemake_prints(tmp_path):
+    config = write_config(tmp_path, {**TINY_CONFIG, "searchlight": {"radius": -1}})
+    result = run_snakemake(tmp_path, "-n", "--configfile", config, check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        PROFILE_LINE,
+        "error: config key searchlight.radius: -1 is less than or equal to the minimum of 0",
+    ]
+
+
+@pytest.mark.workflow
+def test_a_key_given_twice_in_a_configfile_is_refused_naming_the_key_and_the_line(tmp_path):
+    """Snakemake's own reading would keep the last silently."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(tiny_yaml(radius=("  radius: 5.6\n", "  radius: 5.6\n  radius: 4\n")))
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(mine), check=False)
+    assert result.stdout.splitlines()[1:] == [
+        f"error: config file {mine}, line 16: key 'searchlight.radius' is given twice (first on line 15); "
+        "Snakemake would silently keep the last: keep one"
+    ]
+    mine.write_text(tiny_yaml() + "contrasts:\n  cat_vs_chair: [cat, chair]\n")
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(mine), check=False)
+    assert result.stdout.splitlines()[1:] == [
+        f"error: config file {mine}, line 19: key 'contrasts' is given twice (first on line 9); "
+        "Snakemake would silently keep the last: keep one"
+    ]
+
+
+@pytest.mark.workflow
+def test_the_default_config_file_is_checked_before_snakemake_reads_it(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(tiny_yaml(bad=("  radius: 5.6\n", "  radius: 5.6\n    n: [\n")))
+    result = run_snakemake(tmp_path, "-n", check=False)
+    assert result.stdout.splitlines()[1:] == [
+        "error: config file config/config.yaml, line 16, column 6: not valid YAML (mapping values are not allowed here)"
+    ]
+    (tmp_path / "config" / "config.yaml").unlink()
+    result = run_snakemake(tmp_path, "-n", check=False)
+    assert result.stdout.splitlines()[1:] == [
+        f"error: config file 'config/config.yaml' not found (relative paths are read from {tmp_path}, the folder "
+        "snakemake runs in, or its --directory): run snakemake in the folder holding config/ (or give --directory), "
+        "or give --configfile"
+    ]
+
+
+@pytest.mark.workflow
+def test_config_on_the_command_line_merges_yaml_values_into_the_file(tmp_path):
+    """--config takes top-level keys; a mapping merges key by key, its values read as
+    YAML (Snakemake alone reads the 4 of searchlight={radius: 4} as the string '4')."""
+    config = write_config(tmp_path, TINY_CONFIG)
+    result = run_snakemake(
+        tmp_path, "-n", "--configfile", config, "--config", "searchlight={radius: 4}", "subjects=[2, 3]"
+    )
+    searchlight = start_config(result.stdout)["searchlight"]
+    assert (searchlight["radius"], searchlight["n_chunks"]) == (4, 3)
+    assert start_config(result.stdout)["subjects"] == [2, 3]
+
+
+@pytest.mark.workflow
+def test_what_snakemake_refuses_before_the_workflow_runs(tmp_path):
+    """Snakemake reads --configfile and --config before the Snakefile: these lines are
+    Snakemake's own (README, "Reliability", cases 47-49)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_yaml(bad=("  radius: 5.6\n", "  radius: 5.6\n    n: [\n")))
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        PROFILE_LINE,
+        "WorkflowError:",
+        "Config file is not valid JSON or YAML. In case of YAML, make sure to not mix whitespace and tab indentation.",
+    ]
+    result = run_snakemake(tmp_path, "-n", "--configfile", "nowhere.yaml", check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1] == "Traceback (most recent call last):"
+    assert (
+        result.stdout.strip().splitlines()[-1]
+        == "FileNotFoundError: [Errno 2] No such file or directory: 'nowhere.yaml'"
+    )
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(bad), "--config", "searchlight.radius=4", check=False)
+    assert result.returncode == 1
+    assert result.stdout.strip().splitlines()[-1] == (
+        "ValueError: Invalid config definition: Config entry must start with a valid identifier."
+    )
+
+
 # Principle 2: a run that computed maps never dies drawing them.
 
 

@@ -19,7 +19,7 @@ from nilearn.image import check_niimg_3d, check_niimg_4d, get_data, resample_img
 from nilearn.masking import apply_mask_fmri, load_mask_img
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import check_cv
+from sklearn.model_selection import KFold, check_cv, cross_val_score
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -121,9 +121,18 @@ class SearchLight(NilearnSearchLight):
         check_searchlight_estimator(estimator, scoring=self.scoring, y=y)
         if getattr(estimator, "nilearn_searchlight_uses_cv", True):
             folds = make_folds(check_cv(self.cv, y, classifier=is_classifier(estimator)), X, y, groups)
+            failed = self._first_sphere_as_nilearn(X, y, spheres, estimator, folds, groups)
         else:
-            folds = None  # the estimator scores itself, as nilearn lets it
-        fold_scores = self._score(X, y, spheres, estimator, folds, groups)
+            folds, failed = None, None  # the estimator scores itself, as nilearn lets it
+        if is_classifier(estimator) and y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()  # a column vector: scikit-learn's classifiers read it so (and warn)
+        if failed is not None and failed.any():
+            # Folds whose fit fails whatever the sphere: NaN in every sphere, as in nilearn's.
+            kept = [fold for fold, fails in zip(folds, failed) if not fails]
+            fold_scores = np.full((len(spheres), len(folds)), np.nan)
+            fold_scores[:, ~failed] = self._score(X, y, spheres, estimator, kept, groups)
+        else:
+            fold_scores = self._score(X, y, spheres, estimator, folds, groups)
         self.scores_, self.fold_scores_ = score_maps(process_mask, fold_scores)
         self.masked_scores_ = self.scores_[process_mask]
         return self
@@ -168,6 +177,26 @@ class SearchLight(NilearnSearchLight):
             estimator_args=self.estimator_args,
             verbose=self.verbose,
         )
+
+    def _first_sphere_as_nilearn(self, X, y, spheres, estimator, folds, groups):
+        """Score the first sphere as nilearn scores every sphere (scikit-learn's
+        ``cross_val_score`` on the same folds), so that a misuse raises nilearn's error
+        (a continuous ``y`` for a classifier: "All the 4 fits failed"; a single class,
+        a 2D ``y``, ...) and an input nilearn accepts is accepted.
+
+        Returns, per fold, whether its fit fails for every sphere (NaN in nilearn's
+        scores, with scikit-learn's FitFailedWarning): a training fold of a single class
+        that the estimator cannot fit; None when there is no sphere.
+        """
+        if len(spheres) == 0:
+            return None
+        kwargs = {} if isinstance(self.cv, KFold) else {"groups": groups}  # as nilearn passes groups
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
+            first = cross_val_score(estimator, X[:, spheres[0]], y, cv=folds, scoring=self.scoring, **kwargs)
+        labels = np.asarray(y).ravel() if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y
+        single = np.array([np.unique(labels[train]).size < 2 for train, _ in folds])
+        return np.isnan(first) & single if is_classifier(estimator) else None
 
     def _score(self, X, y, spheres, estimator, folds, groups):
         """Scores (n_spheres, n_folds) by the engine, in blocks of spheres across ``n_jobs``."""

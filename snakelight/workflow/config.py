@@ -47,6 +47,18 @@ def _with_defaults(validator_class):
 _DefaultingValidator = _with_defaults(jsonschema.Draft7Validator)
 
 
+def relative_to_workdir(path):
+    """`` (relative paths are read from <cwd>, …)`` for a relative ``path``, else ``""``:
+    Snakemake reads the config's paths from its working directory."""
+    if Path(path).is_absolute():
+        return ""
+    return f" (relative paths are read from {Path.cwd()}, the folder snakemake runs in, or its --directory)"
+
+
+def _not_found(key, path, what="file"):
+    return ConfigError(f"config key {key}: {what} not found: {str(path)!r}{relative_to_workdir(path)}")
+
+
 def _key(path):
     return ".".join(str(part) for part in path) or "<top level>"
 
@@ -75,6 +87,8 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
     table = None
     if config["dataset"]["source"] == "table":
         # The subjects are the table's, and the contrasts' conditions must be among its labels.
+        if not Path(config["dataset"]["subjects_table"]).is_file():
+            raise _not_found("dataset.subjects_table", config["dataset"]["subjects_table"])
         try:
             table = read_subjects_table(
                 config["dataset"]["subjects_table"],
@@ -88,6 +102,8 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
         # Its subjects and conditions are the dataset's: discovery checks them (snakelight.data.bids_samples).
         if config["dataset"]["bids"]["bids_dir"] is None:
             raise ConfigError("config key dataset.bids.bids_dir: not set; the bids source reads the dataset there")
+        if not Path(config["dataset"]["bids"]["bids_dir"]).is_dir():
+            raise _not_found("dataset.bids.bids_dir", config["dataset"]["bids"]["bids_dir"], "folder")
         config["subjects"] = None  # discovery's (runs.tsv), which the workflow reads
     else:
         check_contrast_labels(config["contrasts"], haxby_design.CONDITIONS, "the dataset")
@@ -107,7 +123,7 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
     _check_inference(config)
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
-        raise ConfigError(f"config key process_mask.roi: file not found: {roi!r}")
+        raise _not_found("process_mask.roi", roi)
     try:
         _check_cuts(config, table)
     except InputError as error:

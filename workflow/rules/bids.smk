@@ -21,7 +21,7 @@ ENTITIES = r"task-[A-Za-z0-9]+(_[a-z]+-[A-Za-z0-9]+)*"
 # A contrast's BIDS label (faceVsHouse) -> its name in the config (face_vs_house).
 CONTRAST_OF_LABEL = {derivatives.camel_label(name): name for name in config["contrasts"]}
 if len(CONTRAST_OF_LABEL) < len(config["contrasts"]):
-    raise WorkflowError(
+    stop(
         f"config key contrasts: {', '.join(config['contrasts'])} give one BIDS label twice "
         f"({', '.join(CONTRAST_OF_LABEL)}); rename one"
     )

@@ -12,10 +12,14 @@ from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import resolve_engine
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
+from snakelight.workflow.config_files import read_user_config, stop
 from snakelight.workflow.subjects_table import FILE_COLUMNS
 
-# Stop on a bad config before any job, with one line naming the key and the value.
+# Stop on a bad config before any job, with one line naming the key and the value (or
+# the file and the line). A module's config is its host's: no file or --config to read.
 try:
+    if not workflow.modifier.skip_configfile:
+        read_user_config(config, workflow.configfiles, workflow.config_settings.config_args)
     validated, SUBJECTS_TABLE = validate_config_and_table(
         config,
         workflow.source_path("../schemas/config.schema.yaml"),
@@ -23,7 +27,7 @@ try:
     )
     config.update(validated, analysis=analysis_name(validated, workflow.overwrite_configfiles))
 except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+    stop(error)
 
 # Every output of this analysis lies under RESULTS: analyses live side by side.
 ANALYSIS = config["analysis"]
@@ -304,7 +308,7 @@ else:
         if DATASET != "bids":
             check_group_subjects(analysis_subjects(), **GROUP_CHECK)
     except InputError as error:
-        raise WorkflowError(str(error)) from None
+        stop(error)
 
 
 def method_settings(method):
