@@ -147,11 +147,34 @@ def fitted_size(text, width, largest=15.0):
     return max(7.0, min(largest, width / (TITLE_CHAR_WIDTH * len(text))))
 
 
-def plot_axial(path, layers, cut_coords, *, title, colorbar=True):
-    """:func:`draw_cuts` alone in a figure, saved as PNG to ``path``."""
+def axial_figure(layers, cut_coords, *, title, colorbar=True):
+    """:func:`draw_cuts` alone in a new figure."""
     figure = new_figure(1, len(cut_coords), layers[-1], colorbar=colorbar)
     draw_cuts(figure, (0.0, 0.0, 1.0, 1.0), layers, cut_coords, title=title, colorbar=colorbar)
-    save(figure, path)
+    return figure
+
+
+def plot_axial(path, layers, cut_coords, *, title, colorbar=True):
+    """:func:`axial_figure`, saved as PNG to ``path``."""
+    save(axial_figure(layers, cut_coords, title=title, colorbar=colorbar), path)
+
+
+def colour_range(values):
+    """(low, high) of a colour scale showing ``values``: their lowest and highest, apart
+    when all are alike (a scale of no width draws every value in its lowest colour);
+    (0, 1) for none."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6 * max(1.0, abs(high)):
+        return low - 0.5 * max(1e-3, 0.01 * abs(low)), high + 0.5 * max(1e-3, 0.01 * abs(high))
+    return low, high
+
+
+def no_significant_voxel(alpha):
+    """What a figure of significant voxels says when there is none."""
+    return f"no voxel significant at FWE \N{GREEK SMALL LETTER ALPHA} = {alpha}"
 
 
 def mean_volume(img):
