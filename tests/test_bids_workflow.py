@@ -259,3 +259,15 @@ def test_a_bad_input_stops_before_any_searchlight_job(small_dataset, tmp_path, d
     assert re.search(message, errors[0]), errors[0]
     assert not re.search(r"^\s*(local)?rule searchlight_chunk:", result.stdout, re.M)
     assert not list(tmp_path.glob("results/config/**/chunks/*.npz"))
+
+
+def test_the_report_before_discovery_says_what_to_run(small_dataset, tmp_path):
+    """Snakemake alone would write an empty report (rule all's files wait for discovery)
+    and say "Report created."."""
+    config = write_config(tmp_path, bids_config(small_dataset))
+    result = run_snakemake(tmp_path, "--configfile", config, "--report", "report.html", check=False)
+    assert result.returncode != 0 and not (tmp_path / "report.html").exists()
+    assert (
+        "snakelight: analysis 'config' has no results to report (results/config/runs.tsv): "
+        f"run `snakemake --cores all --configfile {config}` first, then the report again"
+    ) in result.stdout
