@@ -134,8 +134,8 @@ def test_the_group_figure_shows_the_group_mask_and_says_when_nothing_is_signific
     from snakelight.report.group import group_figure
 
     affine = AFFINES["ras"]
-    mask = np.zeros((10, 8, 6), dtype=bool)
-    mask[2:8, 2:6, 1:5] = True
+    mask = np.zeros((8, 14, 6), dtype=bool)  # narrower than long, as a brain: a narrow cut
+    mask[1:7, 2:12, 1:5] = True
     mean = np.where(mask, 0.55, 0.0)
     shown = np.zeros(mask.shape, dtype=bool)
     if significant == "constant":  # Stelzer's cluster: one p for every voxel of it
@@ -145,17 +145,19 @@ def test_the_group_figure_shows_the_group_mask_and_says_when_nothing_is_signific
         nib.Nifti1Image(mean, affine),
         shown,
         nib.Nifti1Image(mask.astype(np.uint8), affine),
-        title="face_vs_house, group, stelzer",
+        title="face_vs_house, group, prevalence",
         cut_coords=None,
         alpha=0.05,
     )
     (title,) = [text for text in _texts(figure) if text.startswith("face_vs_house")]
+    figure.canvas.draw()  # the title inside the figure: on two lines over one narrow cut
+    assert all(text.get_window_extent().x1 <= figure.bbox.x1 for axes in figure.axes for text in axes.texts)
     background, scores = _drawn(figure.axes[0])
     assert np.isfinite(background).any()  # the group mask, not a black square
     if significant == "none":
         assert title.endswith("no voxel significant at FWE α = 0.05") and not np.isfinite(scores).any()
     else:
-        assert "8 voxels FWE p <= 0.05" in title
+        assert title.endswith("mean score of 8 voxels FWE p <= 0.05")
         image = figure.axes[0].images[1]
         low, high = image.get_clim()
         assert low < 0.8 < high  # not all at the top of the scale: not a white blob

@@ -27,10 +27,8 @@ def group_figure(mean_img, significant, mask_img, *, title, cut_coords, alpha):
     shown = Layer(np.where(significant, scores, np.nan), mean_img.affine, "hot", low, high)
     where = nib.Nifti1Image((significant if significant.any() else mask).astype(np.uint8), mask_img.affine)
     n = int(significant.sum())
-    note = f"{n} voxel{'s' if n != 1 else ''} FWE p <= {alpha}" if n else no_significant_voxel(alpha)
-    return axial_figure(
-        [background, shown], cut_coords or peak_cut(mean_img, where), title=f"{title}: mean score, {note}"
-    )
+    note = f"mean score of {n} voxel{'s' if n != 1 else ''} FWE p <= {alpha}" if n else no_significant_voxel(alpha)
+    return axial_figure([background, shown], cut_coords or peak_cut(mean_img, where), title=f"{title}: {note}")
 
 
 def plot_group_map(mean_img, significant, mask_img, path, *, title, cut_coords, alpha):

@@ -118,6 +118,7 @@ def draw_cuts(figure, box, layers, cut_coords, *, title=None, colorbar=True):
                 axes.text(x, 0.9, side, transform=axes.transAxes, color="w", size=12, ha="center", va="top")
         all_axes.append(axes)
     if title:
+        title = wrapped(title, cuts_width * figure.get_figwidth())
         size = fitted_size(title, cuts_width * figure.get_figwidth())
         all_axes[0].text(
             0.01,
@@ -142,9 +143,20 @@ def draw_cuts(figure, box, layers, cut_coords, *, title=None, colorbar=True):
 
 
 def fitted_size(text, width, largest=15.0):
-    """A font size (points) of at most ``largest``, smaller where ``text`` would run past
-    ``width`` inches; 7 at the least."""
-    return max(7.0, min(largest, width / (TITLE_CHAR_WIDTH * len(text))))
+    """A font size (points) of at most ``largest``, smaller where ``text``'s longest line
+    would run past ``width`` inches; 7 at the least."""
+    longest = max(len(line) for line in text.split("\n"))
+    return max(7.0, min(largest, width / (TITLE_CHAR_WIDTH * longest)))
+
+
+def wrapped(text, width, smallest=10.0):
+    """``text`` on two lines, broken after its last ``": "``, where on one line it would be
+    smaller than ``smallest`` points to fit ``width`` inches (a long title over one narrow
+    cut); else as it is."""
+    if fitted_size(text, width, largest=smallest) >= smallest or ": " not in text:
+        return text
+    head, tail = text.rsplit(": ", 1)
+    return f"{head}:\n{tail}"
 
 
 def axial_figure(layers, cut_coords, *, title, colorbar=True):
