@@ -101,6 +101,10 @@ def planted_and_elsewhere(workdir, subject, dataset):
     return scores[searched & dataset.region].mean(), scores[searched & ~dataset.region].mean()
 
 
+# The runs of each fixture's subject: the folds of its leave-one-run-out.
+RUNS = {"volumes_run": 3, "lss_run": 4, "condition_run": 4}
+
+
 @pytest.mark.parametrize("run", ["volumes_run", "lss_run", "condition_run"])
 def test_the_searchlight_finds_the_planted_region(request, run):
     workdir, dataset, *_ = request.getfixturevalue(run)
@@ -116,6 +120,11 @@ def test_the_searchlight_finds_the_planted_region(request, run):
         5.6,
         "leave_one_run_out",
     )
+    # The folds that ran (one per run), not the config's n_splits (4 by default).
+    folds = nib.load(workdir / f"results/config/sub-{subject}/face_vs_house/searchlight_folds.nii.gz")
+    cv = sidecar["CrossValidation"]
+    assert cv["n_splits"] == RUNS[run] == folds.shape[3] == len(cv["test_runs"]) == len(cv["test_samples"])
+    assert all(len(runs) == 1 for runs in cv["test_runs"])
     # The statmap is the workflow's map, renamed.
     workflow_map = workdir / f"results/config/sub-{subject}/face_vs_house/searchlight.nii.gz"
     assert derivative(workdir, subject, f"{STATMAP}.nii.gz").read_bytes() == workflow_map.read_bytes()
@@ -250,3 +259,15 @@ def test_a_bad_input_stops_before_any_searchlight_job(small_dataset, tmp_path, d
     assert re.search(message, errors[0]), errors[0]
     assert not re.search(r"^\s*(local)?rule searchlight_chunk:", result.stdout, re.M)
     assert not list(tmp_path.glob("results/config/**/chunks/*.npz"))
+
+
+def test_the_report_before_discovery_says_what_to_run(small_dataset, tmp_path):
+    """Snakemake alone would write an empty report (rule all's files wait for discovery)
+    and say "Report created."."""
+    config = write_config(tmp_path, bids_config(small_dataset))
+    result = run_snakemake(tmp_path, "--configfile", config, "--report", "report.html", check=False)
+    assert result.returncode != 0 and not (tmp_path / "report.html").exists()
+    assert (
+        "snakelight: analysis 'config' has no results to report (results/config/runs.tsv): "
+        f"run `snakemake --cores all --configfile {config}` first, then the report again"
+    ) in result.stdout

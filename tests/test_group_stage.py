@@ -5,6 +5,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -199,7 +200,9 @@ def test_each_method_writes_its_maps_table_figure_and_sidecars(method, study_fil
     assert "<table" in (out / "clusters.html").read_text()
     names, maps, masks, nulls = study_files
     sidecar = json.loads((out / f"{sorted(written)[0]}.json").read_text())
-    assert sidecar["inputs"]["sub-04_map"] == {"path": maps[3], "sha256": sha256(maps[3])}
+    # Inputs outside the analysis's folder: relative to their common folder, named once.
+    assert sidecar["dataset_root"] == str(Path(maps[3]).parent.resolve())
+    assert sidecar["inputs"]["sub-04_map"] == {"path": Path(maps[3]).name, "sha256": sha256(maps[3])}
     assert ("sub-04_null_maps" in sidecar["inputs"]) == (method != "signflip")
     assert sidecar["config"]["group"] == SETTINGS and sidecar["config"]["method"]["alpha"] == 0.05
 
@@ -279,8 +282,11 @@ def test_group_rules_on_a_multi_subject_run(tmp_path):
     for method in ("stelzer", "prevalence", "signflip"):
         assert (group / method / "group.png").is_file() and (group / method / "clusters.tsv").is_file()
         sidecar = json.loads(next((group / method).glob("*.json")).read_text())
-        subject_map = "results/config/sub-05/face_vs_house/searchlight.nii.gz"
-        assert sidecar["inputs"]["sub-05_map"] == {"path": subject_map, "sha256": sha256(workdir / subject_map)}
+        subject_map = "sub-05/face_vs_house/searchlight.nii.gz"  # relative to the analysis's folder
+        assert sidecar["inputs"]["sub-05_map"] == {
+            "path": subject_map,
+            "sha256": sha256(workdir / "results/config" / subject_map),
+        }
     # The planted face and house regions carry the signal in every subject: sign-flip finds them.
     assert len(pd.read_csv(group / "signflip" / "clusters.tsv", sep="\t")) >= 1
     report = run_snakemake(workdir, "--configfile", config, "--report", "report.html")

@@ -41,14 +41,45 @@ def test_sidecar_records_config_versions_and_input_checksums(tmp_path):
     for map_path, name in zip(maps, ("searchlight.json", "searchlight_folds.json")):
         assert sidecar_path(map_path) == str(tmp_path / name)
         sidecar = json.loads((tmp_path / name).read_text())
-        assert sidecar["map"] == str(map_path)
+        assert sidecar["map"] == map_path.name  # relative to the map's folder: no results/<analysis>/ above
         assert sidecar["config"] == config
         assert sidecar["inputs"] == {
-            name: {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            name: {"path": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
             for name, path in inputs.items()
         }
+        assert "dataset_root" not in sidecar
         versions = sidecar["versions"]
         assert {"python", "snakelight", "nilearn", "scikit-learn", "numpy", "nibabel"} <= set(versions)
         assert versions["nilearn"] == metadata.version("nilearn")
     with pytest.raises(ValueError, match="not a NIfTI file name"):
         sidecar_path("map.png")
+
+
+def test_sidecar_paths_are_relative_to_the_analysis_and_the_input_dataset(tmp_path):
+    """Paths under results/<analysis>/ relative to it, the others relative to their common
+    folder, named once: the same sidecar in another checkout."""
+    sidecars = []
+    for checkout in ("a", "b"):
+        analysis = tmp_path / checkout / "results" / "study"
+        (analysis / "sub-02" / "face").mkdir(parents=True)
+        data = tmp_path / "data" / "haxby2001"
+        (data / "subj2").mkdir(parents=True, exist_ok=True)
+        files = {
+            "bold": data / "subj2" / "bold.nii.gz",
+            "mask": data / "mask.nii.gz",
+            "process_mask": analysis / "sub-02" / "process_mask.nii.gz",
+        }
+        for name, path in files.items():
+            path.write_bytes(name.encode())
+        map_path = analysis / "sub-02" / "face" / "searchlight.nii.gz"
+        write_sidecars([map_path], {"subject": 2}, files)
+        sidecars.append((analysis / "sub-02" / "face" / "searchlight.json").read_bytes())
+    assert sidecars[0] == sidecars[1]
+    sidecar = json.loads(sidecars[0])
+    assert sidecar["map"] == "sub-02/face/searchlight.nii.gz"
+    assert sidecar["dataset_root"] == str((tmp_path / "data" / "haxby2001").resolve())
+    assert {name: entry["path"] for name, entry in sidecar["inputs"].items()} == {
+        "bold": "subj2/bold.nii.gz",
+        "mask": "mask.nii.gz",
+        "process_mask": "sub-02/process_mask.nii.gz",
+    }

@@ -17,7 +17,7 @@ import pytest
 from snakelight.provenance import sha256
 
 from . import damage
-from .conftest import OUT, TINY_CONFIG, copy_haxby, job_counts, run_snakemake, snakemake_command, write_config
+from .conftest import OUT, REPO, TINY_CONFIG, copy_haxby, job_counts, run_snakemake, snakemake_command, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -151,19 +151,37 @@ def test_runs_from_scratch_write_identical_maps_whatever_the_chunks(tiny_run, se
 def test_sidecars_record_config_versions_and_checksums(tiny_run):
     out = tiny_run / OUT
     sidecar = json.loads((out / "searchlight.json").read_text())
-    assert sidecar == json.loads((out / "searchlight_folds.json").read_text()) | {"map": f"{OUT}/searchlight.nii.gz"}
+    folds = json.loads((out / "searchlight_folds.json").read_text())
+    assert sidecar == folds | {"map": "sub-02/face_vs_house/searchlight.nii.gz"}
     config = sidecar["config"]
     assert sorted(config) == ["contrast", "dataset", "process_mask", "searchlight", "subject"]
     assert (config["subject"], config["contrast"]) == (2, {"face_vs_house": ["face", "house"]})
     assert config["searchlight"]["radius"] == 5.6 and config["searchlight"]["n_chunks"] == 3
     assert config["dataset"]["synthetic"]["shape"] == [12, 14, 12]
     assert sorted(sidecar["inputs"]) == ["bold", "labels", "mask", "process_mask"]
+    # Paths relative to the analysis's folder: the generated data are in it.
+    assert "dataset_root" not in sidecar
+    assert sidecar["inputs"]["bold"]["path"] == "synthetic/haxby2001/subj2/bold.nii.gz"
     for entry in sidecar["inputs"].values():
-        assert entry["sha256"] == sha256(tiny_run / entry["path"])
+        assert entry["sha256"] == sha256(tiny_run / "results/config" / entry["path"])
+    # The folds that ran: KFold's 4 on the tiny data's 4 runs.
+    assert sidecar["cross_validation"]["n_splits"] == 4 == nib.load(out / "searchlight_folds.nii.gz").shape[3]
     assert {"snakelight", "nilearn", "scikit-learn", "numpy", "nibabel", "snakemake"} <= set(sidecar["versions"])
     fscores = json.loads((out / "fscores.json").read_text())
     assert sorted(fscores["config"]) == ["contrast", "dataset", "subject"]
     assert fscores["inputs"] == {k: v for k, v in sidecar["inputs"].items() if k != "process_mask"}
+
+
+def test_two_checkouts_write_the_same_sidecars(tiny_run, tmp_path):
+    """The tiny configuration run from another checkout of the workflow, in another
+    folder: byte-identical sidecars (no absolute path in them)."""
+    checkout = tmp_path / "elsewhere" / "snakelight"
+    shutil.copytree(REPO / "workflow", checkout / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    command = snakemake_command(checkout, f"{OUT}/searchlight.nii.gz", f"{OUT}/fscores.nii.gz", "--cores", "2")
+    command[command.index("-s") + 1] = str(checkout / "workflow" / "Snakefile")
+    subprocess.run([*command, "--configfile", write_config(checkout, TINY_CONFIG)], cwd=checkout, check=True)
+    for name in ("searchlight.json", "searchlight_folds.json", "fscores.json"):
+        assert (checkout / OUT / name).read_bytes() == (tiny_run / OUT / name).read_bytes(), name
 
 
 def _chunk_jobs(process):

@@ -1,5 +1,6 @@
 """The merged map equals nilearn's SearchLight.scores_, for any number of chunks."""
 
+import json
 import logging
 
 import nibabel as nib
@@ -167,3 +168,23 @@ def test_config_folds_are_scikit_learns(cv, n_samples):
     assert len(folds) == len(expected)
     for (train, test), (sk_train, sk_test) in zip(folds, expected):
         assert train.dtype == sk_train.dtype and np.array_equal(train, sk_train) and np.array_equal(test, sk_test)
+
+
+def test_the_folds_record_says_what_ran_not_the_configs_n_splits():
+    """Leave-one-run-out of 8 runs runs 8 folds: the sidecars say 8, not the schema's
+    default n_splits of 4 (issue 23)."""
+    from snakelight.searchlight.cv import folds_record
+
+    table = pd.DataFrame({"label": ["face", "house"] * 8, "run": np.repeat(np.arange(1, 9), 2)})
+    record = folds_record({"method": "leave_one_run_out", "n_splits": 4}, table, 8)
+    assert record == {
+        "method": "leave_one_run_out",
+        "n_splits": 8,
+        "test_runs": [[run] for run in range(1, 9)],
+        "test_samples": [2] * 8,
+    }
+    json.dumps(record)  # plain Python values
+    kfold = folds_record({"method": "kfold", "n_splits": 4}, table, 4)
+    assert kfold["test_runs"] == [[1, 2], [3, 4], [5, 6], [7, 8]] and kfold["test_samples"] == [4] * 4
+    with pytest.raises(ValueError, match="the chunks hold 4 folds"):
+        folds_record({"method": "leave_one_run_out", "n_splits": 4}, table, 4)

@@ -117,3 +117,72 @@ def test_the_figures_load_neither_nilearn_nor_scikit_learn(module):
         check=True,
     ).stdout
     assert "'nilearn'" not in loaded and "'sklearn'" not in loaded and "'matplotlib'" in loaded
+
+
+def _texts(figure):
+    """Every text of the figure: its cuts' and its title's."""
+    return [text.get_text() for text in [*figure.texts, *(t for axes in figure.axes for t in axes.texts)]]
+
+
+def _drawn(axes):
+    """The finite values of each image of a cut's axes, in drawing order."""
+    return [np.ma.filled(image.get_array().astype(float), np.nan) for image in axes.images]
+
+
+@pytest.mark.parametrize("significant", ["none", "constant"])
+def test_the_group_figure_shows_the_group_mask_and_says_when_nothing_is_significant(significant):
+    from snakelight.report.group import group_figure
+
+    affine = AFFINES["ras"]
+    mask = np.zeros((8, 14, 6), dtype=bool)  # narrower than long, as a brain: a narrow cut
+    mask[1:7, 2:12, 1:5] = True
+    mean = np.where(mask, 0.55, 0.0)
+    shown = np.zeros(mask.shape, dtype=bool)
+    if significant == "constant":  # Stelzer's cluster: one p for every voxel of it
+        shown[4:6, 3:5, 2:4] = True
+        mean[shown] = 0.8
+    figure = group_figure(
+        nib.Nifti1Image(mean, affine),
+        shown,
+        nib.Nifti1Image(mask.astype(np.uint8), affine),
+        title="face_vs_house, group, prevalence",
+        cut_coords=None,
+        alpha=0.05,
+    )
+    (title,) = [text for text in _texts(figure) if text.startswith("face_vs_house")]
+    figure.canvas.draw()  # the title inside the figure: on two lines over one narrow cut
+    assert all(text.get_window_extent().x1 <= figure.bbox.x1 for axes in figure.axes for text in axes.texts)
+    background, scores = _drawn(figure.axes[0])
+    assert np.isfinite(background).any()  # the group mask, not a black square
+    if significant == "none":
+        assert title.endswith("no voxel significant at FWE α = 0.05") and not np.isfinite(scores).any()
+    else:
+        assert title.endswith("mean score of 8 voxels FWE p <= 0.05")
+        image = figure.axes[0].images[1]
+        low, high = image.get_clim()
+        assert low < 0.8 < high  # not all at the top of the scale: not a white blob
+    plt.close(figure)
+
+
+def test_the_fwe_figure_rows_share_one_colour_scale_over_the_anatomy(volume):
+    from snakelight.report.inference import fwe_figure
+
+    scores, background = volume
+    affine = AFFINES["ras"]
+    masks = {"voxel": scores > 0.9, "cluster-mass": scores > 0.5, "TFCE": np.zeros(scores.shape, dtype=bool)}
+    figure = fwe_figure(
+        nib.Nifti1Image(scores, affine),
+        masks,
+        background_layer(nib.Nifti1Image(background, affine)),
+        cut_coords=[2.0],
+        title="face_vs_house, sub-02",
+        alpha=0.05,
+    )
+    cuts = [axes for axes in figure.axes if axes.images and len(axes.images) == 2]
+    assert len(cuts) == 3
+    assert {axes.images[1].get_clim() for axes in cuts} == {(scores[masks["cluster-mass"]].min(), scores.max())}
+    assert all(np.isfinite(_drawn(axes)[0]).any() for axes in cuts)  # the mean image under every row
+    texts = _texts(figure)
+    assert "TFCE: no voxel significant at FWE α = 0.05" in texts
+    assert f"voxel FWE p <= 0.05: {int(masks['voxel'].sum())} voxels" in texts
+    plt.close(figure)

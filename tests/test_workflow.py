@@ -223,3 +223,49 @@ def test_subject_is_spelled_one_way(tmp_path):
         tmp_path, "-n", "results/config/sub-12/face_vs_house/searchlight.nii.gz", "--configfile", config
     )
     assert job_counts(result.stdout)["fetch"] == 1
+
+
+def test_the_report_of_an_analysis_that_never_ran_says_what_to_run(tmp_path):
+    config = write_config(tmp_path, TINY_CONFIG)
+    result = run_snakemake(tmp_path, "--configfile", config, "--report", "report.html", check=False)
+    assert result.returncode != 0 and "Report created" not in result.stdout
+    assert not (tmp_path / "report.html").exists()
+    assert (
+        "snakelight: analysis 'config' has no results to report (results/config/config.yaml, "
+        f"results/config/sub-02/face_vs_house/searchlight.nii.gz, {OUT}/searchlight_folds.nii.gz and 6 more): "
+        f"run `snakemake --cores all --configfile {config}` first, then the report again"
+    ) in result.stdout
+
+
+def test_the_report_of_a_failed_run_names_what_is_missing(tiny_run, tmp_path):
+    workdir = shutil.copytree(tiny_run, tmp_path / "run", symlinks=True)
+    for name in ("searchlight.png", "fscores.png"):  # as a failed figures job leaves them
+        (workdir / OUT / name).unlink()
+    (workdir / "report.html").unlink(missing_ok=True)  # another test's
+    config = str(workdir / "config.yaml")
+    result = run_snakemake(workdir, "--configfile", config, "--report", "report.html", check=False)
+    assert result.returncode != 0 and not (workdir / "report.html").exists()
+    assert (
+        f"snakelight: analysis 'config' lacks 2 of its 9 results to report ({OUT}/searchlight.png, "
+        f"{OUT}/fscores.png): its run failed or did not finish (its log says why); "
+        f"run `snakemake --cores all --configfile {config}` first, then the report again"
+    ) in result.stdout
+    # A run that made everything: no word about it.
+    result = run_snakemake(tiny_run, "--configfile", str(tiny_run / "config.yaml"), "--report", "report.html")
+    assert "snakelight: analysis" not in result.stdout.replace("snakelight: analysis 'config' in", "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "requested"),
+    [
+        (["snakemake", "--report", "r.html"], True),
+        (["snakemake", "--report=r.html"], True),
+        (["snakemake", "--reporter", "html"], True),
+        (["snakemake", "--report", "r.html", "--report-after-run", "--cores", "2"], False),
+        (["snakemake", "--cores", "2", "results/config/report.html"], False),
+    ],
+)
+def test_report_requested(argv, requested):
+    from snakelight.workflow.report_check import report_requested
+
+    assert report_requested(argv) == requested

@@ -116,8 +116,9 @@ def bold_sources(bolds, bids_config):
 
 def write_statmap(map_path, statmap_path, *, contrast, chance, samples, sources):
     """Copy the searchlight map at ``map_path`` to ``statmap_path`` and write its JSON
-    sidecar: how it was computed (from the map's own sidecar), its chance level, what
-    its samples are and their ``sources`` (BIDS URIs)."""
+    sidecar: how it was computed (from the map's own sidecar: the folds the merge found,
+    not the config's ``n_splits``), its chance level, what its samples are and their
+    ``sources`` (BIDS URIs)."""
     record = read_json(sidecar_path(map_path))
     searchlight = record["config"]["searchlight"]
     with atomic_path(statmap_path) as tmp:
@@ -129,7 +130,7 @@ def write_statmap(map_path, statmap_path, *, contrast, chance, samples, sources)
             "Contrast": {"Name": contrast, "Conditions": record["config"]["contrast"][contrast]},
             "Estimator": searchlight["estimator"],
             "Engine": searchlight["engine"],
-            "CrossValidation": searchlight["cv"],
+            "CrossValidation": record["cross_validation"],
             "Radius": searchlight["radius"],
             "RadiusUnits": "mm",
             "Scoring": searchlight["scoring"] or "accuracy",

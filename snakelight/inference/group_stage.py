@@ -9,7 +9,8 @@ intersection of the subjects' process masks. Every method writes, under its fold
 ``<map>.nii.gz`` for each of :func:`snakelight.inference.group.method_maps` (values inside the group mask, zeros
 outside; ``-log10 p`` maps are named ``logp_*``), ``clusters.tsv`` (:data:`CLUSTER_COLUMNS`),
 ``clusters.html`` (the table and how it was computed, for the report), ``group.png``
-(the method's FWE map) and a sidecar per map.
+(the subjects' mean score of the voxels significant at FWE alpha in the method's FWE map,
+over the group mask) and a sidecar per map.
 """
 
 from dataclasses import dataclass
@@ -249,9 +250,23 @@ def write_group_outputs(result, study, out_dir, *, title, cut_coords, config, in
     with atomic_path(f"{out_dir}/clusters.html") as tmp:
         with open(tmp, "w") as f:
             f.write(_report_page(title, table, result.details, len(study.names), int(study.mask.sum())))
-    fwe_map = to_images(result.maps[result.figure_map], study.mask, study.affine)
-    plot_group_map(fwe_map, f"{out_dir}/group.png", title=title, cut_coords=cut_coords, alpha=config["group"]["alpha"])
+    alpha = config["group"]["alpha"]
+    plot_group_map(
+        to_images(study.observed.mean(axis=0), study.mask, study.affine),
+        np.asarray(to_images(significant_voxels(result, alpha), study.mask, study.affine).dataobj) != 0,
+        to_images(np.ones(study.mask.sum(), dtype=bool), study.mask, study.affine),
+        f"{out_dir}/group.png",
+        title=title,
+        cut_coords=cut_coords,
+        alpha=alpha,
+    )
     write_sidecars(map_paths, {**config, "method": result.details}, inputs)
+
+
+def significant_voxels(result, alpha):
+    """The voxels (V,) of the method's FWE map (its ``figure_map``, -log10 p) with FWE p at
+    most ``alpha``, as the subject figures threshold (snakelight.inference.step.significant)."""
+    return np.asarray(result.maps[result.figure_map]) >= -np.log10(alpha)
 
 
 def _report_page(title, table, details, n_subjects, n_voxels):

@@ -15,10 +15,12 @@ from snakelight.report.slices import (  # noqa: E402
     HEIGHT,
     Layer,
     background_layer,
+    colour_range,
     draw_cuts,
     fitted_size,
     mean_volume,
     new_figure,
+    no_significant_voxel,
     save,
 )
 from snakelight.report.summary import write_table_html  # noqa: E402
@@ -33,21 +35,29 @@ NULL_PANELS = [
 ]
 
 
-def plot_fwe_maps(score_img, masks, background, path, *, cut_coords, title):
-    """The scores of the voxels of each bool mask of ``masks`` (correction name -> 3-D bool),
-    one row per correction, over the ``background`` :class:`~snakelight.report.slices.Layer`."""
+def fwe_figure(score_img, masks, background, *, cut_coords, title, alpha):
+    """The scores of the voxels of each bool mask of ``masks`` (correction name -> 3-D
+    bool: the voxels it finds significant at FWE ``alpha``), one row per correction, in
+    one colour scale (from the lowest to the highest score shown in any row), over the
+    ``background`` :class:`~snakelight.report.slices.Layer`; a row with no voxel says so."""
     scores = np.asarray(score_img.dataobj)
+    low, high = colour_range(np.concatenate([scores[mask] for mask in masks.values()]))
     figure = new_figure(len(masks), len(cut_coords), background, colorbar=True)
     figure.set_figheight(figure.get_figheight() + SUPTITLE_HEIGHT)
     row_height = HEIGHT / figure.get_figheight()
     for row, (name, mask) in enumerate(masks.items()):
-        low = float(scores[mask].min()) if mask.any() else 0.0
-        high = float(scores[mask].max()) if mask.any() else 1.0
         layer = Layer(np.where(mask, scores, np.nan), score_img.affine, "hot", low, high)
         box = (0.0, 1 - SUPTITLE_HEIGHT / figure.get_figheight() - (row + 1) * row_height, 1.0, row_height)
-        draw_cuts(figure, box, [background, layer], cut_coords, title=f"{name}: {int(mask.sum())} voxels")
+        n = int(mask.sum())
+        note = f"{name} FWE p <= {alpha}: {n} voxels" if n else f"{name}: {no_significant_voxel(alpha)}"
+        draw_cuts(figure, box, [background, layer], cut_coords, title=note)
     figure.suptitle(title, color="white", size=fitted_size(title, figure.get_figwidth(), largest=12))
-    save(figure, path)
+    return figure
+
+
+def plot_fwe_maps(score_img, masks, background, path, *, cut_coords, title, alpha):
+    """:func:`fwe_figure`, saved as PNG to ``path``."""
+    save(fwe_figure(score_img, masks, background, cut_coords=cut_coords, title=title, alpha=alpha), path)
 
 
 def plot_null_maxima(null_maxima, observed, path, *, alpha, title):
@@ -97,13 +107,13 @@ def write_inference_figures(inputs, fwe_png, null_png, *, alpha, cut_coords, tit
     process_mask_img = nib.load(inputs["process_mask"])
     check_cut_coords(cut_coords, samples.shape, samples.affine, inputs["samples"])
     masks = {
-        f"voxel FWE p <= {alpha}": significant(inputs["logp_fwe"], alpha),
-        f"cluster-mass FWE p <= {alpha}": significant_clusters(inputs["clusters_img"], inputs["clusters_tsv"], alpha),
-        f"TFCE FWE p <= {alpha}": significant(inputs["tfce_logp_fwe"], alpha),
+        "voxel": significant(inputs["logp_fwe"], alpha),
+        "cluster-mass": significant_clusters(inputs["clusters_img"], inputs["clusters_tsv"], alpha),
+        "TFCE": significant(inputs["tfce_logp_fwe"], alpha),
     }
     background = background_layer(mean_volume(samples))
     cut_coords = cut_coords or peak_cut(score_img, process_mask_img)
-    plot_fwe_maps(score_img, masks, background, fwe_png, cut_coords=cut_coords, title=title)
+    plot_fwe_maps(score_img, masks, background, fwe_png, cut_coords=cut_coords, title=title, alpha=alpha)
     inside = np.asarray(process_mask_img.dataobj) != 0
     table = pd.read_csv(inputs["clusters_tsv"], sep="\t")
     observed = {

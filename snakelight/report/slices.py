@@ -118,6 +118,7 @@ def draw_cuts(figure, box, layers, cut_coords, *, title=None, colorbar=True):
                 axes.text(x, 0.9, side, transform=axes.transAxes, color="w", size=12, ha="center", va="top")
         all_axes.append(axes)
     if title:
+        title = wrapped(title, cuts_width * figure.get_figwidth())
         size = fitted_size(title, cuts_width * figure.get_figwidth())
         all_axes[0].text(
             0.01,
@@ -142,16 +143,50 @@ def draw_cuts(figure, box, layers, cut_coords, *, title=None, colorbar=True):
 
 
 def fitted_size(text, width, largest=15.0):
-    """A font size (points) of at most ``largest``, smaller where ``text`` would run past
-    ``width`` inches; 7 at the least."""
-    return max(7.0, min(largest, width / (TITLE_CHAR_WIDTH * len(text))))
+    """A font size (points) of at most ``largest``, smaller where ``text``'s longest line
+    would run past ``width`` inches; 7 at the least."""
+    longest = max(len(line) for line in text.split("\n"))
+    return max(7.0, min(largest, width / (TITLE_CHAR_WIDTH * longest)))
+
+
+def wrapped(text, width, smallest=10.0):
+    """``text`` on two lines, broken after its last ``": "``, where on one line it would be
+    smaller than ``smallest`` points to fit ``width`` inches (a long title over one narrow
+    cut); else as it is."""
+    if fitted_size(text, width, largest=smallest) >= smallest or ": " not in text:
+        return text
+    head, tail = text.rsplit(": ", 1)
+    return f"{head}:\n{tail}"
+
+
+def axial_figure(layers, cut_coords, *, title, colorbar=True):
+    """:func:`draw_cuts` alone in a new figure."""
+    figure = new_figure(1, len(cut_coords), layers[-1], colorbar=colorbar)
+    draw_cuts(figure, (0.0, 0.0, 1.0, 1.0), layers, cut_coords, title=title, colorbar=colorbar)
+    return figure
 
 
 def plot_axial(path, layers, cut_coords, *, title, colorbar=True):
-    """:func:`draw_cuts` alone in a figure, saved as PNG to ``path``."""
-    figure = new_figure(1, len(cut_coords), layers[-1], colorbar=colorbar)
-    draw_cuts(figure, (0.0, 0.0, 1.0, 1.0), layers, cut_coords, title=title, colorbar=colorbar)
-    save(figure, path)
+    """:func:`axial_figure`, saved as PNG to ``path``."""
+    save(axial_figure(layers, cut_coords, title=title, colorbar=colorbar), path)
+
+
+def colour_range(values):
+    """(low, high) of a colour scale showing ``values``: their lowest and highest, apart
+    when all are alike (a scale of no width draws every value in its lowest colour);
+    (0, 1) for none."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6 * max(1.0, abs(high)):
+        return low - 0.5 * max(1e-3, 0.01 * abs(low)), high + 0.5 * max(1e-3, 0.01 * abs(high))
+    return low, high
+
+
+def no_significant_voxel(alpha):
+    """What a figure of significant voxels says when there is none."""
+    return f"no voxel significant at FWE \N{GREEK SMALL LETTER ALPHA} = {alpha}"
 
 
 def mean_volume(img):

@@ -20,7 +20,8 @@ def chunk_positions(n_seeds, n_chunks, chunk):
 
 def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
     """Assemble chunk outputs into the score map (nilearn's ``scores_``) and the per-fold
-    maps. Fails if the chunks do not cover every seed exactly once."""
+    maps; returns the number of folds the chunks were scored on. Fails if the chunks do
+    not cover every seed exactly once."""
     process_mask_img = nib.load(process_mask_img)
     process_mask = np.asarray(process_mask_img.dataobj) != 0
     n_seeds = int(process_mask.sum())
@@ -37,7 +38,7 @@ def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
     score_map, fold_maps = score_maps(process_mask, fold_scores)
     for path, data in ((map_path, score_map), (folds_path, fold_maps)):
         write_nifti(path, nib.Nifti1Image(data, process_mask_img.affine))
-    return score_map
+    return fold_scores.shape[1]
 
 
 def score_maps(process_mask, fold_scores):

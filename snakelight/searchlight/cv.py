@@ -60,3 +60,27 @@ def class_missing_from_training(y, folds):
             if label not in trained:
                 return number, label
     return None
+
+
+def folds_record(cv, table, n_folds):
+    """What the cross-validation ran, for the maps' sidecars: the method, the number of
+    folds and, per fold, the runs its test samples come from and how many there are.
+    ``table``: the contrast's samples table (label, run); ``n_folds``: the folds the
+    chunks were scored on (a leave-one-run-out of 8 runs runs 8 folds, whatever
+    ``cv["n_splits"]`` says). A count that differs from the folds of ``cv`` on ``table``
+    is a ValueError: the chunks were not scored on these samples."""
+    runs = table["run"].to_numpy()
+    folds = config_folds(cv, table["label"].to_numpy(), runs)
+    if len(folds) != n_folds:
+        raise ValueError(f"the chunks hold {n_folds} folds; {cv} splits the samples into {len(folds)}")
+    return {
+        "method": cv["method"],
+        "n_splits": len(folds),
+        "test_runs": [sorted({_plain(run) for run in runs[test]}) for _, test in folds],
+        "test_samples": [int(len(test)) for _, test in folds],
+    }
+
+
+def _plain(value):
+    """A numpy scalar as the Python value JSON writes."""
+    return value.item() if isinstance(value, np.generic) else value

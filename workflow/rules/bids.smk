@@ -39,9 +39,11 @@ def derivative_path(name):
 
 
 def discovered_runs(subject=None):
-    """The runs table discovery wrote (snakelight.data.bids), once it has run; only
+    """The runs table discovery wrote (snakelight.data.bids), once it has run: through
+    the checkpoint, or read as it is for a report of the results there are; only
     ``subject``'s rows when given."""
-    return read_runs_table(checkpoints.bids_discover.get().output.runs, subject)
+    runs = rules.bids_discover.output.runs if REPORT_ONLY else checkpoints.bids_discover.get().output.runs
+    return read_runs_table(runs, subject)
 
 
 def bids_subject_runs(wildcards):
@@ -84,8 +86,8 @@ def discovered_subjects():
     return list(dict.fromkeys(discovered_runs()["subject"]))
 
 
-def bids_outputs(wildcards):
-    """Input function of rule all: the BIDS-like derivatives of each discovered subject."""
+def bids_outputs():
+    """The BIDS-like derivatives of each discovered subject."""
     outputs = list(rules.bids_description.output)
     for subject, subject_runs in discovered_runs().groupby("subject"):
         entities = bids_entities(subject_runs)

@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,7 @@ from snakelight.searchlight.engines import resolve_engine
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
 from snakelight.workflow.config_files import read_user_config, stop
+from snakelight.workflow.report_check import report_requested
 from snakelight.workflow.subjects_table import FILE_COLUMNS
 
 # Stop on a bad config before any job, with one line naming the key and the value (or
@@ -28,6 +30,9 @@ try:
     config.update(validated, analysis=analysis_name(validated, workflow.overwrite_configfiles))
 except ConfigError as error:
     stop(error)
+
+# snakemake --report (without --report-after-run): a report of the results there are.
+REPORT_ONLY = report_requested(sys.argv)
 
 # Every output of this analysis lies under RESULTS: analyses live side by side.
 ANALYSIS = config["analysis"]
@@ -102,10 +107,16 @@ def each_subject_and_contrast(names):
     )
 
 
-def final_outputs(wildcards=None):
-    """Input function of rule all: the analysis's configuration and each subject's maps,
-    figures and tables."""
+def final_outputs():
+    """The analysis's configuration and each subject's maps, figures and tables."""
     return [results("config.yaml")] + each_subject_and_contrast(SUBJECT_OUTPUTS)
+
+
+def all_outputs(wildcards=None):
+    """Input function of rule all (and what a report needs): every subject's outputs,
+    their inference files, the group methods' and the bids source's derivatives."""
+    outputs = final_outputs() + inference_outputs() + group_outputs()
+    return outputs + (bids_outputs() if DATASET == "bids" else [])
 
 
 def map_config(wildcards, *sections):

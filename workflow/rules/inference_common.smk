@@ -44,9 +44,8 @@ def null_chunk_count(wildcards):
     return chunk_count(wildcards)
 
 
-def inference_outputs(wildcards=None):
-    """Input function of rule all: the inference files of every subject and contrast,
-    beside their searchlight maps."""
+def inference_outputs():
+    """The inference files of every subject and contrast, beside their searchlight maps."""
     return each_subject_and_contrast(INFERENCE_OUTPUTS) if INFERENCE["permutations"] else []
 
 

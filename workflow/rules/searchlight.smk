@@ -54,6 +54,8 @@ rule merge:
         chunks=chunk_files,
         process_mask=rules.process_mask.output[0],
         dataset=results("sub-{subject}/dataset.json"),
+        # The samples' runs: the sidecars record the folds that ran.
+        table=rules.select_conditions.output.table,
     output:
         map=results("sub-{subject}/{contrast}/searchlight.nii.gz"),
         folds=results("sub-{subject}/{contrast}/searchlight_folds.nii.gz"),

@@ -1,13 +1,18 @@
 import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
-from snakelight.io import read_json
+from snakelight.io import read_json, read_samples_table
 from snakelight.logs import to_file
 from snakelight.provenance import input_files, write_sidecars
 from snakelight.searchlight.chunks import merge_chunks
+from snakelight.searchlight.cv import folds_record
 
 to_file(snakemake.log[0])
-merge_chunks(snakemake.input.chunks, snakemake.input.process_mask, snakemake.output.map, snakemake.output.folds)
+output = snakemake.output
+n_folds = merge_chunks(snakemake.input.chunks, snakemake.input.process_mask, output.map, output.folds)
 write_sidecars(
-    [snakemake.output.map, snakemake.output.folds],
+    [output.map, output.folds],
     snakemake.params.config,
     input_files(read_json(snakemake.input.dataset), process_mask=snakemake.input.process_mask),
+    cross_validation=folds_record(
+        snakemake.params.config["searchlight"]["cv"], read_samples_table(snakemake.input.table), n_folds
+    ),
 )
