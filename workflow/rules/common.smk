@@ -113,8 +113,9 @@ def final_outputs():
 
 
 def all_outputs(wildcards=None):
-    """Input function of rule all (and what a report needs): every subject's outputs,
-    their inference files, the group methods' and the bids source's derivatives."""
+    """What the workflow makes, the input function of the target all (and what a report
+    needs): every subject's outputs, their inference files, the group methods' and the
+    bids source's derivatives."""
     outputs = final_outputs() + inference_outputs() + group_outputs()
     return outputs + (bids_outputs() if DATASET == "bids" else [])
 
