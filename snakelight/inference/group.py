@@ -7,8 +7,9 @@ one shared 3-D ``mask`` (C order, as ``map_3d[mask]`` gives them):
   bootstrap of subjects' permutation maps, cluster-level FWE on the largest cluster;
 - :func:`snakelight.inference.prevalence.prevalence_inference`: Allefeld, Görgen &
   Haynes (2016) permutation-based prevalence inference with the minimum statistic;
-- :func:`snakelight.inference.signflip.sign_flip_inference`: nilearn's sign-flip
-  one-sample test of accuracy - chance (max-t, TFCE and cluster FWE).
+- :func:`snakelight.inference.signflip.sign_flip_inference`: the sign-flip one-sample
+  test of accuracy - chance (max-t, exact TFCE and cluster FWE; every sign pattern when
+  2^N <= n_perm).
 
 Settings are checked by :func:`check_group_settings`, shaped as the config's ``group``
 section; a bad one raises :class:`snakelight.io.InputError` naming the config key.
@@ -41,7 +42,7 @@ def method_maps(method, settings):
             "logp_prevalence_fwe",
             "gamma_bound_fwe",
         )
-    # nilearn's non_parametric_inference maps; the cluster ones only with a threshold.
+    # The sign-flip test's maps (nilearn's non_parametric_inference names); the cluster ones only with a threshold.
     clusters = ("size", "logp_max_size", "mass", "logp_max_mass") if settings["signflip"]["threshold"] else ()
     return ("t", "logp_max_t", "tfce", "logp_max_tfce", *clusters)
 
