@@ -292,13 +292,19 @@ def test_group_rules_on_a_multi_subject_run(tmp_path):
     [
         (
             {"methods": ["stelzer"], "stelzer": {"bootstraps": 500}},
-            "config key group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot "
-            "resolve that voxel threshold",
+            "config key group.stelzer.p_voxel: 0.001 is below 1/500 = 0.002; 500 bootstrap maps cannot "
+            "resolve that voxel threshold: use p_voxel >= 0.002",
         ),
         (
             {"methods": ["signflip"]},
-            "config key group.min_subjects: 3 subjects give 8 sign patterns; the sign-flip test cannot reach "
-            "group.alpha 0.05 (it needs at least 5 subjects)",
+            "config key group.min_subjects: the sign-flip test needs N >= 5 subjects at group.alpha 0.05 (3 give "
+            "8 sign patterns, p >= 0.125)",
+        ),
+        (
+            # 3 subjects: the prevalence p is at least 0.5^3 = 0.125 whatever the data.
+            {"methods": ["prevalence"]},
+            "config key group.prevalence.gamma0: prevalence needs N >= 5 subjects at gamma0 0.5 and alpha 0.05, "
+            "or gamma0 <= 0.368 with 3 subjects (p >= gamma0^N = 0.125)",
         ),
         (
             {"methods": ["prevalence"], "min_subjects": 4},

@@ -86,9 +86,17 @@ def test_stelzer_connectivity(connectivity, sizes):
     mask = np.ones((2, 2, 1), dtype=bool)  # voxels (0,0), (0,1), (1,0), (1,1)
     observed = np.tile([0.5, 0.25, 0.25, 0.5], (2, 1))
     null = np.full((2, 3, 4), 0.25)
-    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.1, alpha=0.5, connectivity=connectivity)
+    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.2, alpha=0.5, connectivity=connectivity)
     assert result.clusters["size"].tolist() == sizes
-    assert result.largest_null.tolist() == [0] * 10
+    assert result.largest_null.tolist() == [0] * 9  # 3 null maps of 2 subjects: all 3^2 combinations
+
+
+def test_stelzer_enumerates_the_combinations_when_they_are_few():
+    every = bootstrap_draws(100, 2, 3, seed=0)
+    assert every.tolist() == [[a, b] for a in range(3) for b in range(3)]
+    assert np.array_equal(bootstrap_draws(9, 2, 3, seed=5), every)  # 3^2 <= B: no draw, no seed
+    drawn = bootstrap_draws(8, 2, 3, seed=0)
+    assert drawn.shape == (8, 2)
 
 
 def random_study(seed, n_subjects=4, n_null=7, shape=(6, 5, 4)):
@@ -177,11 +185,11 @@ def test_prevalence_hand_worked():
 
 def test_prevalence_monte_carlo_and_blocks():
     maps = np.random.default_rng(2).random((3, 4, 50))  # 4^3 = 64 combinations > 40 asked for
-    result = prevalence_inference(maps, permutations=40, alpha=0.1, block=7)
+    result = prevalence_inference(maps, permutations=40, alpha=0.1, gamma0=0.4, block=7)
     assert not result.enumerated
     assert result.combinations.shape == (40, 3)
     assert result.combinations[0].tolist() == [0, 0, 0]
-    again = prevalence_inference(maps, permutations=40, alpha=0.1, block=1000)
+    again = prevalence_inference(maps, permutations=40, alpha=0.1, gamma0=0.4, block=1000)
     for field in ("p_global", "p_global_fwe", "bound", "bound_fwe", "max_null", "combinations"):
         assert getattr(result, field).tobytes() == getattr(again, field).tobytes()
     # Direct: the minimum over subjects of each combination's maps, all at once.
@@ -346,8 +354,8 @@ def test_sign_flip_voxel_fwe_only_returns_two_maps():
             6,
             None,
             (
-                "group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
-                "threshold"
+                "group.stelzer.p_voxel: 0.001 is below 1/500 = 0.002; 500 bootstrap maps cannot resolve that voxel "
+                "threshold: use p_voxel >= 0.002"
             ),
         ),
         (
@@ -366,7 +374,20 @@ def test_sign_flip_voxel_fwe_only_returns_two_maps():
             {"alpha": 0.01, "stelzer": {"bootstraps": 50, "p_voxel": 0.1, "connectivity": 1}},
             6,
             None,
-            "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstraps (group.stelzer.bootstraps) give",
+            (
+                "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstrap maps give; use at least 99 "
+                "(group.stelzer.bootstraps, or more subject-level null maps)"
+            ),
+        ),
+        (
+            # 3 null maps of 2 subjects: only 3^2 = 9 bootstrap combinations, all of them drawn.
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.01, "connectivity": 1}},
+            2,
+            4,
+            (
+                "group.stelzer.p_voxel: 0.01 is below 1/9 = 0.111; 9 bootstrap maps (all P^N combinations) cannot "
+                "resolve that voxel threshold: use p_voxel >= 0.111"
+            ),
         ),
         (
             {"alpha": 0.05, "prevalence": {"permutations": 0}},
@@ -381,12 +402,23 @@ def test_sign_flip_voxel_fwe_only_returns_two_maps():
             "group.prevalence.gamma0: 1.0 is not a number between 0 and 1 (exclusive)",
         ),
         (
-            {"alpha": 0.05, "prevalence": {"permutations": 1000}},
-            3,
+            # The example: p >= gamma0^N = 0.0625 whatever the data.
+            {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 0.5}},
+            4,
+            101,
+            (
+                "group.prevalence.gamma0: prevalence needs N >= 5 subjects at gamma0 0.5 and alpha 0.05, or gamma0 "
+                "<= 0.473 with 4 subjects (p >= gamma0^N = 0.0625)"
+            ),
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 0.3}},
+            4,
             2,
             (
-                "group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
-                "subjects, group.prevalence.permutations 1000) give"
+                "group.prevalence.permutations: 16 second-level permutations (all combinations of 2 first-level maps "
+                "of 4 subjects) give p >= 0.0625, above group.alpha 0.05; it needs 20: more permutations, subjects "
+                "or subject-level null maps"
             ),
         ),
         (
@@ -405,15 +437,15 @@ def test_sign_flip_voxel_fwe_only_returns_two_maps():
             {"alpha": 0.05, "signflip": {"n_perm": 10, "threshold": None}},
             6,
             None,
-            "group.alpha: 0.05 is below 0.0909, the smallest p that 10 sign flips (group.signflip.n_perm) give",
+            "group.signflip.n_perm: 10 sign flips give p >= 0.0909, above group.alpha 0.05; use n_perm >= 19",
         ),
         (
             {"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": None}},
             4,
             None,
             (
-                "group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
-                "needs at least 5 subjects)"
+                "group.min_subjects: the sign-flip test needs N >= 5 subjects at group.alpha 0.05 (4 give 16 sign "
+                "patterns, p >= 0.0625)"
             ),
         ),
     ],

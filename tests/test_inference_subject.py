@@ -9,13 +9,16 @@ import pytest
 from scipy import ndimage
 from scipy.stats import binom
 
-from snakelight.inference import clusters, subject
+from snakelight.inference import clusters, feasibility, subject
 from snakelight.inference import tfce as exact_tfce
 from snakelight.inference.permutations import (
     check_relabellings,
     check_settings,
+    distinct_null_maps,
     distinct_relabellings,
     exchangeability,
+    is_block_design,
+    label_renamings,
     permutation_block,
     permuted_labels,
     read_permutations,
@@ -92,9 +95,72 @@ def test_too_few_relabellings_for_alpha_are_refused():
         check_relabellings(design, alpha=0.2, source="samples.tsv")
     assert str(error.value) == (
         "config key inference.permute: the 5 blocks of samples.tsv (2 runs) have only 4 distinct relabellings "
-        "within runs, so no p-value can reach inference.alpha = 0.2; use more runs, or inference.permute: "
-        "samples if single samples are exchangeable"
+        "within runs (counted modulo renaming the labels), so no p-value can reach inference.alpha = 0.2; it needs "
+        "5: use more runs (two conditions, one block each per run: 4 runs), or a larger alpha"
     )
+    assert "samples" not in str(error.value).split("of samples.tsv")[1]  # no longer suggests permute: samples
+
+
+def _two_condition_runs(n_runs):
+    """n_runs runs, each a face block then a house block (3 volumes each, rest between)."""
+    labels = np.tile(np.repeat(["face", "house"], 3), n_runs)
+    runs = np.repeat(np.arange(1, n_runs + 1), 6)
+    return labels, runs, np.tile(np.r_[0:3, 5:8], n_runs)
+
+
+def test_relabellings_are_counted_modulo_the_renaming_of_the_labels():
+    # Swapping face and house in every run is a relabelling, and names the same split: its
+    # null map is the real one. 5 runs: 2^5 = 32 relabellings, 16 distinct maps.
+    design = exchangeability(*_two_condition_runs(5))
+    assert distinct_relabellings(design) == 32 and label_renamings(design) == 2
+    assert distinct_null_maps(design) == 16
+    with pytest.raises(InputError, match="have only 16 distinct relabellings"):
+        check_relabellings(design, alpha=0.05, source="samples.tsv")  # 32 >= 20 let it through before
+    haxby = exchangeability(*_two_condition_runs(12))
+    assert distinct_null_maps(haxby) == 2_048
+    check_relabellings(haxby, alpha=0.05, source="samples.tsv")
+    # Three conditions of one block each per run: the 3! renamings.
+    three = exchangeability(
+        np.tile(np.repeat(["a", "b", "c"], 2), 4),
+        np.repeat([1, 2, 3, 4], 6),
+        np.tile(np.arange(6) // 2 * 3 + np.arange(6) % 2, 4),
+    )
+    assert distinct_relabellings(three) == 6**4 and label_renamings(three) == 6
+    # Labels with different counts in a run cannot be renamed into each other.
+    assert label_renamings(exchangeability(BLOCK_LABELS, BLOCK_RUNS, BLOCK_VOLUMES)) == 1
+
+
+def test_a_global_label_swap_scores_the_real_split():
+    from sklearn.model_selection import KFold
+
+    from snakelight.searchlight.scoring import score_spheres
+
+    labels, runs, volumes = _two_condition_runs(4)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((labels.size, 8)).astype(np.float32)
+    X[labels == "face", :3] += 0.7
+    swapped = np.where(labels == "face", "house", "face")
+    folds = list(KFold(n_splits=4).split(X, labels))
+    spheres = [np.arange(3, dtype=np.intp), np.arange(2, 8, dtype=np.intp)]
+    for estimator in ("gnb", "lda"):
+        real = score_spheres(X, labels, spheres, estimator, folds, engine="fast")
+        renamed = score_spheres(X, swapped, spheres, estimator, folds, engine="fast")
+        assert np.array_equal(real, renamed)
+
+
+def test_permute_samples_is_refused_on_block_designs():
+    labels, runs, volumes = _two_condition_runs(6)
+    assert is_block_design(labels, runs, volumes)
+    with pytest.raises(InputError) as error:
+        feasibility.check_samples_permutable("samples", is_block_design(labels, runs, volumes), "volumes")
+    assert str(error.value).startswith(
+        "config key inference.permute: samples moves single volumes, but this design's labels come in blocks"
+    )
+    feasibility.check_samples_permutable("blocks", True, "volumes")
+    feasibility.check_samples_permutable("samples", True, "glm")  # beta series: one beta per trial
+    single_trials = (np.array(["face", "house"] * 8), np.repeat([1, 2], 8), np.arange(16))
+    assert not is_block_design(*single_trials)
+    feasibility.check_samples_permutable("samples", False, "volumes")
 
 
 def test_permutations_file_reads_back(tmp_path):

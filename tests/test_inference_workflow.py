@@ -285,14 +285,16 @@ def test_bad_inference_settings_stop_before_any_job(tmp_path, inference, message
 @pytest.mark.workflow
 def test_blocks_too_few_to_reach_alpha_stop_the_first_permutation_job(tmp_path):
     """The default, whole blocks: the tiny config's 4 runs of one face and one house block
-    have 2^4 = 16 relabellings, so no p-value can reach alpha 0.05: one line, no null map."""
+    have 2^4 = 16 relabellings, 8 distinct null maps (swapping the labels in every run renames
+    the classes), so no p-value can reach alpha 0.05: one line, no null map."""
     inference = {key: value for key, value in INFERENCE_20.items() if key != "permute"}
     config = write_config(tmp_path, with_inference(inference))
     result = run_snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
     assert result.returncode != 0
     message = (
-        f"error: config key inference.permute: the 8 blocks of {OUT}/samples.tsv (4 runs) have only 16 "
-        "distinct relabellings within runs, so no p-value can reach inference.alpha = 0.05"
+        f"error: config key inference.permute: the 8 blocks of {OUT}/samples.tsv (4 runs) have only 8 "
+        "distinct relabellings within runs (counted modulo renaming the labels), so no p-value can reach "
+        "inference.alpha = 0.05"
     )
     assert [line for line in result.stdout.splitlines() if line.startswith(message)]
     assert not list((tmp_path / OUT).glob("null_chunks/*/*.npz"))

@@ -117,7 +117,9 @@ def run_stelzer(study, *, bootstraps, p_voxel, connectivity, alpha, seed):
         "null": "each subject's permutation maps (searchlight_null.nii.gz); bootstrap group maps, each "
         "the mean of one null map per subject; cluster FWE from the largest cluster of each bootstrap map",
         "permutations_per_subject": study.null.shape[1],
-        "bootstraps": bootstraps,
+        "bootstraps": len(result.largest_null),
+        "all_combinations": len(result.largest_null) < bootstraps
+        or study.null.shape[1] ** len(study.names) == bootstraps,
         "cluster_forming": f"above the (1 - {p_voxel}) quantile of the voxel's bootstrap values",
         "connectivity": connectivity,
         "alpha": alpha,
