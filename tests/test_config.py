@@ -19,7 +19,8 @@ def test_defaults_are_filled_in():
 
 
 @pytest.mark.parametrize(
-    ("permutations", "per_job", "cluster_threshold"), [(19, 19, 0.05), (100, 100, 1 / 101), (999, 100, 0.001)]
+    ("permutations", "per_job", "cluster_threshold"),
+    [(0, 100, 0.001), (19, 19, 0.05), (100, 100, 1 / 101), (999, 100, 0.001)],
 )
 def test_inference_defaults_work_for_every_accepted_permutation_count(permutations, per_job, cluster_threshold):
     # inference: {permutations: 100} alone used to be refused (cluster_threshold 0.001 needs

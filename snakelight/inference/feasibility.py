@@ -35,14 +35,15 @@ def needed(alpha):
 
 
 def default_permutations_per_job(n_permutations):
-    """inference.permutations_per_job when not set: min(100, P)."""
-    return min(100, n_permutations)
+    """inference.permutations_per_job when not set: min(100, P) (100 without inference, P = 0,
+    as before: a config without inference keeps its filled-in values)."""
+    return min(100, n_permutations) if n_permutations > 0 else 100
 
 
 def default_cluster_threshold(n_permutations):
     """inference.cluster_threshold when not set: 0.001, or the smallest voxel p that P
-    permutations resolve, 1 / (P + 1), when that is larger (0.0099 for P = 100)."""
-    return max(0.001, 1 / (n_permutations + 1))
+    permutations resolve, 1 / (P + 1), when that is larger (0.0099 for P = 100; 0.001 when P = 0)."""
+    return max(0.001, 1 / (n_permutations + 1)) if n_permutations > 0 else 0.001
 
 
 def check_subject_settings(n_permutations, permutations_per_job, alpha, cluster_threshold):
