@@ -244,7 +244,7 @@ GROUP_STUDY = {
     "subjects": [1, 2, 3, 4, 5],
     "dataset": {
         "source": "synthetic",
-        "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "jitter_mm": 2.0, "amplitude_spread": 0.3},
+        "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "jitter_mm": 2.0, "amplitude_spread": 0.3, "n_runs": 6},
     },
     "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "gnb", "n_chunks": 1},
     "group": {
@@ -253,9 +253,9 @@ GROUP_STUDY = {
         "prevalence": {"permutations": 2000},
         "signflip": {"n_perm": 500},
     },
-    # Each subject's null maps, computed by the subject-level permutation rules; single
-    # volumes move, as the tiny config's 4 runs allow only 16 block relabellings (< 1 / alpha).
-    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05, "permute": "samples"},
+    # Each subject's null maps, computed by the subject-level permutation rules: whole blocks,
+    # 6 runs (the tiny config's 4 give 8 distinct null maps, < 1 / alpha; 6 give 32).
+    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05},
 }
 
 

@@ -102,10 +102,10 @@ def test_too_few_relabellings_for_alpha_are_refused():
 
 
 def _two_condition_runs(n_runs):
-    """n_runs runs, each a face block then a house block (3 volumes each, rest between)."""
-    labels = np.tile(np.repeat(["face", "house"], 3), n_runs)
-    runs = np.repeat(np.arange(1, n_runs + 1), 6)
-    return labels, runs, np.tile(np.r_[0:3, 5:8], n_runs)
+    """n_runs runs, each a face block then a house block (4 volumes each, rest between)."""
+    labels = np.tile(np.repeat(["face", "house"], 4), n_runs)
+    runs = np.repeat(np.arange(1, n_runs + 1), 8)
+    return labels, runs, np.tile(np.r_[0:4, 6:10], n_runs)
 
 
 def test_relabellings_are_counted_modulo_the_renaming_of_the_labels():
@@ -160,6 +160,9 @@ def test_permute_samples_is_refused_on_block_designs():
     feasibility.check_samples_permutable("samples", True, "glm")  # beta series: one beta per trial
     single_trials = (np.array(["face", "house"] * 8), np.repeat([1, 2], 8), np.arange(16))
     assert not is_block_design(*single_trials)
+    # Single trials in a random order: some labels repeat on consecutive trials, few four times.
+    shuffled = np.random.default_rng(0).permutation(np.repeat(["face", "house"], 100))
+    assert not is_block_design(shuffled, np.ones(200), np.arange(200))
     feasibility.check_samples_permutable("samples", False, "volumes")
 
 
