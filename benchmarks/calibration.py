@@ -52,7 +52,8 @@ CV = {"method": "kfold", "n_splits": 4}
 CHANCE = 0.5
 MODES = {
     "full": {"datasets": 100, "shape": (20, 24, 20), "n_runs": 12, "permutations": 99, "cluster_threshold": 0.01},
-    # 6 runs: 2^6 relabellings of their face and house blocks, enough for alpha 0.05 (4 runs have 16).
+    # 6 runs: 2^6 relabellings of their face and house blocks, 2^5 = 32 distinct null maps (the
+    # global swap renames the classes), enough for alpha 0.05 (4 runs have 8).
     "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 6, "permutations": 19, "cluster_threshold": 0.05},
 }
 # The planted data: the default generated dataset (quick: the tests' tiny one).

@@ -25,13 +25,10 @@ Scenarios and what is printed, per method, with Clopper-Pearson 95% intervals:
 
 import argparse
 import time
-import warnings
 
-import nibabel as nib
 import numpy as np
 from scipy import ndimage, stats
 
-from snakelight.inference.group import to_images
 from snakelight.inference.prevalence import prevalence_inference
 from snakelight.inference.signflip import sign_flip_inference
 from snakelight.inference.stelzer import stelzer_inference
@@ -65,18 +62,9 @@ def significant_maps(maps, shape, counts, seed):
         maps[:, 0], maps[:, 1:], mask, bootstraps=counts["bootstraps"], p_voxel=counts["p_voxel"], seed=seed
     )
     prevalence = prevalence_inference(maps, permutations=counts["permutations"], seed=seed)
-    affine = np.eye(4)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Data array used to create a new image contains 64-bit ints")
-        signflip = sign_flip_inference(
-            to_images(maps[:, 0], mask, affine),
-            0.5,
-            nib.Nifti1Image(mask.astype(np.uint8), affine),
-            n_perm=counts["n_perm"],
-            threshold=None,
-            random_state=seed,
-        )
-    tfce_p = 10 ** -np.asarray(signflip["logp_max_tfce"].dataobj)[mask]
+    # 6 subjects: 64 sign patterns, all of them (an exact test) whenever n_perm >= 64.
+    signflip = sign_flip_inference(maps[:, 0] - 0.5, mask, n_perm=counts["n_perm"], threshold=None, seed=seed)
+    tfce_p = 10 ** -signflip.maps["logp_max_tfce"]
     return {
         "stelzer": stelzer.significant,
         "prevalence": prevalence.p_global_fwe <= ALPHA,
@@ -146,7 +134,8 @@ def main():
     print(
         f"{N_SUBJECTS} subjects, {np.prod(counts['shape'])} voxels, {counts['n_null']} null maps per subject; "
         f"Stelzer {counts['bootstraps']} bootstraps at p_voxel {counts['p_voxel']}, prevalence "
-        f"{counts['permutations']} permutations, sign-flip {counts['n_perm']} flips (TFCE)"
+        f"{counts['permutations']} permutations, sign-flip n_perm {counts['n_perm']} (TFCE; all "
+        f"{2**N_SUBJECTS} sign patterns when n_perm >= {2**N_SUBJECTS})"
     )
     start = time.perf_counter()
     no_effect(counts)

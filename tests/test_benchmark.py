@@ -32,6 +32,19 @@ def test_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
         assert re.search(r"identical to scikit-learn's on (\d+) of \1 spheres checked$", rows[f"fast {estimator}"])
 
 
+def test_signflip_benchmark_runs_and_prints_its_ratios(capsys):
+    """benchmarks/signflip.py --quick: the three measurements, each with a ratio, and the
+    exact TFCE's maxima close to the stepped one's."""
+    spec = importlib.util.spec_from_file_location("signflip_benchmark", REPO / "benchmarks" / "signflip.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.main(["--quick"])
+    out = capsys.readouterr().out
+    ratios = re.findall(r"ratio [a-z ]+/ [a-z]+(?: \(1,000 flips\))?: (\d+)", out)
+    assert len(ratios) == 3 and all(int(ratio) >= 1 for ratio in ratios)
+    assert float(re.search(r"largest relative difference of the maxima: ([\d.e-]+)", out)[1]) < 0.02
+
+
 @pytest.mark.workflow
 def test_seed_benchmark_runs_and_the_maps_agree(tmp_path, capsys):
     """benchmarks/seed.py --quick times make run, nilearn's seed script and the workflow

@@ -22,6 +22,21 @@ def test_defaults_are_filled_in():
     assert config["resources"]["min_mem_mb"] == 1000
 
 
+@pytest.mark.parametrize(
+    ("permutations", "per_job", "cluster_threshold"),
+    [(0, 100, 0.001), (19, 19, 0.05), (100, 100, 1 / 101), (999, 100, 0.001)],
+)
+def test_inference_defaults_work_for_every_accepted_permutation_count(permutations, per_job, cluster_threshold):
+    # inference: {permutations: 100} alone used to be refused (cluster_threshold 0.001 needs
+    # P >= 999); the defaults now follow P: min(100, P) per job, 0.001 or 1 / (P + 1).
+    config = validate_config({"contrasts": FH, "inference": {"permutations": permutations}}, SCHEMA)
+    assert config["inference"]["permutations_per_job"] == per_job
+    assert config["inference"]["cluster_threshold"] == pytest.approx(cluster_threshold, rel=1e-12)
+    set_by_hand = {"permutations": permutations, "permutations_per_job": 7, "cluster_threshold": 0.2}
+    config = validate_config({"contrasts": FH, "inference": set_by_hand}, SCHEMA)
+    assert config["inference"] == {**config["inference"], **set_by_hand}
+
+
 def test_shipped_configs_are_valid(tmp_path, monkeypatch):
     """Each config/*.yaml, read from a folder holding the BIDS dataset config/bids.yaml
     names (a relative path, read from Snakemake's working directory)."""

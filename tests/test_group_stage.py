@@ -247,7 +247,7 @@ GROUP_STUDY = {
     "subjects": [1, 2, 3, 4, 5],
     "dataset": {
         "source": "synthetic",
-        "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "jitter_mm": 2.0, "amplitude_spread": 0.3},
+        "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "jitter_mm": 2.0, "amplitude_spread": 0.3, "n_runs": 6},
     },
     "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "gnb", "n_chunks": 1},
     "group": {
@@ -256,9 +256,9 @@ GROUP_STUDY = {
         "prevalence": {"permutations": 2000},
         "signflip": {"n_perm": 500},
     },
-    # Each subject's null maps, computed by the subject-level permutation rules; single
-    # volumes move, as the tiny config's 4 runs allow only 16 block relabellings (< 1 / alpha).
-    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05, "permute": "samples"},
+    # Each subject's null maps, computed by the subject-level permutation rules: whole blocks,
+    # 6 runs (the tiny config's 4 give 8 distinct null maps, < 1 / alpha; 6 give 32).
+    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05},
 }
 
 
@@ -298,13 +298,19 @@ def test_group_rules_on_a_multi_subject_run(tmp_path):
     [
         (
             {"methods": ["stelzer"], "stelzer": {"bootstraps": 500}},
-            "config key group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot "
-            "resolve that voxel threshold",
+            "config key group.stelzer.p_voxel: 0.001 is below 1/500 = 0.002; 500 bootstrap maps cannot "
+            "resolve that voxel threshold: use p_voxel >= 0.002",
         ),
         (
             {"methods": ["signflip"]},
-            "config key group.min_subjects: 3 subjects give 8 sign patterns; the sign-flip test cannot reach "
-            "group.alpha 0.05 (it needs at least 5 subjects)",
+            "config key group.min_subjects: the sign-flip test needs N >= 5 subjects at group.alpha 0.05 (3 give "
+            "8 sign patterns, p >= 0.125)",
+        ),
+        (
+            # 3 subjects: the prevalence p is at least 0.5^3 = 0.125 whatever the data.
+            {"methods": ["prevalence"]},
+            "config key group.prevalence.gamma0: prevalence needs N >= 5 subjects at gamma0 0.5 and alpha 0.05, "
+            "or gamma0 <= 0.368 with 3 subjects (p >= gamma0^N = 0.125)",
         ),
         (
             {"methods": ["prevalence"], "min_subjects": 4},

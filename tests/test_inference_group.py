@@ -1,5 +1,6 @@
 """Group-level searchlight inference: hand-worked cases, determinism, calibration, errors."""
 
+import itertools
 import math
 
 import nibabel as nib
@@ -9,9 +10,11 @@ import pytest
 from nilearn.glm.second_level import non_parametric_inference
 from scipy import ndimage, stats
 
-from snakelight.inference.group import check_group_settings, stack_subject_maps, to_images
+from snakelight.inference import clusters
+from snakelight.inference import tfce as exact_tfce
+from snakelight.inference.group import check_group_settings, method_maps, stack_subject_maps, to_images
 from snakelight.inference.prevalence import prevalence_inference, second_level_combinations
-from snakelight.inference.signflip import sign_flip_inference
+from snakelight.inference.signflip import sign_flip_inference, sign_patterns
 from snakelight.inference.stelzer import bootstrap_draws, stelzer_inference
 from snakelight.io import InputError
 
@@ -83,9 +86,17 @@ def test_stelzer_connectivity(connectivity, sizes):
     mask = np.ones((2, 2, 1), dtype=bool)  # voxels (0,0), (0,1), (1,0), (1,1)
     observed = np.tile([0.5, 0.25, 0.25, 0.5], (2, 1))
     null = np.full((2, 3, 4), 0.25)
-    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.1, alpha=0.5, connectivity=connectivity)
+    result = stelzer_inference(observed, null, mask, bootstraps=10, p_voxel=0.2, alpha=0.5, connectivity=connectivity)
     assert result.clusters["size"].tolist() == sizes
-    assert result.largest_null.tolist() == [0] * 10
+    assert result.largest_null.tolist() == [0] * 9  # 3 null maps of 2 subjects: all 3^2 combinations
+
+
+def test_stelzer_enumerates_the_combinations_when_they_are_few():
+    every = bootstrap_draws(100, 2, 3, seed=0)
+    assert every.tolist() == [[a, b] for a in range(3) for b in range(3)]
+    assert np.array_equal(bootstrap_draws(9, 2, 3, seed=5), every)  # 3^2 <= B: no draw, no seed
+    drawn = bootstrap_draws(8, 2, 3, seed=0)
+    assert drawn.shape == (8, 2)
 
 
 def random_study(seed, n_subjects=4, n_null=7, shape=(6, 5, 4)):
@@ -174,11 +185,11 @@ def test_prevalence_hand_worked():
 
 def test_prevalence_monte_carlo_and_blocks():
     maps = np.random.default_rng(2).random((3, 4, 50))  # 4^3 = 64 combinations > 40 asked for
-    result = prevalence_inference(maps, permutations=40, alpha=0.1, block=7)
+    result = prevalence_inference(maps, permutations=40, alpha=0.1, gamma0=0.4, block=7)
     assert not result.enumerated
     assert result.combinations.shape == (40, 3)
     assert result.combinations[0].tolist() == [0, 0, 0]
-    again = prevalence_inference(maps, permutations=40, alpha=0.1, block=1000)
+    again = prevalence_inference(maps, permutations=40, alpha=0.1, gamma0=0.4, block=1000)
     for field in ("p_global", "p_global_fwe", "bound", "bound_fwe", "max_null", "combinations"):
         assert getattr(result, field).tobytes() == getattr(again, field).tobytes()
     # Direct: the minimum over subjects of each combination's maps, all at once.
@@ -239,39 +250,84 @@ def mask_image(mask, affine):
 
 
 @pytest.mark.filterwarnings("ignore:Data array used to create a new image contains 64-bit ints")
-def test_sign_flip_is_nilearn_on_accuracy_minus_chance():
+def test_sign_flip_t_map_is_nilearns_and_its_maxima_the_flips():
     maps, mask, affine = sign_flip_study()
-    mask_img = mask_image(mask, affine)
-    run = {"n_perm": 200, "threshold": 0.01, "tfce": True, "random_state": 3}
-    result = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_img, **run)
+    result = sign_flip_inference(maps - 0.5, mask, n_perm=200, threshold=0.01, seed=3)
     direct = non_parametric_inference(
         [nib.Nifti1Image(image.get_fdata() - 0.5, affine) for image in to_images(maps, mask, affine)],
         design_matrix=pd.DataFrame({"intercept": np.ones(len(maps))}),
-        mask=mask_img,
+        mask=mask_image(mask, affine),
         two_sided_test=False,
-        **run,
+        n_perm=200,
+        threshold=0.01,
+        tfce=True,
+        random_state=3,
     )
-    assert (
-        sorted(result)
-        == sorted(direct)
-        == sorted(["t", "logp_max_t", "tfce", "logp_max_tfce", "size", "logp_max_size", "mass", "logp_max_mass"])
-    )
-    for key in result:
-        np.testing.assert_array_equal(result[key].get_fdata(), direct[key].get_fdata())
-    t = stats.ttest_1samp(maps - 0.5, 0.0).statistic
-    np.testing.assert_allclose(result["t"].get_fdata()[mask], t, rtol=1e-10)
-    again = sign_flip_inference(to_images(maps, mask, affine), 0.5, mask_img, **run)
-    assert all(np.array_equal(again[key].get_fdata(), result[key].get_fdata()) for key in result)
-    log_p = result["logp_max_t"].get_fdata()[mask]
+    assert list(result.maps) == list(method_maps("signflip", {"signflip": {"threshold": 0.01}}))
+    assert sorted(result.maps) == sorted(key for key in direct if not key.startswith("h0_"))
+    np.testing.assert_allclose(result.maps["t"], direct["t"].get_fdata()[mask], rtol=1e-12)
+    np.testing.assert_allclose(result.maps["t"], stats.ttest_1samp(maps - 0.5, 0.0).statistic, rtol=1e-10)
+    for key in ("size", "mass"):  # the observed clusters, each voxel its cluster's
+        np.testing.assert_allclose(result.maps[key], direct[key].get_fdata()[mask], rtol=1e-12)
+    assert result.n_flips == 201 and not result.exhaustive
+    again = sign_flip_inference(maps - 0.5, mask, n_perm=200, threshold=0.01, seed=3)
+    assert all(np.array_equal(again.maps[key], result.maps[key]) for key in result.maps)
+    log_p = result.maps["logp_max_t"]
     assert log_p[:10].min() > -np.log10(0.05) > log_p[10:].max()
 
 
-def test_sign_flip_voxel_fwe_only_returns_one_map():
-    maps, mask, affine = sign_flip_study()
-    result = sign_flip_inference(
-        to_images(maps, mask, affine), 0.5, mask_image(mask, affine), n_perm=50, threshold=None, tfce=False
-    )
-    assert list(result) == ["logp_max_t"]
+def _brute_force_sign_flips(differences, mask, threshold_t):
+    """Every sign pattern, one at a time: the maximum t, TFCE, cluster size and mass of each."""
+    n = len(differences)
+    maxima = []
+    for pattern in itertools.product([1.0, -1.0], repeat=n):
+        flipped = differences * np.array(pattern)[:, None]
+        t = stats.ttest_1samp(flipped, 0.0).statistic
+        labels, count = clusters.label_clusters(t > threshold_t, mask)
+        sizes = clusters.cluster_sizes(labels, count)
+        masses = clusters.cluster_masses(labels, count, t - threshold_t)
+        maxima.append([t.max(), exact_tfce.tfce(t, mask).max(), sizes.max(initial=0), masses.max(initial=0)])
+    return np.array(maxima).T
+
+
+def test_sign_flip_enumerates_every_pattern_when_they_are_few():
+    maps, mask, _ = sign_flip_study(n_subjects=6)
+    differences = maps - 0.5
+    result = sign_flip_inference(differences, mask, n_perm=64, threshold=0.05)
+    assert result.exhaustive and result.n_flips == 64
+    brute = _brute_force_sign_flips(differences, mask, result.cluster_forming_t)
+    for row, key in enumerate(["t", "tfce", "size", "mass"]):
+        # The same multiset of maxima, hence the same p-values: #{patterns >= observed} / 2^N.
+        np.testing.assert_allclose(np.sort(result.null_maxima[key]), np.sort(brute[row]), rtol=1e-9, atol=1e-12)
+    for name, key in [("t", "t"), ("tfce", "tfce"), ("size", "size"), ("mass", "mass")]:
+        observed = result.maps[name]
+        p = (brute[["t", "tfce", "size", "mass"].index(key)][None] >= observed[:, None] - 1e-9).mean(axis=1)
+        np.testing.assert_allclose(10 ** -result.maps[f"logp_max_{key}"], p, rtol=1e-12)
+    assert (10 ** -result.maps["logp_max_t"]).min() == pytest.approx(1 / 64)  # the smallest p of 6 subjects
+
+
+def test_sign_flip_exhaustive_does_not_depend_on_draws_or_seed():
+    maps, mask, _ = sign_flip_study(n_subjects=5)
+    runs = [sign_flip_inference(maps - 0.5, mask, n_perm=n, threshold=None, seed=s) for n, s in [(32, 0), (500, 7)]]
+    assert all(run.exhaustive and run.n_flips == 32 for run in runs)
+    assert all(np.array_equal(runs[0].maps[key], runs[1].maps[key]) for key in runs[0].maps)
+    assert (10 ** -runs[0].maps["logp_max_t"]).min() == pytest.approx(1 / 32)
+    drawn = sign_flip_inference(maps - 0.5, mask, n_perm=31, threshold=None)
+    assert not drawn.exhaustive and drawn.n_flips == 32
+
+
+def test_sign_patterns():
+    signs, exhaustive = sign_patterns(3, 8)
+    assert exhaustive and signs[0].tolist() == [1, 1, 1] and len({tuple(row) for row in signs}) == 8
+    signs, exhaustive = sign_patterns(3, 7, seed=1)
+    assert not exhaustive and signs.shape == (8, 3) and signs[0].tolist() == [1, 1, 1]
+    assert np.array_equal(signs, sign_patterns(3, 7, seed=1)[0]) and set(np.unique(signs)) == {-1.0, 1.0}
+
+
+def test_sign_flip_voxel_fwe_only_returns_two_maps():
+    maps, mask, _ = sign_flip_study()
+    result = sign_flip_inference(maps - 0.5, mask, n_perm=50, threshold=None, tfce=False)
+    assert list(result.maps) == ["t", "logp_max_t"]
 
 
 @pytest.mark.parametrize(
@@ -298,8 +354,8 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
             6,
             None,
             (
-                "group.stelzer.p_voxel: 0.001 is below 1/bootstraps = 0.002; 500 bootstrap maps cannot resolve that voxel "
-                "threshold"
+                "group.stelzer.p_voxel: 0.001 is below 1/500 = 0.002; 500 bootstrap maps cannot resolve that voxel "
+                "threshold: use p_voxel >= 0.002"
             ),
         ),
         (
@@ -318,7 +374,20 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
             {"alpha": 0.01, "stelzer": {"bootstraps": 50, "p_voxel": 0.1, "connectivity": 1}},
             6,
             None,
-            "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstraps (group.stelzer.bootstraps) give",
+            (
+                "group.alpha: 0.01 is below 0.0196, the smallest p that 50 bootstrap maps give; use at least 99 "
+                "(group.stelzer.bootstraps, or more subject-level null maps)"
+            ),
+        ),
+        (
+            # 3 null maps of 2 subjects: only 3^2 = 9 bootstrap combinations, all of them drawn.
+            {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.01, "connectivity": 1}},
+            2,
+            4,
+            (
+                "group.stelzer.p_voxel: 0.01 is below 1/9 = 0.111; 9 bootstrap maps (all P^N combinations) cannot "
+                "resolve that voxel threshold: use p_voxel >= 0.111"
+            ),
         ),
         (
             {"alpha": 0.05, "prevalence": {"permutations": 0}},
@@ -333,12 +402,23 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
             "group.prevalence.gamma0: 1.0 is not a number between 0 and 1 (exclusive)",
         ),
         (
-            {"alpha": 0.05, "prevalence": {"permutations": 1000}},
-            3,
+            # The issue's example: p >= gamma0^N = 0.0625 whatever the data.
+            {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 0.5}},
+            4,
+            101,
+            (
+                "group.prevalence.gamma0: prevalence needs N >= 5 subjects at gamma0 0.5 and alpha 0.05, or gamma0 "
+                "<= 0.473 with 4 subjects (p >= gamma0^N = 0.0625)"
+            ),
+        ),
+        (
+            {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 0.3}},
+            4,
             2,
             (
-                "group.alpha: 0.05 is below 0.125, the smallest p that 8 second-level permutations (2 first-level maps of 3 "
-                "subjects, group.prevalence.permutations 1000) give"
+                "group.prevalence.permutations: 16 second-level permutations (all combinations of 2 first-level maps "
+                "of 4 subjects) give p >= 0.0625, above group.alpha 0.05; it needs 20: more permutations, subjects "
+                "or subject-level null maps"
             ),
         ),
         (
@@ -357,15 +437,15 @@ def test_sign_flip_voxel_fwe_only_returns_one_map():
             {"alpha": 0.05, "signflip": {"n_perm": 10, "threshold": None}},
             6,
             None,
-            "group.alpha: 0.05 is below 0.0909, the smallest p that 10 sign flips (group.signflip.n_perm) give",
+            "group.signflip.n_perm: 10 sign flips give p >= 0.0909, above group.alpha 0.05; use n_perm >= 19",
         ),
         (
             {"alpha": 0.05, "signflip": {"n_perm": 1000, "threshold": None}},
             4,
             None,
             (
-                "group.min_subjects: 4 subjects give 16 sign patterns; the sign-flip test cannot reach group.alpha 0.05 (it "
-                "needs at least 5 subjects)"
+                "group.min_subjects: the sign-flip test needs N >= 5 subjects at group.alpha 0.05 (4 give 16 sign "
+                "patterns, p >= 0.0625)"
             ),
         ),
     ],
@@ -413,19 +493,6 @@ def _with_nan(null):
     null = null.copy()
     null[1, 1, 2] = np.nan
     return null
-
-
-def test_sign_flip_images_on_other_grids(tmp_path):
-    maps, mask, affine = sign_flip_study()
-    images = to_images(maps, mask, affine)
-    other = tmp_path / "sub-06.nii.gz"
-    nib.Nifti1Image(np.zeros((5, 5, 3)), affine).to_filename(other)
-    with pytest.raises(InputError) as error:
-        sign_flip_inference([*images[:5], other], 0.5, mask_image(mask, affine))
-    assert str(error.value) == (
-        f"{other}: shape (5, 5, 3) and affine differ from subject map 1's (5, 5, 4); "
-        "every subject's map must share one 3-D grid"
-    )
 
 
 def test_stack_subject_maps_and_images():

@@ -9,12 +9,16 @@ import pytest
 from scipy import ndimage
 from scipy.stats import binom
 
-from snakelight.inference import clusters, subject
+from snakelight.inference import clusters, feasibility, subject
+from snakelight.inference import tfce as exact_tfce
 from snakelight.inference.permutations import (
     check_relabellings,
     check_settings,
+    distinct_null_maps,
     distinct_relabellings,
     exchangeability,
+    is_block_design,
+    label_renamings,
     permutation_block,
     permuted_labels,
     read_permutations,
@@ -91,9 +95,75 @@ def test_too_few_relabellings_for_alpha_are_refused():
         check_relabellings(design, alpha=0.2, source="samples.tsv")
     assert str(error.value) == (
         "config key inference.permute: the 5 blocks of samples.tsv (2 runs) have only 4 distinct relabellings "
-        "within runs, so no p-value can reach inference.alpha = 0.2; use more runs, or inference.permute: "
-        "samples if single samples are exchangeable"
+        "within runs (counted modulo renaming the labels), so no p-value can reach inference.alpha = 0.2; it needs "
+        "5: use more runs (two conditions, one block each per run: 4 runs), or a larger alpha"
     )
+    assert "samples" not in str(error.value).split("of samples.tsv")[1]  # no longer suggests permute: samples
+
+
+def _two_condition_runs(n_runs):
+    """n_runs runs, each a face block then a house block (4 volumes each, rest between)."""
+    labels = np.tile(np.repeat(["face", "house"], 4), n_runs)
+    runs = np.repeat(np.arange(1, n_runs + 1), 8)
+    return labels, runs, np.tile(np.r_[0:4, 6:10], n_runs)
+
+
+def test_relabellings_are_counted_modulo_the_renaming_of_the_labels():
+    # Swapping face and house in every run is a relabelling, and names the same split: its
+    # null map is the real one. 5 runs: 2^5 = 32 relabellings, 16 distinct maps.
+    design = exchangeability(*_two_condition_runs(5))
+    assert distinct_relabellings(design) == 32 and label_renamings(design) == 2
+    assert distinct_null_maps(design) == 16
+    with pytest.raises(InputError, match="have only 16 distinct relabellings"):
+        check_relabellings(design, alpha=0.05, source="samples.tsv")  # 32 >= 20 let it through before
+    haxby = exchangeability(*_two_condition_runs(12))
+    assert distinct_null_maps(haxby) == 2_048
+    check_relabellings(haxby, alpha=0.05, source="samples.tsv")
+    # Three conditions of one block each per run: the 3! renamings.
+    three = exchangeability(
+        np.tile(np.repeat(["a", "b", "c"], 2), 4),
+        np.repeat([1, 2, 3, 4], 6),
+        np.tile(np.arange(6) // 2 * 3 + np.arange(6) % 2, 4),
+    )
+    assert distinct_relabellings(three) == 6**4 and label_renamings(three) == 6
+    # Labels with different counts in a run cannot be renamed into each other.
+    assert label_renamings(exchangeability(BLOCK_LABELS, BLOCK_RUNS, BLOCK_VOLUMES)) == 1
+
+
+def test_a_global_label_swap_scores_the_real_split():
+    from sklearn.model_selection import KFold
+
+    from snakelight.searchlight.scoring import score_spheres
+
+    labels, runs, volumes = _two_condition_runs(4)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((labels.size, 8)).astype(np.float32)
+    X[labels == "face", :3] += 0.7
+    swapped = np.where(labels == "face", "house", "face")
+    folds = list(KFold(n_splits=4).split(X, labels))
+    spheres = [np.arange(3, dtype=np.intp), np.arange(2, 8, dtype=np.intp)]
+    for estimator in ("gnb", "lda"):
+        real = score_spheres(X, labels, spheres, estimator, folds, engine="fast")
+        renamed = score_spheres(X, swapped, spheres, estimator, folds, engine="fast")
+        assert np.array_equal(real, renamed)
+
+
+def test_permute_samples_is_refused_on_block_designs():
+    labels, runs, volumes = _two_condition_runs(6)
+    assert is_block_design(labels, runs, volumes)
+    with pytest.raises(InputError) as error:
+        feasibility.check_samples_permutable("samples", is_block_design(labels, runs, volumes), "volumes")
+    assert str(error.value).startswith(
+        "config key inference.permute: samples moves single volumes, but this design's labels come in blocks"
+    )
+    feasibility.check_samples_permutable("blocks", True, "volumes")
+    feasibility.check_samples_permutable("samples", True, "glm")  # beta series: one beta per trial
+    single_trials = (np.array(["face", "house"] * 8), np.repeat([1, 2], 8), np.arange(16))
+    assert not is_block_design(*single_trials)
+    # Single trials in a random order: some labels repeat on consecutive trials, few four times.
+    shuffled = np.random.default_rng(0).permutation(np.repeat(["face", "house"], 100))
+    assert not is_block_design(shuffled, np.ones(200), np.arange(200))
+    feasibility.check_samples_permutable("samples", False, "volumes")
 
 
 def test_permutations_file_reads_back(tmp_path):
@@ -285,31 +355,74 @@ def test_no_cluster_gives_an_empty_table(planted_clusters):
 
 
 def test_tfce_by_hand_on_a_line():
-    # Heights 1 and 2 (dh = 1): at 1 the clusters are voxels 0-2 (3 voxels) and 4; at 2, voxels 1-2.
-    enhanced = subject.tfce(np.array([1.0, 2.0, 2.0, 0.0, 1.0]), np.ones((5, 1, 1), dtype=bool), steps=2)
-    assert enhanced == pytest.approx([np.sqrt(3), np.sqrt(3) + np.sqrt(2) * 4, np.sqrt(3) + np.sqrt(2) * 4, 0, 1])
+    # Voxels 0-2 form one cluster of 3 for h in (0, 1], voxels 1-2 one of 2 for h in (1, 2]:
+    # TFCE = sum of size^0.5 * (top^3 - bottom^3) / 3 over the intervals below the voxel's value.
+    enhanced = subject.tfce(np.array([1.0, 2.0, 2.0, 0.0, 1.0]), np.ones((5, 1, 1), dtype=bool))
+    both = np.sqrt(3) / 3 + np.sqrt(2) * 7 / 3
+    np.testing.assert_allclose(enhanced, [np.sqrt(3) / 3, both, both, 0, 1 / 3], rtol=1e-14)
 
 
-def test_tfce_approximates_the_integral():
-    # One voxel of height x: the integral of h^2 from 0 to x is x^3 / 3; 100 right-hand steps overshoot it.
-    enhanced = subject.tfce(np.array([0.0, 0.3, 0.0]), np.ones((3, 1, 1), dtype=bool))
-    assert enhanced[1] == pytest.approx(0.3**3 * 101 * 201 / 6e4) and enhanced[[0, 2]].tolist() == [0, 0]
+def test_tfce_of_one_voxel_is_the_integral():
+    # One voxel of height x: the integral of h^2 from 0 to x is x^3 / 3, exactly.
+    enhanced = subject.tfce(np.array([0.0, 0.3, -1.0]), np.ones((3, 1, 1), dtype=bool))
+    assert enhanced[1] == pytest.approx(0.3**3 / 3, rel=1e-14) and enhanced[[0, 2]].tolist() == [0, 0]
+
+
+def _smooth_map(seed, shape=(9, 10, 8)):
+    volume = ndimage.gaussian_filter(np.random.default_rng(seed).normal(size=shape), 1.2)
+    process_mask = np.ones(volume.shape, dtype=bool)
+    process_mask[0], process_mask[:, :2, :3] = False, False
+    return volume, process_mask
+
+
+def _brute_force_tfce(values, process_mask, connectivity, steps):
+    """The midpoint sum of e(h)^0.5 h^2 dh over ``steps`` heights, labelling at every height."""
+    dh = values.max() / steps
+    enhanced = np.zeros(values.shape)
+    for height in (np.arange(steps) + 0.5) * dh:
+        labels, n = clusters.label_clusters(values >= height, process_mask, connectivity)
+        extent = np.r_[0, np.sqrt(clusters.cluster_sizes(labels, n))]
+        enhanced += extent[labels] * height**2 * dh
+    return enhanced
+
+
+@pytest.mark.parametrize("connectivity", [6, 26])
+def test_tfce_is_the_limit_of_a_brute_force_sum(connectivity):
+    volume, process_mask = _smooth_map(1, (6, 7, 5))
+    values = volume[process_mask]
+    ours = subject.tfce(values, process_mask, connectivity=connectivity)
+    errors = [
+        np.abs(_brute_force_tfce(values, process_mask, connectivity, steps) - ours).max() / ours.max()
+        for steps in (100, 1_000, 10_000)
+    ]
+    assert errors[2] < errors[1] < errors[0] < 0.01 and errors[2] < 1e-4
 
 
 @pytest.mark.parametrize("connectivity", [6, 18, 26])
-def test_tfce_is_nilearns_times_the_step(connectivity):
+def test_tfce_is_nilearns_times_the_step_at_nilearns_heights(connectivity):
+    # On a map whose values lie on nilearn's heights j * dh, cluster extents only change at
+    # those heights. With H = 0 the integral of e(h)^E over each step is e(h_j)^E dh: ours is
+    # nilearn's sum x dh. With H = 2 nilearn's right-hand sum converges to ours as dh falls.
     from nilearn.mass_univariate._utils import calculate_tfce
 
-    volume = ndimage.gaussian_filter(np.random.default_rng(1).normal(size=(9, 10, 8)), 1.2)
-    process_mask = np.ones(volume.shape, dtype=bool)
-    process_mask[0], process_mask[:, :2, :3] = False, False
-    values = volume[process_mask]
-    nilearns = calculate_tfce(
-        np.where(process_mask, volume, 0)[..., None], clusters.structure(connectivity), two_sided_test=False
-    )[..., 0][process_mask]
-    ours = subject.tfce(values, process_mask, connectivity=connectivity)
+    volume, process_mask = _smooth_map(1)
+    dh = volume.max() / 20
+    on_heights = np.where(process_mask, np.round(volume / dh) * dh, 0)
+    structure = clusters.structure(connectivity)
+    nilearns = calculate_tfce(on_heights[..., None], structure, H=0, dh=dh, two_sided_test=False)[..., 0]
+    ours = exact_tfce.tfce(on_heights[process_mask], process_mask, connectivity=connectivity, H=0)
     assert ours.max() > 0
-    np.testing.assert_allclose(ours, nilearns * values.max() / 100, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours, nilearns[process_mask] * dh, rtol=1e-12, atol=1e-14)
+    values = volume[process_mask]
+    ours = subject.tfce(values, process_mask, connectivity=connectivity)
+    errors = []
+    for steps in (100, 1_000):
+        step = values.max() / steps
+        nilearns = calculate_tfce(
+            np.where(process_mask, volume, 0)[..., None], structure, dh=step, two_sided_test=False
+        )
+        errors.append(np.abs(nilearns[..., 0][process_mask] * step - ours).max() / ours.max())
+    assert errors[1] < errors[0] / 5 and errors[1] < 2e-3
 
 
 def test_tfce_of_stacked_maps_is_each_maps_own():
@@ -353,7 +466,7 @@ def test_fwe_holds_under_a_true_null(method):
             .to_numpy()
             .min(initial=1)
         ),
-        "tfce": lambda observed, null: subject.tfce_fwe(observed, null, process_mask, chance=0.5, steps=10).p_fwe.min(),
+        "tfce": lambda observed, null: subject.tfce_fwe(observed, null, process_mask, chance=0.5).p_fwe.min(),
     }[method]
     datasets = _exchangeable_datasets(n_datasets, 20, shape)  # P = 19: the smallest p is alpha
     with warnings.catch_warnings():

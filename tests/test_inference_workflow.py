@@ -119,16 +119,17 @@ def test_statistics_step_writes_what_the_library_computes(tmp_path):
 # Through Snakemake
 
 # P = 10 needs alpha 0.1: P + 1 >= 1 / alpha, and a cluster-forming p of at least 1 / (P + 1).
-# Single volumes move: the tiny config's 4 runs allow only 16 relabellings of their blocks.
+# Whole blocks move (single volumes of blocks are refused): the tiny config's 4 runs of one face
+# and one house block give only 8 distinct null maps, so these runs have 6 runs (32).
 INFERENCE_10 = {"permutations": 10, "permutations_per_job": 5, "alpha": 0.1, "cluster_threshold": 0.1}
 INFERENCE_20 = {"permutations": 20, "permutations_per_job": 5, "alpha": 0.05, "cluster_threshold": 0.05}
-for _settings in (INFERENCE_10, INFERENCE_20):
-    _settings["permute"] = "samples"
 
 
-def with_inference(inference, **searchlight):
+def with_inference(inference, n_runs=6, **searchlight):
+    dataset = TINY_CONFIG["dataset"]
     return {
         **TINY_CONFIG,
+        "dataset": {**dataset, "synthetic": {**dataset["synthetic"], "n_runs": n_runs}},
         "inference": inference,
         "searchlight": {**TINY_CONFIG["searchlight"], **searchlight},
     }
@@ -204,7 +205,7 @@ def test_outputs_sidecars_and_report(twenty):
         sidecar = read_json(out / f"{name}.json")
         assert sidecar["config"]["inference"] == {
             "permutations": 20,
-            "permute": "samples",
+            "permute": "blocks",
             "seed": 0,
             "cluster_threshold": 0.05,
             "connectivity": 6,
@@ -212,14 +213,22 @@ def test_outputs_sidecars_and_report(twenty):
         assert "null" in sidecar["inputs"] and "permutations" in sidecar["inputs"]
     assert read_json(out / "searchlight_null.json")["config"]["inference"] == {
         "permutations": 20,
-        "permute": "samples",
+        "permute": "blocks",
         "seed": 0,
     }
     # The planted region is found: its cluster is significant with 20 permutations (p = 1/21).
     clusters = pd.read_csv(out / "clusters_fwe.tsv", sep="\t")
     assert {"size", "mass", "x_mm", "y_mm", "z_mm", "peak_score", "p_fwe_size", "p_fwe_mass"} <= set(clusters)
     assert clusters.loc[0, "p_fwe_mass"] == pytest.approx(1 / 21)
-    assert nib.load(out / "searchlight_logp_fwe.nii.gz").get_fdata().max() == pytest.approx(-np.log10(1 / 21))
+    # Random draws of the 32 distinct null maps may land on the real split (the real labels or
+    # their global swap): each such draw's map is the real one and ties its peak.
+    table = read_samples_table(out / "samples.tsv")
+    permuted = read_permutations(out / "permutations.tsv", table["label"], table["run"])
+    labels = table["label"].to_numpy().astype(str)[:, None]
+    swapped = np.where(labels == "face", "house", "face")
+    real_split = int(np.count_nonzero(np.all(permuted == labels, axis=0) | np.all(permuted == swapped, axis=0)))
+    logp_fwe = nib.load(out / "searchlight_logp_fwe.nii.gz").get_fdata().max()
+    assert logp_fwe == pytest.approx(-np.log10((1 + real_split) / 21))
     run_snakemake(workdir, "--configfile", str(workdir / "config.yaml"), "--report", "report.html")
     html = (workdir / "report.html").read_text()
     for name in ("searchlight_fwe.png", "null_maxima.png", "clusters_fwe.html"):
@@ -299,15 +308,28 @@ def test_bad_inference_settings_stop_before_any_job(tmp_path, inference, message
 @pytest.mark.workflow
 def test_blocks_too_few_to_reach_alpha_stop_the_first_permutation_job(tmp_path):
     """The default, whole blocks: the tiny config's 4 runs of one face and one house block
-    have 2^4 = 16 relabellings, so no p-value can reach alpha 0.05: one line, no null map."""
-    inference = {key: value for key, value in INFERENCE_20.items() if key != "permute"}
-    config = write_config(tmp_path, with_inference(inference))
+    have 2^4 = 16 relabellings, 8 distinct null maps (swapping the labels in every run renames
+    the classes), so no p-value can reach alpha 0.05: one line, no null map."""
+    config = write_config(tmp_path, with_inference(INFERENCE_20, n_runs=4))
     result = run_snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
     assert result.returncode != 0
     message = (
-        f"error: config key inference.permute: the 8 blocks of {OUT}/samples.tsv (4 runs) have only 16 "
-        "distinct relabellings within runs, so no p-value can reach inference.alpha = 0.05"
+        f"error: config key inference.permute: the 8 blocks of {OUT}/samples.tsv (4 runs) have only 8 "
+        "distinct relabellings within runs (counted modulo renaming the labels), so no p-value can reach "
+        "inference.alpha = 0.05"
     )
+    assert [line for line in result.stdout.splitlines() if line.startswith(message)]
+    assert not list((tmp_path / OUT).glob("null_chunks/*/*.npz"))
+
+
+@pytest.mark.workflow
+def test_single_volumes_of_blocks_may_not_move_alone(tmp_path):
+    """permute: samples on the generated block design ran at 85-98% false positives: the
+    first permutation job refuses it, in one line, before any null map."""
+    config = write_config(tmp_path, with_inference({**INFERENCE_20, "permute": "samples"}))
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", config, check=False)
+    assert result.returncode != 0
+    message = "error: config key inference.permute: samples moves single volumes, but this design's labels come in"
     assert [line for line in result.stdout.splitlines() if line.startswith(message)]
     assert not list((tmp_path / OUT).glob("null_chunks/*/*.npz"))
 

@@ -7,8 +7,9 @@ one shared 3-D ``mask`` (C order, as ``map_3d[mask]`` gives them):
   bootstrap of subjects' permutation maps, cluster-level FWE on the largest cluster;
 - :func:`snakelight.inference.prevalence.prevalence_inference`: Allefeld, Görgen &
   Haynes (2016) permutation-based prevalence inference with the minimum statistic;
-- :func:`snakelight.inference.signflip.sign_flip_inference`: nilearn's sign-flip
-  one-sample test of accuracy - chance (max-t, TFCE and cluster FWE).
+- :func:`snakelight.inference.signflip.sign_flip_inference`: the sign-flip one-sample
+  test of accuracy - chance (max-t, exact TFCE and cluster FWE; every sign pattern when
+  2^N <= n_perm).
 
 Settings are checked by :func:`check_group_settings`, shaped as the config's ``group``
 section; a bad one raises :class:`snakelight.io.InputError` naming the config key.
@@ -20,6 +21,7 @@ from numbers import Integral, Real
 import nibabel as nib
 import numpy as np
 
+from snakelight.inference import feasibility
 from snakelight.io import InputError
 
 # Group statistics need a spread over subjects; sign-flip tests need more (_check_sign_flip).
@@ -41,7 +43,7 @@ def method_maps(method, settings):
             "logp_prevalence_fwe",
             "gamma_bound_fwe",
         )
-    # nilearn's non_parametric_inference maps; the cluster ones only with a threshold.
+    # The sign-flip test's maps (nilearn's non_parametric_inference names); the cluster ones only with a threshold.
     clusters = ("size", "logp_max_size", "mass", "logp_max_mass") if settings["signflip"]["threshold"] else ()
     return ("t", "logp_max_t", "tfce", "logp_max_tfce", *clusters)
 
@@ -53,8 +55,9 @@ def check_group_settings(settings, n_subjects, n_first_level=None):
     method to run: ``stelzer`` (``bootstraps``, ``p_voxel``, ``connectivity``),
     ``prevalence`` (``permutations``, ``gamma0``), ``signflip`` (``n_perm``,
     ``threshold``). ``n_first_level``: maps per subject the prevalence test combines
-    (observed + permutations), when known; it caps the second-level permutations.
-    Raises InputError naming the first bad key.
+    (observed + permutations), when known; it caps the second-level permutations and
+    Stelzer's bootstraps. Whether each test can reach alpha is
+    :mod:`snakelight.inference.feasibility`'s. Raises InputError naming the first bad key.
     """
     alpha = settings["alpha"]
     _check_fraction("group.alpha", alpha)
@@ -62,8 +65,9 @@ def check_group_settings(settings, n_subjects, n_first_level=None):
     _check_count("group.min_subjects", min_subjects, MIN_SUBJECTS)
     if n_subjects < min_subjects:
         raise InputError(f"group.min_subjects: {n_subjects} subject(s), fewer than the {min_subjects} required")
+    n_null = None if n_first_level is None else n_first_level - 1
     if "stelzer" in settings:
-        _check_stelzer(settings["stelzer"], alpha)
+        _check_stelzer(settings["stelzer"], alpha, n_subjects, n_null)
     if "prevalence" in settings:
         _check_prevalence(settings["prevalence"], alpha, n_subjects, n_first_level)
     if "signflip" in settings:
@@ -80,21 +84,16 @@ def check_group_subjects(subjects, settings, n_first_level=None):
         raise InputError(f"config key {error}") from None
 
 
-def _check_stelzer(stelzer, alpha):
+def _check_stelzer(stelzer, alpha, n_subjects, n_null):
     bootstraps = stelzer["bootstraps"]
     _check_count("group.stelzer.bootstraps", bootstraps, 1)
-    p_voxel = stelzer["p_voxel"]
-    _check_fraction("group.stelzer.p_voxel", p_voxel)
-    if bootstraps_above_threshold(p_voxel, bootstraps) < 1:
-        raise InputError(
-            f"group.stelzer.p_voxel: {p_voxel} is below 1/bootstraps = {1 / bootstraps:.3g}; "
-            f"{bootstraps} bootstrap maps cannot resolve that voxel threshold"
-        )
+    _check_fraction("group.stelzer.p_voxel", stelzer["p_voxel"])
     if stelzer["connectivity"] not in CONNECTIVITY:
         raise InputError(
             f"group.stelzer.connectivity: {stelzer['connectivity']!r} is not one of 1 (face), 2 (edge), 3 (vertex)"
         )
-    _check_reachable(alpha, 1 / (bootstraps + 1), f"{bootstraps} bootstraps (group.stelzer.bootstraps)")
+    # Without the subject-level count (P unknown yet) the bootstraps alone bound it.
+    feasibility.check_stelzer(bootstraps, stelzer["p_voxel"], alpha, n_null if n_null else None, n_subjects)
 
 
 def _check_prevalence(prevalence, alpha, n_subjects, n_first_level):
@@ -102,15 +101,7 @@ def _check_prevalence(prevalence, alpha, n_subjects, n_first_level):
     _check_count("group.prevalence.permutations", permutations, 1)
     gamma0 = prevalence.get("gamma0", 0.5)
     _check_fraction("group.prevalence.gamma0", gamma0)
-    if n_first_level is None:
-        n_combinations, source = permutations, f"{permutations} second-level permutations"
-    else:
-        n_combinations = min(permutations, n_first_level**n_subjects)
-        source = (
-            f"{n_combinations} second-level permutations ({n_first_level} first-level maps "
-            f"of {n_subjects} subjects, group.prevalence.permutations {permutations})"
-        )
-    _check_reachable(alpha, 1 / n_combinations, source)
+    feasibility.check_prevalence(n_subjects, gamma0, alpha, permutations, n_first_level)
 
 
 def bootstraps_above_threshold(p_voxel, n_bootstraps):
@@ -124,14 +115,7 @@ def _check_sign_flip(sign_flip, alpha, n_subjects):
     _check_count("group.signflip.n_perm", n_perm, 1)
     if sign_flip["threshold"] is not None:
         _check_fraction("group.signflip.threshold", sign_flip["threshold"])
-    _check_reachable(alpha, 1 / (n_perm + 1), f"{n_perm} sign flips (group.signflip.n_perm)")
-    # Only 2^N sign patterns exist: below that p the test cannot go, however many draws.
-    if 2.0**n_subjects * alpha < 1:
-        raise InputError(
-            f"group.min_subjects: {n_subjects} subjects give {2**n_subjects} sign patterns; "
-            f"the sign-flip test cannot reach group.alpha {alpha} (it needs at least "
-            f"{math.ceil(-math.log2(alpha))} subjects)"
-        )
+    feasibility.check_sign_flip(n_subjects, n_perm, alpha)
 
 
 def _check_count(key, value, minimum):
@@ -142,11 +126,6 @@ def _check_count(key, value, minimum):
 def _check_fraction(key, value):
     if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
         raise InputError(f"{key}: {value!r} is not a number between 0 and 1 (exclusive)")
-
-
-def _check_reachable(alpha, smallest_p, source):
-    if smallest_p > alpha:
-        raise InputError(f"group.alpha: {alpha} is below {smallest_p:.3g}, the smallest p that {source} give")
 
 
 def stack_subject_maps(maps, names):

@@ -118,7 +118,9 @@ def run_stelzer(study, *, bootstraps, p_voxel, connectivity, alpha, seed):
         "null": "each subject's permutation maps (searchlight_null.nii.gz); bootstrap group maps, each "
         "the mean of one null map per subject; cluster FWE from the largest cluster of each bootstrap map",
         "permutations_per_subject": study.null.shape[1],
-        "bootstraps": bootstraps,
+        "bootstraps": len(result.largest_null),
+        "all_combinations": len(result.largest_null) < bootstraps
+        or study.null.shape[1] ** len(study.names) == bootstraps,
         "cluster_forming": f"above the (1 - {p_voxel}) quantile of the voxel's bootstrap values",
         "connectivity": connectivity,
         "alpha": alpha,
@@ -159,25 +161,32 @@ def run_prevalence(study, *, permutations, gamma0, alpha, seed):
 
 
 def run_signflip(study, *, n_perm, threshold, alpha, seed, chance):
-    """nilearn's sign-flip test of accuracy - chance; clusters of voxels whose TFCE FWE
-    p is at most alpha."""
+    """The sign-flip test of accuracy - chance (:mod:`snakelight.inference.signflip`);
+    clusters of voxels whose TFCE FWE p is at most alpha."""
     from snakelight.inference.signflip import sign_flip_inference
 
-    mask_img = nib.Nifti1Image(study.mask.astype(np.uint8), study.affine)
-    images = to_images(study.observed, study.mask, study.affine)
     result = sign_flip_inference(
-        images, chance, mask_img, n_perm=n_perm, threshold=threshold, alpha=alpha, random_state=seed
+        study.observed - chance, study.mask, n_perm=n_perm, threshold=threshold, alpha=alpha, seed=seed
     )
-    maps = {name: np.asarray(image.dataobj, dtype=np.float64)[study.mask] for name, image in result.items()}
+    n_subjects = len(study.names)
+    if result.exhaustive:
+        null = f"all {result.n_flips} sign patterns of the {n_subjects} subjects' accuracy - chance ({chance}), exact"
+    else:
+        null = (
+            f"the observed and {n_perm} random sign patterns (of {2**n_subjects}) of the subjects' "
+            f"accuracy - chance ({chance})"
+        )
     details = {
-        "null": f"random sign flips of each subject's accuracy - chance ({chance}); one-sided",
-        "sign_flips": n_perm,
+        "null": f"{null}; one-sided; the maximum t, TFCE, cluster size and mass of each",
+        "sign_flips": result.n_flips,
+        "all_sign_patterns": result.exhaustive,
         "cluster_forming_p": threshold,
+        "cluster_forming_t": result.cluster_forming_t,
         "alpha": alpha,
         "seed": seed,
     }
-    clusters = significant_clusters(10 ** -maps["logp_max_tfce"], alpha, study)
-    return MethodResult(maps, clusters, "logp_max_tfce", details)
+    clusters = significant_clusters(10 ** -result.maps["logp_max_tfce"], alpha, study)
+    return MethodResult(result.maps, clusters, "logp_max_tfce", details)
 
 
 def _require_null(study, method):

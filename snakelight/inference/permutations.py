@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from snakelight.inference import feasibility
 from snakelight.io import InputError, atomic_path, one_line
 
 COLUMN_PREFIX = "perm_"
@@ -105,21 +106,55 @@ def distinct_relabellings(design):
     return count
 
 
+def label_renamings(design):
+    """How many global renamings of the label names map every relabelling of ``design`` to
+    another one (the identity among them): a renaming may swap labels whose units have the
+    same counts in every run and unit length. Renamed labels split the samples the same way,
+    so every classifier scores them the same: two conditions with one block of each per run
+    give 2 renamings, and 2^R relabellings only 2^(R - 1) distinct null maps."""
+    profiles = collections.defaultdict(collections.Counter)
+    for group, members in enumerate(_unit_groups(design)):
+        for labels in design.labels[members].tolist():
+            profiles[labels[0]][group] += 1
+    same_profile = collections.Counter(tuple(sorted(counts.items())) for counts in profiles.values())
+    return math.prod(math.factorial(count) for count in same_profile.values())
+
+
+def distinct_null_maps(design):
+    """Distinct null maps (the real map among them) that relabelling ``design`` can give:
+    :func:`distinct_relabellings` over :func:`label_renamings`."""
+    return feasibility.distinct_null_maps(distinct_relabellings(design), label_renamings(design))
+
+
+BLOCK_VOLUMES = 4  # a run of at least this many consecutive volumes of one label is a block
+
+
+def is_block_design(labels, runs, volumes):
+    """Whether the samples are consecutive volumes of label blocks: more than half of them lie
+    in runs of at least BLOCK_VOLUMES consecutive volumes of one label. Single trials in a
+    random order rarely are (two conditions: about 31% of the samples), a block design's
+    volumes nearly all (Haxby's blocks: 9 volumes)."""
+    units = exchangeability(labels, runs, volumes).units
+    lengths = np.bincount(units)
+    return bool(np.count_nonzero(lengths[units] >= BLOCK_VOLUMES) * 2 > units.size)
+
+
 def check_relabellings(design, alpha, source):
-    """None, or InputError when ``design`` allows too few relabellings for any p-value to
-    reach ``alpha``: the smallest exact permutation p-value is 1 / distinct_relabellings."""
-    count = distinct_relabellings(design)
+    """None, or InputError when ``design`` allows too few distinct null maps for any p-value
+    to reach ``alpha`` (:func:`snakelight.inference.feasibility.check_relabellings`)."""
+    count = distinct_null_maps(design)
     n_units = np.unique(design.units).size
     moving = "samples" if n_units == design.units.size else "blocks"
-    logging.getLogger(__name__).info("%s: %d %s, %d distinct relabellings within runs", source, n_units, moving, count)
-    if count * alpha >= 1:
-        return
-    raise InputError(
-        f"config key {CONFIG_KEY}.permute: the {n_units} {moving} of {source} "
-        f"({np.unique(design.runs).size} runs) have only {count} distinct relabellings within runs, so no "
-        f"p-value can reach {CONFIG_KEY}.alpha = {alpha}; use more runs, or {CONFIG_KEY}.permute: samples "
-        f"if single samples are exchangeable"
+    logging.getLogger(__name__).info(
+        "%s: %d %s, %d distinct relabellings within runs modulo %d renamings of the labels",
+        source,
+        n_units,
+        moving,
+        count,
+        label_renamings(design),
     )
+    what = f"the {n_units} {moving} of {source} ({np.unique(design.runs).size} runs)"
+    feasibility.check_relabellings(count, alpha, what)
 
 
 def permutation_blocks(n_permutations, per_job):
@@ -181,27 +216,5 @@ def _counts(labels):
 
 
 def check_settings(n_permutations, permutations_per_job, alpha, cluster_threshold):
-    """None, or InputError naming the config key whose value makes permutation inference
-    impossible or meaningless (P = 0 turns it off and needs nothing else)."""
-    if n_permutations < 0:
-        raise InputError(f"config key {CONFIG_KEY}.permutations: {n_permutations} is negative")
-    if n_permutations == 0:
-        return
-    smallest_p = 1 / (n_permutations + 1)  # Phipson & Smyth: no p-value is below 1 / (P + 1)
-    if smallest_p > alpha:
-        raise InputError(
-            f"config key {CONFIG_KEY}.permutations: {n_permutations} permutations give p-values of "
-            f"at least 1/{n_permutations + 1} = {smallest_p:.3g}, which cannot reach "
-            f"{CONFIG_KEY}.alpha = {alpha}; use at least {int(np.ceil(1 / alpha)) - 1}"
-        )
-    if cluster_threshold < smallest_p:
-        raise InputError(
-            f"config key {CONFIG_KEY}.cluster_threshold: {cluster_threshold} is below the smallest "
-            f"voxel p-value 1/{n_permutations + 1} = {smallest_p:.3g} of {n_permutations} "
-            f"permutations, so no voxel could form a cluster"
-        )
-    if not 1 <= permutations_per_job <= n_permutations:
-        raise InputError(
-            f"config key {CONFIG_KEY}.permutations_per_job: {permutations_per_job} is not between 1 "
-            f"and {CONFIG_KEY}.permutations = {n_permutations}"
-        )
+    """:func:`snakelight.inference.feasibility.check_subject_settings`."""
+    feasibility.check_subject_settings(n_permutations, permutations_per_job, alpha, cluster_threshold)

@@ -66,7 +66,13 @@ class StelzerResult:
 
 
 def bootstrap_draws(n_bootstraps, n_subjects, n_null, seed):
-    """(B, N) int: the null map of each subject that goes into each bootstrap map."""
+    """(B, N) int: the null map of each subject that goes into each bootstrap map: every one
+    of the P^N combinations (in order) when there are at most ``n_bootstraps`` of them, else
+    ``n_bootstraps`` random ones."""
+    if n_null**n_subjects <= n_bootstraps:
+        return np.array(list(itertools.product(range(n_null), repeat=n_subjects)), dtype=np.int64).reshape(
+            -1, n_subjects
+        )
     return np.random.default_rng(seed).integers(0, n_null, size=(n_bootstraps, n_subjects))
 
 
@@ -107,6 +113,7 @@ def stelzer_inference(
             },
         },
         n_subjects,
+        n_null + 1 if draws is None else None,
     )
     if draws is None:
         draws = bootstrap_draws(bootstraps, n_subjects, n_null, seed)

@@ -19,9 +19,8 @@ from nibabel.affines import apply_affine
 from scipy.stats import rankdata
 
 from snakelight.inference import clusters
+from snakelight.inference import tfce as exact_tfce
 
-TFCE_E, TFCE_H = 0.5, 2.0  # extent and height exponents, as nilearn and FSL
-TFCE_STEPS = 100  # heights per map, as nilearn's and fslmaths' automatic step
 VOXELS_PER_BATCH = 2**22  # maps (voxels, for ranks) are taken a batch at a time, to bound memory
 CLUSTER_COLUMNS = ["cluster", "size", "mass", "peak_i", "peak_j", "peak_k", "peak_score", "p_fwe_size", "p_fwe_mass"]
 
@@ -147,31 +146,14 @@ def add_mm_coordinates(table, affine):
     return table.assign(x_mm=x, y_mm=y, z_mm=z)
 
 
-def tfce(maps, process_mask, *, connectivity=6, steps=TFCE_STEPS):
+def tfce(maps, process_mask, *, connectivity=6):
     """Threshold-free cluster enhancement of ``maps`` (V,) or (M, V) (score - chance): float64
-    of the same shape. One-sided: only values above 0 are enhanced; a map without any is 0.
-
-    Each map gets its own heights h_j = j * dh, j = 1..steps, dh = the map's maximum / steps
-    (nilearn's and fslmaths' automatic step): TFCE(v) = sum over j of e_j(v)^E * h_j^H * dh,
-    with e_j(v) the size of v's cluster among the voxels >= h_j (0 when v is below h_j),
-    E = 0.5, H = 2. The factor dh (Smith & Nichols 2009) makes the sum approximate the
-    integral over h, whatever ``steps``; nilearn's calculate_tfce leaves it out (ours = its x dh).
-    The heights depend on the map alone, so the same function enhances every map.
+    of the same shape, computed exactly (no height steps) by :func:`snakelight.inference.tfce.tfce`:
+    TFCE(v) = integral from 0 to the value of v of e(h, v)^E h^H dh, e(h, v) the size of v's
+    cluster among the voxels >= h, E = 0.5, H = 2. One-sided: values at most 0 get 0.
+    nilearn's calculate_tfce x dh approximates it at 100 heights (dh = the map's maximum / 100).
     """
-    maps = np.asarray(maps, dtype=np.float64)
-    stacked = maps.reshape(-1, maps.shape[-1])
-    top = np.maximum(stacked.max(axis=1, initial=0), 0)
-    # Rows: heights 1..steps (the last exactly the maximum, as np.linspace makes it); none for a map <= 0.
-    heights = np.linspace(0, top, steps + 1)[1:]
-    weights = heights**TFCE_H * (top / steps)
-    heights[:, top == 0] = np.inf
-    enhanced = np.zeros(stacked.shape)
-    for height, weight in zip(heights, weights):
-        labels, n = clusters.label_clusters(stacked >= height[:, None], process_mask, connectivity)
-        extent = np.zeros(n + 1)
-        extent[1:] = clusters.cluster_sizes(labels, n) ** TFCE_E
-        enhanced += extent[labels] * weight[:, None]
-    return enhanced.reshape(maps.shape)
+    return exact_tfce.tfce(maps, process_mask, connectivity=connectivity)
 
 
 class TfceInference(NamedTuple):
@@ -180,24 +162,22 @@ class TfceInference(NamedTuple):
     null_max: np.ndarray  # (P,) the largest TFCE of each null map
 
 
-def tfce_maxima(null, process_mask, *, chance, connectivity=6, steps=TFCE_STEPS):
+def tfce_maxima(null, process_mask, *, chance, connectivity=6):
     """The largest TFCE of (score - chance) in each of the maps ``null`` (P, V): (P,).
 
     A map's TFCE depends on that map alone, so blocks of permutations can be reduced apart
     (e.g. in the jobs that score them) and their maxima concatenated.
     """
+    neighbour_index = exact_tfce.neighbours(process_mask, connectivity)
     return np.concatenate(
-        [
-            tfce(null[batch] - chance, process_mask, connectivity=connectivity, steps=steps).max(axis=1, initial=0)
-            for batch in _batches(len(null), null.shape[1])
-        ]
+        [exact_tfce.maxima(null[batch] - chance, neighbour_index)[0] for batch in _batches(len(null), null.shape[1])]
     )
 
 
-def tfce_fwe(observed, null, process_mask, *, chance, connectivity=6, steps=TFCE_STEPS):
+def tfce_fwe(observed, null, process_mask, *, chance, connectivity=6):
     """TFCE of (score - chance) for the observed map and each null map (:func:`tfce`), and each
     voxel's FWE p from the null distribution of the maximum TFCE (:func:`max_statistic_p`)."""
     observed, null = _comparable(observed, null)
-    enhanced = tfce(observed - chance, process_mask, connectivity=connectivity, steps=steps)
-    null_max = tfce_maxima(null, process_mask, chance=chance, connectivity=connectivity, steps=steps)
+    enhanced = tfce(observed - chance, process_mask, connectivity=connectivity)
+    null_max = tfce_maxima(null, process_mask, chance=chance, connectivity=connectivity)
     return TfceInference(enhanced, max_statistic_p(enhanced, null_max), null_max)

@@ -13,7 +13,7 @@ import nibabel as nib
 import yaml
 
 from snakelight.data import haxby_design
-from snakelight.inference.permutations import check_settings
+from snakelight.inference import feasibility
 from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
@@ -204,11 +204,17 @@ def analysis_name(config, configfiles):
 
 
 def _check_inference(config):
-    """The permutation settings (:func:`check_settings`), and a chance level for every
-    contrast: cluster masses and TFCE measure scores above it."""
+    """The permutation settings (:func:`snakelight.inference.feasibility.check_subject_settings`),
+    after filling the defaults that depend on P (permutations_per_job min(100, P), a
+    cluster_threshold P resolves), and a chance level for every contrast: cluster masses and
+    TFCE measure scores above it."""
     inference = config["inference"]
+    if inference["permutations_per_job"] is None:
+        inference["permutations_per_job"] = feasibility.default_permutations_per_job(inference["permutations"])
+    if inference["cluster_threshold"] is None:
+        inference["cluster_threshold"] = feasibility.default_cluster_threshold(inference["permutations"])
     try:
-        check_settings(
+        feasibility.check_subject_settings(
             inference["permutations"],
             inference["permutations_per_job"],
             inference["alpha"],

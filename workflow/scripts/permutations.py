@@ -1,10 +1,17 @@
 import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
-from snakelight.inference.permutations import check_relabellings, exchangeability, write_permutations
+from snakelight.inference.feasibility import check_samples_permutable
+from snakelight.inference.permutations import check_relabellings, exchangeability, is_block_design, write_permutations
 from snakelight.io import read_samples_table
 from snakelight.logs import to_file
 
 to_file(snakemake.log[0])
 table = read_samples_table(snakemake.input.table)
+# Single volumes of label blocks are not exchangeable: permute: samples is refused on them.
+check_samples_permutable(
+    snakemake.params.permute,
+    is_block_design(table["label"], table["run"], table["volume"]),
+    snakemake.config["samples"]["mode"],
+)
 design = exchangeability(table["label"], table["run"], table["volume"], snakemake.params.permute)
 # alpha from the config, not a param: a new alpha must not rescore the null maps.
 check_relabellings(design, snakemake.config["inference"]["alpha"], source=snakemake.input.table)
