@@ -10,7 +10,8 @@ mm) with a brain-shaped mask of about 200,000 voxels; 216 samples (12 runs of 18
 classes in blocks of 9), KFold(4), one thread. The data are spatially smooth noise with
 a planted two-class effect in part of the brain, generated on the fly (seeded).
 
-Per radius, on the same random sample of centres in one process: nilearn's own
+Per radius, on the same random sample of centres in one process (runs of 8 consecutive
+seeds from random places, as a chunk job's spheres overlap): nilearn's own
 ``search_light`` (the scoring loop ``SearchLight.fit`` runs, on the same spheres: the
 tests check snakelight's spheres are nilearn's) and each engine's ``score_spheres``,
 as CPU time per sphere; the ratio to nilearn; agreement (the svc engines with nilearn,
@@ -46,6 +47,7 @@ QUICK_SHAPE = (40, 48, 40)
 RADII = (4.0, 6.0, 8.0)
 N_RUNS, RUN_LENGTH, BLOCK = 12, 18, 9
 N_SPLITS = 4
+RUN = 8  # consecutive centres per place sampled
 NULL_PERMUTATIONS = 2  # per engine that scores permutations one by one
 BATCHED_NULL_PERMUTATIONS = 20  # gnb and lda batch them
 RUNS = [("exact", "svc"), ("fast", "svc"), ("fast", "gnb"), ("fast", "lda")]
@@ -143,6 +145,16 @@ def permutations_within_runs(y, runs, n, rng):
     return permuted
 
 
+def sample_centres(n_seeds, n_centres, rng):
+    """Runs of RUN consecutive seeds (in the mask's order) from random places: a chunk job
+    scores consecutive seeds, whose spheres share voxels, and the fast engine's gnb
+    computes its statistics once per voxel; isolated centres would charge each sphere
+    with all of its voxels' statistics."""
+    n_runs = max(1, min(n_centres, n_seeds) // RUN)
+    starts = np.sort(rng.choice(n_seeds - RUN + 1, size=n_runs, replace=False))
+    return np.unique((starts[:, None] + np.arange(RUN)).ravel())
+
+
 def measure_radius(X, y, runs, mask, affine, radius, n_centres, rng):
     """One radius: the table rows (engine, ms per sphere, ratio, agreement, projections)."""
     from sklearn.model_selection import KFold
@@ -152,7 +164,7 @@ def measure_radius(X, y, runs, mask, affine, radius, n_centres, rng):
     from snakelight.searchlight.spheres import sphere_members
 
     seeds = np.argwhere(mask)
-    centres = np.sort(rng.choice(len(seeds), size=min(n_centres, len(seeds)), replace=False))
+    centres = sample_centres(len(seeds), n_centres, rng)
     # Only the spheres' voxels, as a chunk job reads them.
     X, spheres = used_columns(X, sphere_members(mask, affine, seeds[centres], radius))
     sizes = np.array([s.size for s in spheres])

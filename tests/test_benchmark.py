@@ -57,10 +57,10 @@ def test_scale_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, cap
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     monkeypatch.setattr(benchmark, "WORK", tmp_path)
-    benchmark.main(["--quick", "--centres", "6"])
+    benchmark.main(["--quick", "--centres", "8"])
     out = capsys.readouterr().out
     for radius in (4, 6, 8):
-        assert f"radius {radius} mm: 6 centres" in out
+        assert f"radius {radius} mm: 8 centres" in out  # one run of 8 consecutive seeds
     rows = re.findall(r"^(nilearn svc|exact svc|fast svc|fast gnb|fast lda) .*$", out, re.M)
     assert len(rows) == 3 * 5 + 4  # 5 rows per radius, then 4 chunk jobs
     assert out.count("np.array_equal with nilearn: True") == 3
