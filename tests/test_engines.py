@@ -170,7 +170,7 @@ def two_mm(seed_sized):
 @pytest.mark.parametrize("radius", [4.0, 6.0, 8.0])
 def test_svc_engines_equal_nilearn_on_large_spheres(two_mm, radius):
     """The exact engine equals cross_val_score at 2 mm; so does the fast svc on the
-    spheres above FAST_SVC_MAX_VOXELS, which it hands to the compiled liblinear."""
+    spheres above FAST_SVC_MAX_VOXELS, which it hands to the exact engine."""
     X, y, runs, mask, affine = two_mm
     spheres = sphere_members(mask, affine, process_seeds(mask)[::20], radius)
     sizes = np.array([sphere.size for sphere in spheres])
