@@ -59,3 +59,24 @@ def test_seed_benchmark_runs_and_the_maps_agree(tmp_path, capsys):
     ratio = float(re.search(r"^ratio workflow / nilearn:\s+([\d.]+)$", out, re.M)[1])
     assert ratio == pytest.approx(float(times["workflow"]) / float(times["nilearn"]), rel=0.05)
     assert "np.array_equal with nilearn's scores_: True" in out
+
+
+def test_scale_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
+    """benchmarks/scale.py --quick: every engine at 4, 6 and 8 mm on a 2 mm grid against
+    nilearn, the exact engine equal to nilearn, and a chunk job's peak memory."""
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(variable, "1")
+    spec = importlib.util.spec_from_file_location("scale_benchmark", REPO / "benchmarks" / "scale.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    monkeypatch.setattr(benchmark, "WORK", tmp_path)
+    benchmark.main(["--quick", "--centres", "8"])
+    out = capsys.readouterr().out
+    for radius in (4, 6, 8):
+        assert f"radius {radius} mm: 8 centres" in out  # one run of 8 consecutive seeds
+    rows = re.findall(r"^(nilearn svc|exact svc|fast svc|fast gnb|fast lda) .*$", out, re.M)
+    assert len(rows) == 3 * 5 + 4  # 5 rows per radius, then 4 chunk jobs
+    assert out.count("np.array_equal with nilearn: True") == 3
+    assert len(re.findall(r"identical to nilearn on \d+\.\d% of spheres", out)) == 3
+    assert len(re.findall(r"identical to scikit-learn's on (\d+) of \1 spheres$", out, re.M)) == 6
+    assert len(re.findall(r"peak +\d+ MB$", out, re.M)) == 4

@@ -12,7 +12,7 @@ from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import _tron
 from snakelight.searchlight.engines.exact import LiblinearFolds, score_spheres_exact
 from snakelight.searchlight.engines.fast import FoldDesign, SquaredHingeSVCScorer, padded_spheres
-from snakelight.searchlight.scoring import make_estimator, score_spheres
+from snakelight.searchlight.scoring import FAST_SVC_MAX_VOXELS, make_estimator, score_spheres
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 # liblinear's L1 solver runs out of iterations on raw BOLD values, in nilearn too.
@@ -157,6 +157,32 @@ def test_fast_svc_agrees_with_nilearn(seed_sized):
     exact = reference(X, y, spheres, "svc", folds).mean(axis=1)
     assert np.mean(fast == exact) >= 0.95
     assert np.max(np.abs(fast - exact)) <= 0.02
+
+
+@pytest.fixture(scope="module")
+def two_mm(seed_sized):
+    """The seed's 216 samples on a 2 mm grid (fMRIPrep's resolution): spheres of 6 and
+    8 mm hold up to 123 and 257 voxels."""
+    X, y, runs, _ = spheres_and_data(seed_sized)
+    return X, y, runs, np.asarray(seed_sized["mask"].dataobj), np.diag([2.0, 2.0, 2.0, 1.0])
+
+
+@pytest.mark.parametrize("radius", [4.0, 6.0, 8.0])
+def test_svc_engines_equal_nilearn_on_large_spheres(two_mm, radius):
+    """The exact engine equals cross_val_score at 2 mm; so does the fast svc on the
+    spheres above FAST_SVC_MAX_VOXELS, which it hands to the exact engine."""
+    X, y, runs, mask, affine = two_mm
+    spheres = sphere_members(mask, affine, process_seeds(mask)[::20], radius)
+    sizes = np.array([sphere.size for sphere in spheres])
+    assert sizes.max() > {4.0: 32, 6.0: 100, 8.0: 200}[radius]
+    folds = make_folds(KFold(4), X, y, runs)
+    expected = reference(X, y, spheres, "svc", folds)
+    assert np.array_equal(score_spheres(X, y, spheres, "svc", folds, engine="exact"), expected)
+    fast = score_spheres(X, y, spheres, "svc", folds, engine="fast")
+    large = sizes > FAST_SVC_MAX_VOXELS
+    assert np.array_equal(fast[large], expected[large])
+    if radius == 4.0:  # both solvers ran: edge spheres are small
+        assert 0 < large.sum() < large.size
 
 
 def test_fast_svc_reaches_the_optimum(problem):
