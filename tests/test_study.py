@@ -158,6 +158,7 @@ def test_a_table_study_runs_end_to_end_in_one_command(tmp_path):
     """The same path from a subjects table: six generated subjects, six runs each (a
     face and a house block a run: 2^6 block relabellings)."""
     table, _ = write_bids_like(tmp_path / "study", subjects=range(1, 7), n_runs=6)
+    before = tree_state(table.parent)
     config = {
         **table_config(table),
         "searchlight": {**TINY_CONFIG["searchlight"], "n_chunks": 1},
@@ -175,3 +176,5 @@ def test_a_table_study_runs_end_to_end_in_one_command(tmp_path):
     check_group_finds(results / "group/face_vs_house", truth & searched, searched)
     html = report.read_text()
     assert all(f"sub-{subject}" in html for subject in subjects)
+    assert all(f"group_{method}" in html for method in GROUP["methods"])
+    assert tree_state(table.parent) == before
