@@ -306,15 +306,14 @@ def check_group_without_subjects():
             )
 
 
-# What check_group_subjects (snakelight.inference.group) needs besides the subjects:
-# checked here where they are known at parse time, by discovery for bids.
-GROUP_CHECK = {
+# What check_group_subjects (snakelight.inference.group) needs besides the subjects
+# ([]: no group stage): checked here where they are known at parse time, by discovery
+# for bids.
+GROUP_CHECK = GROUP["methods"] and {
     "settings": {key: GROUP[key] for key in ("alpha", "min_subjects", *GROUP["methods"])},
     "n_first_level": None if NULL_MAPS_PER_SUBJECT is None else NULL_MAPS_PER_SUBJECT + 1,
 }
-if not GROUP["methods"]:
-    GROUP_CHECK = None
-else:
+if GROUP_CHECK:
     try:
         check_group_without_subjects()
         if DATASET != "bids":
