@@ -138,7 +138,8 @@ def config_entries(config_args):
 
 def _merge(config, entries):
     """Snakemake's merge (snakemake.utils.update_config): mappings key by key, recursively;
-    anything else replaced."""
+    anything else replaced. Not imported from Snakemake: the package imports only what the
+    jobs' conda environment holds (tests/test_layout.py)."""
     for key, value in entries.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             _merge(config[key], value)
