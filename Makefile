@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint docs clean
 
 setup: $(VENV)/.installed $(VENV)/.compiled
 
@@ -23,14 +23,25 @@ run: setup
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/default/report.html
 
-test: setup
+# The docs are built first: tests/test_docs.py opens the built site in a browser.
+test: setup docs
 	$(BIN)/python -m pytest
+
+# The documentation site (docs/), warnings as errors, into docs/_build/html; its packages
+# from requirements-docs.lock. SNAKELIGHT_DOCS_QUICK=1 runs the gallery's examples small.
+$(VENV)/.docs-installed: $(VENV)/.installed requirements-docs.lock
+	$(BIN)/pip install --quiet --no-deps -r requirements-docs.lock
+	touch $@
+
+docs: setup $(VENV)/.docs-installed
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 # Formatting and lint, as .ci/run checks them (settings in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check workflow
+	$(BIN)/snakemake --lint
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake docs/_build docs/_generated docs/auto_examples

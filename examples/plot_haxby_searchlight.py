@@ -1,6 +1,13 @@
-"""nilearn's example "Searchlight analysis of face vs house recognition", with one import
+"""
+Searchlight with ``from snakelight import SearchLight``
+=======================================================
+
+nilearn's example "Searchlight analysis of face vs house recognition", with one import
 changed: ``from snakelight import SearchLight`` instead of nilearn's. It then runs
-nilearn's SearchLight on the same data, prints both times and checks the maps are equal.
+nilearn's SearchLight on the same data, prints both times, checks the maps are equal and
+draws snakelight's map.
+
+.. code-block:: bash
 
     python examples/plot_haxby_searchlight.py            # generated Haxby-sized subject
     python examples/plot_haxby_searchlight.py --quick    # a small generated volume (seconds)
@@ -20,7 +27,8 @@ import numpy as np
 import pandas as pd
 from nilearn import decoding
 from nilearn.datasets import fetch_haxby
-from nilearn.image import get_data, index_img, load_img, new_img_like
+from nilearn.image import get_data, index_img, load_img, mean_img, new_img_like
+from nilearn.plotting import plot_img
 from sklearn.model_selection import KFold
 
 from snakelight import SearchLight  # the one change: was `from nilearn.decoding import SearchLight`
@@ -39,7 +47,7 @@ def generated_haxby(root, quick):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="nilearn's Haxby searchlight example with snakelight's SearchLight")
     parser.add_argument("--quick", action="store_true", help="a small generated volume instead of Haxby's grid")
     parser.add_argument("--data-dir", help="nilearn's data folder with (or to download) the real Haxby data")
     args = parser.parse_args(argv)
@@ -79,6 +87,21 @@ def run(data_dir):
     print(f"{int(process_mask.sum())} spheres, radius 5.6 mm, KFold(4), n_jobs=2")
     print(f"snakelight.SearchLight: {ours:.2f} s; nilearn.decoding.SearchLight: {theirs:.2f} s ({theirs / ours:.1f}x)")
     print(f"scores_ identical: {np.array_equal(ours_scores, theirs_scores)}")
+
+    # The map, drawn as nilearn's example draws it (the cut through the map's peak).
+    mean_fmri = mean_img(fmri_img)
+    plot_img(
+        new_img_like(mean_fmri, ours_scores),
+        bg_img=mean_fmri,
+        title="Searchlight scores (snakelight.SearchLight)",
+        display_mode="z",
+        cut_coords=1,
+        vmin=0.42,
+        cmap="inferno",
+        threshold=0.2,
+        black_bg=True,
+        colorbar=True,
+    )
 
 
 if __name__ == "__main__":

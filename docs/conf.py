@@ -1,0 +1,62 @@
+"""Sphinx configuration of snakelight's documentation (``make docs`` builds it offline)."""
+
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "tools"))
+
+import reference  # noqa: E402  (docs/tools/reference.py)
+
+# The reference pages that come from the code are written before Sphinx reads any page.
+reference.write_all()
+
+project = "snakelight"
+author = "snakelight's authors"
+copyright = "snakelight's authors"
+release = version = "0.1.0"
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "_generated", "tools", "auto_examples/*.ipynb", "**.ipynb_checkpoints"]
+myst_heading_anchors = 3
+myst_enable_extensions = ["colon_fence"]
+
+# Furo ships its fonts and scripts: a page loads nothing from the network.
+html_theme = "furo"
+html_title = "snakelight"
+html_static_path = []
+html_show_sourcelink = False
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_validation_checks = set()
+
+# Gallery: examples/plot_*.py run when the docs build, on generated data; with
+# SNAKELIGHT_DOCS_QUICK=1 (CI) each runs as `--quick`, on a small volume.
+QUICK = os.environ.get("SNAKELIGHT_DOCS_QUICK") == "1"
+
+
+def reset_argv(gallery_conf, script_vars):
+    return ["--quick"] if QUICK else []
+
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(DOCS.parent / "examples"),
+    "gallery_dirs": str(DOCS / "auto_examples"),
+    "filename_pattern": r"/plot_",
+    "reset_argv": reset_argv,
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "plot_gallery": "True",
+    "abort_on_example_error": True,
+    "show_memory": False,
+    "show_signature": False,
+}
