@@ -1,6 +1,5 @@
 """Sphinx configuration of snakelight's documentation (``make docs`` builds it offline)."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -40,19 +39,12 @@ numpydoc_show_class_members = False
 numpydoc_validation_checks = set()
 
 # Gallery: examples/plot_*.py run when the docs build, on generated data; with
-# SNAKELIGHT_DOCS_QUICK=1 (CI) each runs as `--quick`, on a small volume.
-QUICK = os.environ.get("SNAKELIGHT_DOCS_QUICK") == "1"
-
-
-def reset_argv(gallery_conf, script_vars):
-    return ["--quick"] if QUICK else []
-
-
+# SNAKELIGHT_DOCS_QUICK=1 (CI) each runs as `--quick`, on a small volume (docs/tools/gallery.py).
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
     "gallery_dirs": str(DOCS / "auto_examples"),
     "filename_pattern": r"/plot_",
-    "reset_argv": reset_argv,
+    "reset_argv": "gallery.reset_argv",
     "download_all_examples": False,
     "remove_config_comments": True,
     "plot_gallery": "True",

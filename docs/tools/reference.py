@@ -36,11 +36,14 @@ ERROR_CALL = re.compile(r"(raise\s+(?:InputError|ConfigError)\(|(?<![\w.])stop\(
 # --- configuration keys -------------------------------------------------------------
 
 
-def schema_keys(schema, prefix=""):
-    """(dotted key, its schema) of every key, parents before their keys."""
+def schema_keys(schema, prefix="", definitions=None):
+    """(dotted key, its schema with ``$ref`` resolved) of every key, parents before their keys."""
+    definitions = schema.get("definitions", {}) if definitions is None else definitions
     for name, sub in schema.get("properties", {}).items():
+        if "$ref" in sub:
+            sub = {**definitions[sub["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in sub.items() if k != "$ref"}}
         yield f"{prefix}{name}", sub
-        yield from schema_keys(sub, f"{prefix}{name}.")
+        yield from schema_keys(sub, f"{prefix}{name}.", definitions)
 
 
 def _allowed(sub):

@@ -37,27 +37,28 @@ class SearchLight(NilearnSearchLight):
     """nilearn's ``SearchLight`` (same parameters, attributes and errors; see
     :class:`nilearn.decoding.SearchLight`), scored by snakelight's engines.
 
-    Extra keyword-only parameter:
-
-    engine : {"auto", "exact", "fast"}, default="auto"
-        ``exact`` gives nilearn's scores bit for bit: LinearSVC (nilearn's ``svc``,
-        ``svc_l2``, ``svc_l1``, or a ``LinearSVC`` object) with accuracy is compiled;
-        any other estimator or scorer runs scikit-learn's ``cross_val_score`` per sphere
-        on the same folds, as nilearn does. ``fast`` batches many spheres at once
-        (estimators ``svc``, ``svc_l2``, ``gnb``, ``lda`` by name, accuracy only; see the
-        README for how close it is). ``auto``: ``fast`` for ``gnb`` and ``lda``, else
-        ``exact``.
-
-    Extra attribute:
-
-    fold_scores_ : numpy.ndarray, shape (*process_mask_.shape, n_folds)
-        The score of each fold (the folds of ``cv`` split once, in its order); zero
-        outside the process mask. ``scores_`` is their mean.
-
     ``n_jobs`` splits the spheres into contiguous blocks scored in parallel processes
     (joblib); the scores do not depend on it. The folds are split once for all spheres
     (nilearn splits them again per sphere: the same folds unless ``cv`` shuffles without
     a fixed ``random_state``).
+
+    Parameters
+    ----------
+    engine : {"auto", "exact", "fast"}, default="auto"
+        Keyword-only, the one parameter nilearn's class lacks. ``exact`` gives nilearn's
+        scores bit for bit: LinearSVC (nilearn's ``svc``, ``svc_l2``, ``svc_l1``, or a
+        ``LinearSVC`` object) with accuracy is compiled; any other estimator or scorer
+        runs scikit-learn's ``cross_val_score`` per sphere on the same folds, as nilearn
+        does. ``fast`` batches many spheres at once (estimators ``svc``, ``svc_l2``,
+        ``gnb``, ``lda`` by name, accuracy only; the docs' "The engines" says how close
+        it is). ``auto``: ``fast`` for ``gnb`` and ``lda``, else ``exact``.
+
+    Attributes
+    ----------
+    fold_scores_ : numpy.ndarray, shape (process mask's shape..., n_folds)
+        The score of each fold (the folds of ``cv`` split once, in its order); zero
+        outside the process mask. ``scores_`` is their mean. nilearn's other attributes
+        (``scores_``, ``process_mask_``, ``masked_scores_``, ...) are as nilearn's.
     """
 
     def __init__(
