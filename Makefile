@@ -34,7 +34,7 @@ $(VENV)/.docs-installed: $(VENV)/.installed requirements-docs.lock
 	touch $@
 
 docs: setup $(VENV)/.docs-installed
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html -d docs/_build/doctrees docs docs/_build/html
 
 # Formatting and lint, as .ci/run checks them (settings in pyproject.toml).
 lint: setup

@@ -1,15 +1,17 @@
 """Sphinx configuration of snakelight's documentation (``make docs`` builds it offline)."""
 
+import subprocess
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-sys.path.insert(0, str(DOCS / "tools"))
+sys.path.insert(0, str(DOCS / "tools"))  # gallery.py's hooks
 
-import reference  # noqa: E402  (docs/tools/reference.py)
-
-# The reference pages that come from the code are written before Sphinx reads any page.
-reference.write_all()
+# The reference pages that come from the code (docs/tools/reference.py) are written before
+# Sphinx reads any page; in a process of their own, as Snakemake parses the workflow there.
+generated = subprocess.run([sys.executable, str(DOCS / "tools" / "reference.py")], capture_output=True, text=True)
+if generated.returncode:
+    raise RuntimeError(f"docs/tools/reference.py failed:\n{generated.stdout}{generated.stderr}")
 
 project = "snakelight"
 author = "snakelight's authors"
@@ -51,4 +53,6 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "show_memory": False,
     "show_signature": False,
+    # Its execution-times page loads DataTables from a CDN: left out, nothing is fetched.
+    "write_computation_times": False,
 }

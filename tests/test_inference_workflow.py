@@ -251,14 +251,17 @@ def test_null_maps_do_not_depend_on_chunks_or_blocks(twenty, tmp_path):
 @pytest.mark.workflow
 def test_another_block_size_recomputes_every_null_map_as_documented(ten, tmp_path):
     """Blocks are named by their range: permutations_per_job 5 -> 10 keeps none of the 6
-    null-map files (2 blocks x 3 chunks) and scores 1 block x 3 chunks again; the READMEs
-    say so (issue 23)."""
+    null-map files (2 blocks x 3 chunks) and scores 1 block x 3 chunks again; the docs
+    and config/README.md say so (issue 23)."""
     workdir = shutil.copytree(ten, tmp_path / "run", symlinks=True)
     config = write_config(workdir, with_inference({**INFERENCE_10, "permutations_per_job": 10}))
     result = run_snakemake(workdir, "-n", "--configfile", config)
     assert job_counts(result.stdout)["null_chunk"] == 3
-    readme, config_readme = (" ".join((REPO / path).read_text().split()) for path in ("README.md", "config/README.md"))
-    assert "Changing `permutations_per_job` recomputes every null map" in readme
+    howto, config_readme = (
+        " ".join((REPO / path).read_text().split())
+        for path in ("docs/howto/permutation-settings.md", "config/README.md")
+    )
+    assert "Changing `permutations_per_job` recomputes every null map" in howto
     assert "changing it recomputes every null map" in config_readme
 
 

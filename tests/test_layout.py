@@ -199,7 +199,7 @@ def test_config_readme_documents_every_key():
     """Each key of the schema is documented in config/README.md's table, itself or as a
     whole (``process_mask.slices`` covers its axes), and each documented key exists."""
     keys = set(schema_keys(yaml.safe_load((WORKFLOW / "schemas" / "config.schema.yaml").read_text())))
-    table = (REPO / "config" / "README.md").read_text().split("| key | default | meaning |", 1)[1]
+    table = (REPO / "config" / "README.md").read_text().split("| key | default | accepts | description |", 1)[1]
     documented = set(re.findall(r"^\| `([\w.]+)` \|", table, re.M))
     assert documented <= keys
     parents = {key for key in keys if any(other.startswith(f"{key}.") for other in keys)}

@@ -2,7 +2,7 @@
 
 - the configuration keys, from ``workflow/schemas/config.schema.yaml`` (also the key
   table of ``config/README.md``, between its two ``generated`` markers);
-- the outputs of every rule, from the ``output:`` sections of ``workflow/rules/*.smk``;
+- the outputs of every rule, as Snakemake parses ``workflow/Snakefile`` (its API);
 - every error message a user can get: each ``raise InputError(...)``,
   ``raise ConfigError(...)`` and ``stop(...)`` call in ``snakelight/`` and ``workflow/``,
   its message as the code spells it (``{...}`` where the value is filled in).
@@ -91,48 +91,50 @@ def config_readme(text=None):
 
 # --- rules and their outputs -----------------------------------------------------
 
+# Configurations that between them define every rule: the synthetic group study (subject
+# maps, null maps, group methods) and the bids study, with GLM betas and with volumes.
+RULE_CONFIGS = (("config/group.yaml", None), ("config/bids.yaml", {}), ("config/bids.yaml", {"samples": {"mode": "volumes"}}))
 
-def _section(block, name):
-    """The lines of a rule's ``name:`` section (indented four spaces, then eight)."""
-    match = re.search(rf"^    {name}:\n((?:        .*\n|\s*\n)+)", block, re.M)
-    return match.group(1) if match else ""
+
+def _workflow_rules(configfile, config, bids_dir):
+    """{rule: [output paths]} as Snakemake parses the workflow with ``configfile``."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
+
+    if config is not None:  # bids: the dataset's folder must exist for the config to be read
+        config = {"dataset": {"source": "bids", "bids": {"bids_dir": bids_dir}}, **config}
+    with SnakemakeApi(OutputSettings()) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=[REPO / configfile], config=config or {}),
+            storage_settings=StorageSettings(),
+            snakefile=REPO / "workflow" / "Snakefile",
+            workdir=REPO,
+        )._workflow
+        return {rule.name: [str(path) for path in rule.output] for rule in workflow.rules if rule.name != "all"}
 
 
 def rule_outputs():
-    """{rule: (kind, file, [output paths as the rule spells them])}, from workflow/rules/*.smk."""
+    """{rule: [output paths under results/<analysis>/]}, from Snakemake's own parse of the workflow."""
+    import tempfile
+
     rules = {}
-    for path in sorted(RULES.glob("*.smk")):
-        text = path.read_text()
-        heads = list(re.finditer(r"^(rule|checkpoint) (\w+):\n", text, re.M))
-        for head, nxt in zip(heads, heads[1:] + [None]):
-            block = text[head.end() : nxt.start() if nxt else len(text)]
-            section = _section(block, "output")
-            outputs = []
-            for line in section.splitlines():
-                strings = re.findall(r'"([^"]*)"', line)
-                if not strings:
-                    continue
-                name = re.match(r"\s*(\w+)=", line)
-                label = f"{name.group(1)}: " if name else ""
-                if "multiext(" in line:
-                    stem, *exts = strings
-                    spelled = ", ".join(f"{stem}{ext}" for ext in exts)
-                else:
-                    spelled = ", ".join(strings)
-                outputs.append(label + spelled)
-            rules[head.group(2)] = (head.group(1), path.name, outputs)
+    with tempfile.TemporaryDirectory() as bids_dir:
+        for configfile, config in RULE_CONFIGS:
+            for rule, outputs in _workflow_rules(configfile, config, bids_dir).items():
+                spelled = [re.sub(r"\{(\w+),[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", r"{\1}", o).split("/", 2)[2] for o in outputs]
+                rules.setdefault(rule, spelled)
     return rules
 
 
 def outputs_page():
     lines = [
-        "| rule | in | writes (under `results/<analysis>/` where the path does not say otherwise) |",
-        "| --- | --- | --- |",
+        "| rule | writes, under `results/<analysis>/` |",
+        "| --- | --- |",
     ]
-    for rule, (kind, file, outputs) in rule_outputs().items():
-        name = f"`{rule}` (checkpoint)" if kind == "checkpoint" else f"`{rule}`"
-        spelled = "<br>".join(f"`{o}`" for o in outputs) or "nothing (a target rule)"
-        lines.append(f"| {name} | `{file}` | {spelled} |")
+    for rule, outputs in rule_outputs().items():
+        spelled = "<br>".join(f"`{o}`" for o in outputs)
+        lines.append(f"| `{rule}` | {spelled} |")
     return "\n".join(lines) + "\n"
 
 
