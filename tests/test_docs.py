@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -52,7 +51,9 @@ def test_every_config_key_has_a_description_and_a_row_in_config_readme():
 
 
 def test_config_readme_table_is_generated_from_the_schema():
-    result = subprocess.run([sys.executable, str(DOCS / "tools" / "reference.py"), "--check"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "tools" / "reference.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     # and the check fails on a stale table
     stale = (REPO / "config" / "README.md").read_text().replace("| `searchlight.radius` |", "| `searchlight.radios` |")
@@ -82,7 +83,10 @@ def test_outputs_page_covers_every_rule(tmp_path):
         | listed_rules("config/bids.yaml", "--config", bids, "samples={mode: volumes}")
     )
     assert set(outputs) == rules
-    assert outputs["merge"][:2] == ["sub-{subject}/{contrast}/searchlight.nii.gz", "sub-{subject}/{contrast}/searchlight_folds.nii.gz"]
+    assert outputs["merge"][:2] == [
+        "sub-{subject}/{contrast}/searchlight.nii.gz",
+        "sub-{subject}/{contrast}/searchlight_folds.nii.gz",
+    ]
     page = (DOCS / "reference" / "outputs.md").read_text()
     assert [rule for rule in sorted(rules) if f"`{rule}`" not in page] == []
 
@@ -94,10 +98,18 @@ def test_errors_page_lists_every_error_the_code_raises():
     """Each raise InputError/ConfigError and stop() call, found by a plain text search of the
     code, is on the generated errors page with its literal text."""
     sites = reference.error_sites()
-    paths = [*(REPO / "snakelight").rglob("*.py"), REPO / "workflow" / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]
+    paths = [
+        *(REPO / "snakelight").rglob("*.py"),
+        REPO / "workflow" / "Snakefile",
+        *(REPO / "workflow" / "rules").glob("*.smk"),
+    ]
     for path in paths:
         lines = path.read_text().splitlines()
-        calls = [n for n, line in enumerate(lines, 1) if ERROR_CALL.search(line) and not line.lstrip().startswith(("def ", "#"))]
+        calls = [
+            n
+            for n, line in enumerate(lines, 1)
+            if ERROR_CALL.search(line) and not line.lstrip().startswith(("def ", "#"))
+        ]
         listed = [n for n, _ in sites.get(str(path.relative_to(REPO)), [])]
         assert listed == calls, path
     assert sum(len(errors) for errors in sites.values()) > 100

@@ -93,7 +93,11 @@ def config_readme(text=None):
 
 # Configurations that between them define every rule: the synthetic group study (subject
 # maps, null maps, group methods) and the bids study, with GLM betas and with volumes.
-RULE_CONFIGS = (("config/group.yaml", None), ("config/bids.yaml", {}), ("config/bids.yaml", {"samples": {"mode": "volumes"}}))
+RULE_CONFIGS = (
+    ("config/group.yaml", None),
+    ("config/bids.yaml", {}),
+    ("config/bids.yaml", {"samples": {"mode": "volumes"}}),
+)
 
 
 def _workflow_rules(configfile, config, bids_dir):
@@ -122,7 +126,9 @@ def rule_outputs():
     with tempfile.TemporaryDirectory() as bids_dir:
         for configfile, config in RULE_CONFIGS:
             for rule, outputs in _workflow_rules(configfile, config, bids_dir).items():
-                spelled = [re.sub(r"\{(\w+),[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", r"{\1}", o).split("/", 2)[2] for o in outputs]
+                spelled = [
+                    re.sub(r"\{(\w+),[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", r"{\1}", o).split("/", 2)[2] for o in outputs
+                ]
                 rules.setdefault(rule, spelled)
     return rules
 
