@@ -9,7 +9,8 @@ sys.path.insert(0, str(DOCS / "tools"))  # gallery.py's hooks
 
 # The reference pages that come from the code (docs/tools/reference.py) are written before
 # Sphinx reads any page; in a process of their own, as Snakemake parses the workflow there.
-generated = subprocess.run([sys.executable, str(DOCS / "tools" / "reference.py")], capture_output=True, text=True)
+command = [sys.executable, str(DOCS / "tools" / "reference.py"), "--docs-only"]
+generated = subprocess.run(command, capture_output=True, text=True)
 if generated.returncode:
     raise RuntimeError(f"docs/tools/reference.py failed:\n{generated.stdout}{generated.stderr}")
 

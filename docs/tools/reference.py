@@ -7,8 +7,10 @@
   ``raise ConfigError(...)`` and ``stop(...)`` call in ``snakelight/`` and ``workflow/``,
   its message as the code spells it (``{...}`` where the value is filled in).
 
-    python docs/tools/reference.py           # writes docs/_generated/ and config/README.md's table
-    python docs/tools/reference.py --check   # exits 1 if config/README.md's table is out of date
+    python docs/tools/reference.py              # writes docs/_generated/ and config/README.md's table
+    python docs/tools/reference.py --docs-only  # docs/_generated/ alone (the docs build: a stale
+                                                # config/README.md is left for the tests to find)
+    python docs/tools/reference.py --check      # exits 1 if config/README.md's table is out of date
 """
 
 import argparse
@@ -147,8 +149,9 @@ def outputs_page():
 # --- error messages ----------------------------------------------------------------
 
 
-def _spell(node, source):
-    """A message expression as the user reads it: literal text, ``{expression}`` elsewhere."""
+def _spell(node, source, constants):
+    """A message expression as the user reads it: literal text and the module's string
+    constants (``CONFIG_KEY``) spelled out, ``{expression}`` elsewhere."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
@@ -156,18 +159,30 @@ def _spell(node, source):
         for value in node.values:
             if isinstance(value, ast.Constant):
                 parts.append(value.value)
+            elif isinstance(value.value, ast.Name) and value.value.id in constants and not value.format_spec:
+                parts.append(constants[value.value.id])
             else:
                 parts.append("{" + ast.get_source_segment(source, value.value) + "}")
         return "".join(parts)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _spell(node.left, source) + _spell(node.right, source)
+        return _spell(node.left, source, constants) + _spell(node.right, source, constants)
     return "{" + " ".join(ast.get_source_segment(source, node).split()) + "}"
 
 
 def _python_errors(path):
     source = path.read_text()
+    tree = ast.parse(source)
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         call = None
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
             func = node.exc.func
@@ -176,7 +191,7 @@ def _python_errors(path):
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "stop":
             call = node
         if call is not None:
-            message = _spell(call.args[0], source) if call.args else ""
+            message = _spell(call.args[0], source, constants) if call.args else ""
             found.append((call.lineno, " ".join(message.split())))
     return sorted(found)
 
@@ -226,26 +241,27 @@ def errors_page():
 # --- writing -------------------------------------------------------------------------
 
 
-def write_all():
+def write_all(docs_only=False):
     GENERATED.mkdir(exist_ok=True)
-    for name, text in (("config.md", config_table()), ("outputs.md", outputs_page()), ("errors.md", errors_page())):
+    for name, text in (("outputs.md", outputs_page()), ("errors.md", errors_page())):
         path = GENERATED / name
-        if not path.exists() or path.read_text() != text:
+        if not path.exists() or path.read_text() != text:  # unchanged pages are not rebuilt
             path.write_text(text)
     text = CONFIG_README.read_text()
-    if config_readme(text) != text:
+    if not docs_only and config_readme(text) != text:
         CONFIG_README.write_text(config_readme(text))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check config/README.md's table")
+    parser.add_argument("--docs-only", action="store_true", help="write docs/_generated/ alone")
     args = parser.parse_args(argv)
     if args.check:
         if config_readme() != CONFIG_README.read_text():
             sys.exit("config/README.md's key table is out of date: run python docs/tools/reference.py")
         return
-    write_all()
+    write_all(docs_only=args.docs_only)
 
 
 if __name__ == "__main__":
