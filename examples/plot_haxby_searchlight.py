@@ -93,7 +93,7 @@ def run(data_dir):
     plot_img(
         new_img_like(mean_fmri, ours_scores),
         bg_img=mean_fmri,
-        title="Searchlight scores (snakelight.SearchLight)",
+        title="snakelight",
         display_mode="z",
         cut_coords=1,
         vmin=0.42,
