@@ -100,14 +100,14 @@ def _runs_for(alpha):
 
 def check_samples_permutable(permute, block_design, samples_mode):
     """``permute: samples`` on a block design's volumes is refused: consecutive volumes of
-    one label are not exchangeable (README's calibration: 85-98% false positives). Beta
+    one label are not exchangeable (the docs' calibration: 85-98% false positives). Beta
     series (``samples.mode: glm``) and tables of single trials (no label spans consecutive
     volumes) may move single samples."""
     if permute == "samples" and block_design and samples_mode != "glm":
         raise InputError(
             f"{INFERENCE}.permute: samples moves single volumes, but this design's labels come in blocks "
-            "of consecutive volumes, which are not exchangeable (README's calibration: 85-98% false "
-            "positives); use permute: blocks, or beta series (samples.mode: glm)"
+            "of consecutive volumes, which are not exchangeable (calibrated in the docs' statistics page: 85-98% "
+            "false positives); use permute: blocks, or beta series (samples.mode: glm)"
         )
 
 
