@@ -24,7 +24,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
+import snakelight
+
+# The checkout whose package is installed (make setup installs it in editable mode).
+REPO = Path(snakelight.__file__).resolve().parents[1]
 
 
 def main(argv=None):
