@@ -148,6 +148,11 @@ def crossnobis_rdms(patterns, spheres, noise="none", dof=None):
     n_runs, n_cond, n_voxels = test.shape
     if n_runs < 2:
         raise ValueError("crossnobis needs at least 2 runs (it cross-validates over runs)")
+    if noise != "none" and (dof or patterns.dof) < 1:
+        raise ValueError(
+            f"rsa noise {noise!r} needs residuals, but every condition has one sample per run: "
+            "use noise 'none' or give several samples per condition and run"
+        )
     if noise in ("none", "univariate"):
         rows, cols = pairs(n_cond)
         # Per voxel and pair: sum over folds of (train_i - train_j) * (test_i - test_j).

@@ -54,7 +54,7 @@ def condition_patterns(X, labels, runs):
     if missing.size:
         r, c = np.divmod(missing[0], len(conditions))
         raise ValueError(
-            f"condition {conditions[c]!r} has no sample in run {run_values[r]!r}: every "
+            f"condition '{conditions[c]}' has no sample in run {run_values[r]}: every "
             "condition needs samples in every run (drop the condition or the run)"
         )
     # Sums per cell as one sparse product (np.add.at is an order of magnitude slower).
