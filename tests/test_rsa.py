@@ -11,7 +11,8 @@ from rsatoolbox.rdm import RDMs, calc_rdm
 from rsatoolbox.rdm import compare as rsa_compare
 from scipy.optimize import nnls
 
-from snakelight.rsa import distances, models, patterns
+from snakelight import rsa
+from snakelight.rsa import distances, measure, models, patterns
 
 
 def dataset(seed, n_cond=5, n_runs=4, per_cell=(2, 3), n_voxels=40, offset=0.0):
@@ -186,3 +187,67 @@ def test_null_fits_equal_fits_of_relabelled_models():
         relabelled = square[distances.pairs(4)]
         np.testing.assert_allclose(fits, models.compare(data, relabelled, "spearman")[:, 0], atol=1e-12)
     np.testing.assert_allclose(null[0], models.compare(data, model, "spearman")[:, 0], atol=1e-12)
+
+
+def test_planted_geometry_recovered_in_its_region_only():
+    from snakelight.rsa import synthetic
+
+    planted = synthetic.planted_geometry(seed=1)
+    spheres = synthetic.box_spheres(planted.mask, 2.0)
+    # Each sphere's region: its centre's, 0 when it touches neither, -1 near a region.
+    touches = np.array([planted.truth[s].max() > 0 for s in spheres])
+    regions = np.where(touches & (planted.truth == 0), -1, planted.truth)
+    for settings in (measure.RSASettings(), measure.RSASettings(method="crossnobis", noise="shrinkage_diag")):
+        fits = measure.rsa_measure(planted.X, planted.labels, planted.runs, spheres, planted.models, settings)
+        for region, model, other in ((1, "animacy", "shape"), (2, "shape", "animacy")):
+            assert fits[model][regions == region].mean() > 0.6
+            assert fits[model][regions == region].mean() > fits[other][regions == region].mean() + 0.3
+            assert abs(fits[model][regions == 0].mean()) < 0.1
+
+
+def test_measure_outputs_and_null():
+    X, labels, runs = dataset(8, n_cond=4)
+    spheres = random_spheres(8, X.shape[1])
+    groups = {"halves": {"a": ["c0", "c1"], "b": ["c2", "c3"]}, "first": {"a": ["c0"], "b": ["c1", "c2", "c3"]}}
+    settings = measure.RSASettings(method="euclidean", fit="corr", keep_rdms=True)
+    outputs = measure.rsa_measure(X, labels, runs, spheres, groups, settings)
+    assert set(outputs) == {"halves", "first", "rdms"}
+    assert outputs["rdms"].shape == (len(spheres), 6)
+    expected = rsa_compare(
+        _rdm_objects(models.model_from_groups(groups["first"], np.unique(labels))),
+        _rdm_objects(outputs["rdms"]),
+        "corr",
+    )[0]
+    np.testing.assert_allclose(outputs["first"], expected, atol=1e-12)
+    null = measure.rsa_null(X, labels, runs, spheres, groups, "first", 1000, settings=settings)
+    assert null.fits.shape == (24, len(spheres))
+    np.testing.assert_allclose(null.fits[0], outputs["first"], atol=1e-12)
+    with pytest.raises(ValueError, match="model 'third' is not one of"):
+        measure.rsa_null(X, labels, runs, spheres, groups, "third", 10)
+
+
+def test_python_entry_equals_rsatoolbox_searchlight():
+    from rsatoolbox.inference import eval_fixed
+    from rsatoolbox.model import ModelFixed
+    from rsatoolbox.util import searchlight as rsa_searchlight
+
+    rng = np.random.default_rng(9)
+    mask = np.zeros((7, 6, 5), dtype=bool)
+    mask[1:6, 1:5, 1:4] = True
+    mask[3, 2, 2] = False
+    theirs_centers, theirs_neighbors = rsa_searchlight.get_volume_searchlight(mask, radius=2, threshold=0.5)
+    centers, neighbors = rsa.get_volume_searchlight(mask, radius=2, threshold=0.5)
+    np.testing.assert_array_equal(centers, theirs_centers)
+    for ours, theirs in zip(neighbors, theirs_neighbors, strict=True):
+        np.testing.assert_array_equal(ours, np.sort(theirs))
+    events = np.repeat(np.arange(5), 4)
+    data_2d = rng.normal(size=(len(events), mask.size)) + events[:, None] * rng.normal(size=mask.size) * 0.3
+    sl = rsa.get_searchlight_RDMs(data_2d, centers, neighbors, events, method="correlation")
+    theirs_sl = rsa_searchlight.get_searchlight_RDMs(data_2d, theirs_centers, theirs_neighbors, events, verbose=False)
+    np.testing.assert_allclose(sl.dissimilarities, theirs_sl.dissimilarities, rtol=1e-10, atol=1e-12)
+    model = ModelFixed(
+        "linear", distances.square(np.abs(np.subtract.outer(np.arange(5), np.arange(5)))[distances.pairs(5)])
+    )
+    ours_eval = rsa.evaluate_models_searchlight(sl, model, method="spearman")
+    theirs_eval = rsa_searchlight.evaluate_models_searchlight(theirs_sl, model, eval_fixed, method="spearman")
+    np.testing.assert_allclose(ours_eval[:, 0], [np.float64(e.evaluations.squeeze()) for e in theirs_eval], atol=1e-12)
