@@ -102,6 +102,7 @@ def main(argv=None):
     )
     difference = np.abs(theirs_sl.dissimilarities - sl.dissimilarities[subset]).max()
     report("correlation RDMs", theirs_s, len(subset), ours_s, len(centers), difference)
+    theirs_rdms_s, ours_rdms_s = theirs_s, ours_s
 
     grouping = np.arange(N_CONDITIONS) // 4
     model = ModelFixed("quarters", (grouping[:, None] != grouping[None, :]).astype(float))
@@ -111,6 +112,8 @@ def main(argv=None):
     )
     theirs = np.array([float(np.squeeze(result.evaluations)) for result in theirs])
     report("Spearman fits", theirs_s, len(subset), ours_s, len(centers), np.abs(theirs - fits[subset, 0]).max())
+    rdms_and_fits = (theirs_rdms_s + theirs_s, len(subset), ours_rdms_s + ours_s, len(centers))
+    report("correlation + Spearman", *rdms_and_fits, np.abs(theirs - fits[subset, 0]).max())
 
     used = np.unique(np.concatenate(neighbors))
     columns = [np.searchsorted(used, n) for n in neighbors]
