@@ -235,11 +235,14 @@ def test_python_entry_equals_rsatoolbox_searchlight():
     mask = np.zeros((7, 6, 5), dtype=bool)
     mask[1:6, 1:5, 1:4] = True
     mask[3, 2, 2] = False
-    theirs_centers, theirs_neighbors = rsa_searchlight.get_volume_searchlight(mask, radius=2, threshold=0.5)
+    for radius, threshold, truncate in ((2, 0.5, False), (2.5, 0.3, True)):
+        theirs_centers, theirs_neighbors = rsa_searchlight.get_volume_searchlight(mask, radius, threshold, truncate)
+        centers, neighbors = rsa.get_volume_searchlight(mask, radius, threshold, truncate)
+        np.testing.assert_array_equal(centers, theirs_centers)
+        for ours, theirs in zip(neighbors, theirs_neighbors, strict=True):
+            np.testing.assert_array_equal(ours, np.sort(theirs))
     centers, neighbors = rsa.get_volume_searchlight(mask, radius=2, threshold=0.5)
-    np.testing.assert_array_equal(centers, theirs_centers)
-    for ours, theirs in zip(neighbors, theirs_neighbors, strict=True):
-        np.testing.assert_array_equal(ours, np.sort(theirs))
+    theirs_centers, theirs_neighbors = rsa_searchlight.get_volume_searchlight(mask, radius=2, threshold=0.5)
     events = np.repeat(np.arange(5), 4)
     data_2d = rng.normal(size=(len(events), mask.size)) + events[:, None] * rng.normal(size=mask.size) * 0.3
     sl = rsa.get_searchlight_RDMs(data_2d, centers, neighbors, events, method="correlation")

@@ -37,19 +37,17 @@ def get_volume_searchlight(mask, radius=2, threshold=1.0, truncate_at_boundary=F
     grid = np.arange(-reach, reach + 1)
     offsets = np.array(np.meshgrid(grid, grid, grid, indexing="ij")).reshape(3, -1).T
     offsets = offsets[np.linalg.norm(offsets, axis=1) < radius]
-    centers, neighbors = [], []
-    in_mask = mask > 0
-    for center in np.argwhere(mask):
-        points = center + offsets
-        points = points[np.all((points >= 0) & (points < mask.shape), axis=1)]
-        inside = in_mask[tuple(points.T)]
-        if inside.mean() < threshold:
-            continue
-        if truncate_at_boundary:
-            points = points[inside]
-        centers.append(np.ravel_multi_index(center, mask.shape))
-        neighbors.append(np.sort(np.ravel_multi_index(tuple(points.T), mask.shape)))
-    return np.array(centers, dtype=np.intp), neighbors
+    centres = np.argwhere(mask)
+    # (centres, offsets, 3): every centre's candidate neighbours at once.
+    points = centres[:, None, :] + offsets[None, :, :]
+    in_grid = np.all((points >= 0) & (points < mask.shape), axis=2)
+    flat = np.ravel_multi_index(tuple(np.clip(points, 0, np.array(mask.shape) - 1).transpose(2, 0, 1)), mask.shape)
+    inside = in_grid & (mask.ravel()[flat] > 0)
+    keep = inside.sum(axis=1) / in_grid.sum(axis=1) >= threshold
+    members = (inside if truncate_at_boundary else in_grid)[keep]
+    # Offsets are in C order, so each row's flat indices come sorted.
+    neighbors = np.split(flat[keep][members], np.cumsum(members.sum(axis=1))[:-1])
+    return np.ravel_multi_index(tuple(centres[keep].T), mask.shape).astype(np.intp), neighbors
 
 
 def get_searchlight_RDMs(  # noqa: N802 (rsatoolbox's name)
