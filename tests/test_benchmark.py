@@ -97,6 +97,7 @@ def test_rsa_benchmark_runs_and_agrees_with_rsatoolbox(capsys):
         "correlation RDMs",
         "Spearman fits",
         "correlation + Spearman",
+        "crossnobis univariate",
         "crossnobis shrinkage_diag",
     ]
     assert all(float(ratio) > 0 and float(difference) < 1e-10 for _, ratio, difference in rows)
