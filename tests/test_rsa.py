@@ -254,3 +254,22 @@ def test_python_entry_equals_rsatoolbox_searchlight():
     ours_eval = rsa.evaluate_models_searchlight(sl, model, method="spearman")
     theirs_eval = rsa_searchlight.evaluate_models_searchlight(theirs_sl, model, eval_fixed, method="spearman")
     np.testing.assert_allclose(ours_eval[:, 0], [np.float64(e.evaluations.squeeze()) for e in theirs_eval], atol=1e-12)
+
+
+def test_randomization_test_is_calibrated_without_geometry():
+    """On noise alone, with all 5! relabellings of a tie-free model, p <= 0.05 in at most
+    5% of data sets (Clopper-Pearson 95% interval containing 0.05 or below it)."""
+    from scipy.stats import binomtest
+
+    model = np.random.default_rng(0).random(10)
+    n_datasets, positives = 300, 0
+    for seed in range(n_datasets):
+        X, labels, runs = dataset(100 + seed, n_cond=5, n_runs=3, per_cell=(2, 2), n_voxels=12)
+        X = np.random.default_rng(seed).normal(size=X.shape)  # no condition effect
+        spheres = [np.arange(12)]
+        null = measure.rsa_null(X, labels, runs, spheres, {"m": model}, "m", 120)
+        assert null.fits.shape == (120, 1)
+        positives += np.mean(null.fits[:, 0] >= null.fits[0, 0]) <= 0.05
+    interval = binomtest(int(positives), n_datasets).proportion_ci()
+    assert interval.low <= 0.05
+    assert positives > 0
