@@ -4,8 +4,9 @@
     python benchmarks/rsa.py --brain    # the generated brain (43,786 spheres), 8 conditions, 12 runs
     python benchmarks/rsa.py --quick    # 10x10x10 box, 16 conditions, 4 runs
 
-Spheres are rsatoolbox's ``get_volume_searchlight(mask, radius=3)`` neighbourhoods (voxels
-less than 3 voxels from the centre), the samples Gaussian noise with a condition effect,
+Spheres are rsatoolbox's ``get_volume_searchlight(mask, radius=3, threshold=0,
+truncate_at_boundary=True)`` neighbourhoods (the mask voxels less than 3 voxels from the
+centre, for every mask voxel), the samples Gaussian noise with a condition effect,
 2 samples per condition and run (3 with ``--brain``). Timed, one core, per sphere:
 
 - neighbourhoods: ``get_volume_searchlight``, theirs and ours (snakelight.rsa);
@@ -101,8 +102,10 @@ def main(argv=None):
     data_2d, events, runs = samples(mask.size, mode)
     print(f"{mask.sum()} voxels, {mode['conditions']} conditions, {mode['runs']} runs, {len(events)} samples")
 
-    (centers, neighbors), ours_s = timed(rsa.get_volume_searchlight, mask, radius=RADIUS)
-    (_, theirs_neighbors), theirs_s = timed(rsa_searchlight.get_volume_searchlight, mask, radius=RADIUS)
+    # Every mask voxel's sphere, of mask voxels only (as the workflow's spheres).
+    searchlight = {"radius": RADIUS, "threshold": 0.0, "truncate_at_boundary": True}
+    (centers, neighbors), ours_s = timed(rsa.get_volume_searchlight, mask, **searchlight)
+    (_, theirs_neighbors), theirs_s = timed(rsa_searchlight.get_volume_searchlight, mask, **searchlight)
     difference = max(np.setxor1d(a, b).size for a, b in zip(neighbors, theirs_neighbors, strict=True))
     report("neighbourhoods", theirs_s, len(centers), ours_s, len(centers), difference)
     print(f"  spheres of {np.mean([len(n) for n in neighbors]):.0f} voxels on average")

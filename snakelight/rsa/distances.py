@@ -162,7 +162,7 @@ def crossnobis_rdms(patterns, spheres, noise="none", dof=None):
         sums = spheres.membership(n_voxels) @ terms
         return sums / (n_runs * spheres.sizes[:, None])
     residuals_t = np.ascontiguousarray((patterns.residuals - patterns.residuals.mean(axis=0)).T)
-    train, test = (np.ascontiguousarray(x.transpose(1, 0, 2)) for x in (train, test))
+    train, test = (np.ascontiguousarray(x.transpose(2, 1, 0)) for x in (train, test))
     diagonal_target = noise == "shrinkage_diag"
     dof = float(dof or patterns.dof)
     return _crossnobis_shrinkage(residuals_t, train, test, spheres.indptr, spheres.indices, dof, diagonal_target)
@@ -205,27 +205,32 @@ def _shrunk_covariance(e, n, dof, diagonal_target):
 def _crossnobis_shrinkage(residuals_t, train, test, indptr, indices, dof, diagonal_target):
     """Crossnobis with each sphere's shrunk precision matrix.
 
-    residuals_t (V, N) the column-centred residuals, transposed; train, test (C, R, V) the
-    fold patterns; indptr (S + 1,), indices (nnz,) the spheres; returns (S, n_pairs)."""
+    residuals_t (V, N) the column-centred residuals, transposed; train, test (V, C, R) the
+    fold patterns, voxel by voxel (a sphere's rows are gathered whole); indptr (S + 1,),
+    indices (nnz,) the spheres; returns (S, n_pairs)."""
     n = residuals_t.shape[1]
-    n_cond, n_runs, _ = train.shape
+    _, n_cond, n_runs = train.shape
     out = np.empty((len(indptr) - 1, n_cond * (n_cond - 1) // 2))
     for s in range(len(indptr) - 1):
         voxels = indices[indptr[s] : indptr[s + 1]]
         p = len(voxels)
         e = np.empty((p, n))
-        a = np.empty((n_cond * n_runs, p))
-        b = np.empty((n_cond * n_runs, p))
+        a = np.empty((p, n_cond, n_runs))
+        b = np.empty((p, n_cond, n_runs))
         for k in range(p):
             e[k] = residuals_t[voxels[k]]
-            for c in range(n_cond):
-                for r in range(n_runs):
-                    a[c * n_runs + r, k] = train[c, r, voxels[k]]
-                    b[c * n_runs + r, k] = test[c, r, voxels[k]]
-        # a @ precision, by a solve rather than rsatoolbox's inverse (a third of the cost)
-        whitened = np.ascontiguousarray(np.linalg.solve(_shrunk_covariance(e, n, dof, diagonal_target), a.T).T)
+            a[k] = train[voxels[k]]
+            b[k] = test[voxels[k]]
+        # precision @ train patterns, by a solve rather than rsatoolbox's inverse
+        whitened = np.linalg.solve(_shrunk_covariance(e, n, dof, diagonal_target), a.reshape(p, -1))
+        whitened = np.ascontiguousarray(whitened).reshape(p, n_cond, n_runs)
         # kernel[i, j] = sum over folds r of train_r[i] @ precision @ test_r[j]
-        kernel = whitened.reshape(n_cond, n_runs * p) @ b.reshape(n_cond, n_runs * p).T
+        kernel = np.zeros((n_cond, n_cond))
+        for k in range(p):
+            for i in range(n_cond):
+                for j in range(n_cond):
+                    for r in range(n_runs):
+                        kernel[i, j] += whitened[k, i, r] * b[k, j, r]
         q = 0
         for i in range(n_cond):
             for j in range(i + 1, n_cond):
