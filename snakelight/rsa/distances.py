@@ -155,8 +155,10 @@ def crossnobis_rdms(patterns, spheres, noise="none", dof=None):
         )
     if noise in ("none", "univariate"):
         rows, cols = pairs(n_cond)
-        # Per voxel and pair: sum over folds of (train_i - train_j) * (test_i - test_j).
-        terms = np.einsum("rpv,rpv->vp", train[:, rows] - train[:, cols], test[:, rows] - test[:, cols])
+        # Per voxel and pair, the sum over folds of (train_i - train_j) * (test_i - test_j),
+        # from the per-voxel (C, C) products q[v, i, j] = sum over folds of train_i * test_j.
+        q = np.ascontiguousarray(train.transpose(2, 1, 0)) @ np.ascontiguousarray(test.transpose(2, 0, 1))
+        terms = q[:, rows, rows] + q[:, cols, cols] - q[:, rows, cols] - q[:, cols, rows]
         if noise == "univariate":
             terms *= univariate_precision(patterns, dof)[:, None]
         sums = spheres.membership(n_voxels) @ terms
