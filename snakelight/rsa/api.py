@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from snakelight.rsa import distances, models, patterns
+from snakelight.rsa import distances, patterns
+from snakelight.rsa.models import fit
 
 
 class SearchlightRDMs(NamedTuple):
@@ -56,7 +57,9 @@ def get_searchlight_RDMs(  # noqa: N802 (rsatoolbox's name)
     """rsatoolbox's ``get_searchlight_RDMs``: the RDM of each centre's neighbours, from
     ``data_2d`` (n_observations, n_channels) labelled ``events``. Crossnobis (which
     rsatoolbox's function cannot compute) needs ``runs`` (n_observations,), the folds, and
-    takes ``noise`` (none, univariate, shrinkage_diag, shrinkage_eye) and ``dof``."""
+    takes ``noise`` (none, univariate, shrinkage_diag, shrinkage_eye) and ``dof``.
+    ``verbose`` is accepted for compatibility (there is no progress bar to show)."""
+    del verbose
     data_2d = np.asarray(data_2d)
     runs = np.zeros(len(data_2d), dtype=int) if runs is None else runs
     if method == "crossnobis" and len(np.unique(runs)) < 2:
@@ -70,14 +73,14 @@ def get_searchlight_RDMs(  # noqa: N802 (rsatoolbox's name)
     return SearchlightRDMs(rdms, np.asarray(centers), found.conditions, measure)
 
 
-def evaluate_models_searchlight(sl_RDM, models_, eval_function=None, method="corr", theta=None, n_jobs=1):  # noqa: N803
+def evaluate_models_searchlight(sl_RDM, models, eval_function=None, method="corr", theta=None, n_jobs=1):  # noqa: N803
     """rsatoolbox's ``evaluate_models_searchlight``: (n_centers, n_models) evaluations of
     the models by ``method`` (spearman, tau-a, corr; or ols, nnls for regression weights).
-    ``models_`` is a model, or a list of them: rsatoolbox ModelFixed objects (their
+    ``models`` is a model, or a list of them: rsatoolbox ModelFixed objects (their
     ``.rdm``), or (n_pairs,) vectors in the RDMs' pair order. ``eval_function``,
     ``theta`` and ``n_jobs`` are accepted for compatibility and not used."""
     del eval_function, theta, n_jobs
-    if not isinstance(models_, (list, tuple)):
-        models_ = [models_]
-    vectors = np.stack([np.asarray(getattr(m, "rdm", m), dtype=np.float64).ravel() for m in models_])
-    return models.fit(sl_RDM.dissimilarities, vectors, method)
+    if not isinstance(models, (list, tuple)):
+        models = [models]
+    vectors = np.stack([np.asarray(getattr(m, "rdm", m), dtype=np.float64).ravel() for m in models])
+    return fit(sl_RDM.dissimilarities, vectors, method)
