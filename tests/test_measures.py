@@ -1,0 +1,148 @@
+"""The classification measure's named outputs: several scorers from one pass, each equal
+to scikit-learn's cross_val_score with that scorer (what nilearn's SearchLight runs), on
+every engine, and the reductions equal to scikit-learn's metrics."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
+
+from snakelight.searchlight import measures
+from snakelight.searchlight import scoring as scoring_module
+from snakelight.searchlight.cv import make_folds
+from snakelight.searchlight.measures import Predictions, fold_starts
+from snakelight.searchlight.scoring import make_estimator, score_outputs
+from tests.test_engines import spheres_and_data
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def problem(face_house):
+    return spheres_and_data(face_house)
+
+
+def unbalanced(problem, keep_every=3):
+    """The problem with two of every three 'house' samples dropped: unbalanced classes,
+    where balanced accuracy and accuracy differ."""
+    X, y, runs, spheres = problem
+    keep = (y != "house") | (np.arange(len(y)) % keep_every == 0)
+    return X[keep], y[keep], runs[keep], spheres
+
+
+def three_classes(face_house, problem):
+    X, _, runs, spheres = problem
+    return X, np.where(np.arange(len(runs)) % 3 == 0, "chair", face_house["labels"]), runs, spheres
+
+
+def reference(X, y, spheres, estimator, folds, scoring):
+    return np.array(
+        [cross_val_score(make_estimator(estimator), X[:, s], y, cv=folds, scoring=scoring) for s in spheres]
+    )
+
+
+def random_predictions(rng, n_spheres, fold_sizes, n_classes):
+    truth = rng.integers(0, n_classes, sum(fold_sizes))
+    predicted = rng.integers(0, n_classes, (n_spheres, truth.size))
+    return Predictions(predicted, truth, np.concatenate([[0], np.cumsum(fold_sizes)]), n_classes)
+
+
+@pytest.mark.parametrize(("fold_sizes", "n_classes"), [([8, 8, 8], 2), ([5, 9, 3, 7], 3), ([2, 6], 4)])
+def test_reductions_equal_scikit_learn_metrics(fold_sizes, n_classes):
+    """Per fold and sphere, bit for bit; with [2, 6] and 4 classes some fold's test samples
+    lack a class, which balanced accuracy then leaves out, as scikit-learn does."""
+    p = random_predictions(np.random.default_rng(0), 50, fold_sizes, n_classes)
+    accuracy, balanced = measures.accuracy(p), measures.balanced_accuracy(p)
+    confusion = measures.confusion(p).reshape(50, n_classes, n_classes)
+    labels = np.arange(n_classes)
+    for s in range(50):
+        for f in range(len(fold_sizes)):
+            part = slice(p.fold_start[f], p.fold_start[f + 1])
+            truth, predicted = p.truth[part], p.predicted[s, part]
+            assert accuracy[s, f] == accuracy_score(truth, predicted)
+            with pytest.warns(UserWarning) if np.setdiff1d(predicted, truth).size else _nothing():
+                assert balanced[s, f] == balanced_accuracy_score(truth, predicted)
+        assert np.array_equal(confusion[s], confusion_matrix(p.truth, p.predicted[s], labels=labels))
+    # Rows are the true classes: they sum to the test samples of each class.
+    assert np.array_equal(confusion.sum(axis=2), np.tile(np.bincount(p.truth, minlength=n_classes), (50, 1)))
+    assert not np.array_equal(accuracy, balanced)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return False
+
+
+@pytest.mark.parametrize("design", ["balanced", "unbalanced"])
+@pytest.mark.parametrize("cv", [KFold(4), LeaveOneGroupOut()])
+def test_exact_svc_scores_several_scorers_as_cross_val_score(problem, design, cv):
+    """The compiled LinearSVC's accuracy and balanced accuracy, from one fit per fold, each
+    equal to cross_val_score with that scorer."""
+    X, y, runs, spheres = problem if design == "balanced" else unbalanced(problem)
+    spheres = spheres[::10]
+    folds = make_folds(cv, X, y, runs)
+    outputs = score_outputs(X, y, spheres, "svc", folds, engine="exact", scoring=["accuracy", "balanced_accuracy"])
+    assert list(outputs) == ["accuracy", "balanced_accuracy"]
+    for name, scores in outputs.items():
+        assert np.array_equal(scores, reference(X, y, spheres, "svc", folds, name)), name
+    assert np.array_equal(outputs["accuracy"], score_outputs(X, y, spheres, "svc", folds, engine="exact")["accuracy"])
+    if design == "unbalanced":
+        assert not np.array_equal(outputs["accuracy"], outputs["balanced_accuracy"])
+
+
+@pytest.mark.parametrize(
+    ("estimator", "scoring"),
+    [
+        ("logistic", ["balanced_accuracy", "roc_auc", None, "f1_macro"]),
+        ("ridge_classifier", ["accuracy", "balanced_accuracy", "matthews_corrcoef"]),
+        ("svc_l1", ["balanced_accuracy", "accuracy"]),
+    ],
+)
+def test_exact_engine_scores_any_scorers_as_cross_val_score(problem, estimator, scoring):
+    X, y, runs, spheres = unbalanced(problem)
+    spheres = spheres[:25]
+    folds = make_folds(LeaveOneGroupOut(), X, y, runs)
+    outputs = score_outputs(X, y, spheres, estimator, folds, engine="exact", scoring=scoring)
+    assert list(outputs) == ["accuracy" if s is None else s for s in scoring]
+    for scorer, scores in zip(scoring, outputs.values()):
+        assert np.array_equal(scores, reference(X, y, spheres, estimator, folds, scorer)), scorer
+
+
+@pytest.mark.parametrize("design", ["unbalanced", "three classes"])
+@pytest.mark.parametrize("estimator", ["gnb", "lda", "svc"])
+def test_fast_engine_scores_balanced_accuracy(face_house, problem, estimator, design):
+    """The fast engine's accuracy and balanced accuracy: equal to scikit-learn's scorers on
+    its own predictions (accuracy equal to its accuracy-only pass), and for gnb and lda to
+    cross_val_score of their scikit-learn counterparts."""
+    if design == "three classes" and estimator == "svc":
+        pytest.skip("the fast svc fits two classes")
+    X, y, runs, spheres = unbalanced(problem) if design == "unbalanced" else three_classes(face_house, problem)
+    spheres = spheres[::10]
+    X = X.astype(np.float64)  # the fast engine computes in float64 (tests/test_engines.py)
+    folds = make_folds(KFold(4), X, y, runs)
+    scoring = ["balanced_accuracy", "accuracy"]
+    outputs = score_outputs(X, y, spheres, estimator, folds, engine="fast", scoring=scoring)
+    accuracy = score_outputs(X, y, spheres, estimator, folds, engine="fast")["accuracy"]
+    assert np.array_equal(outputs["accuracy"], accuracy)
+    if estimator != "svc":
+        for name in scoring:
+            assert np.array_equal(outputs[name], reference(X, y, spheres, estimator, folds, name)), name
+    assert not np.array_equal(outputs["accuracy"], outputs["balanced_accuracy"])
+
+
+def test_fast_svc_predictions_keep_the_folds_order(problem, monkeypatch):
+    """Spheres past FAST_SVC_MAX_VOXELS go to liblinear: both parts predict the same test
+    samples in the same order, so that the reductions read one array."""
+    X, y, runs, spheres = unbalanced(problem)
+    spheres = spheres[:40]
+    folds = make_folds(LeaveOneGroupOut(), X, y, runs)
+    monkeypatch.setattr(scoring_module, "FAST_SVC_MAX_VOXELS", int(np.median([len(sphere) for sphere in spheres])))
+    outputs = score_outputs(X, y, spheres, "svc", folds, engine="fast", scoring=["balanced_accuracy"])
+    large = [i for i, sphere in enumerate(spheres) if len(sphere) > scoring_module.FAST_SVC_MAX_VOXELS]
+    assert 0 < len(large) < len(spheres)
+    exact = score_outputs(X, y, [spheres[i] for i in large], "svc", folds, engine="exact", scoring="balanced_accuracy")
+    assert np.array_equal(outputs["balanced_accuracy"][large], exact["balanced_accuracy"])
+    assert fold_starts(folds)[-1] == len(y)
