@@ -83,6 +83,7 @@ def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
             fits.settings,
             coef,
             np.empty(len(folds), dtype=bool),
+            np.empty(fits.truth.size),
         )
         for f, fold in enumerate(fits.folds):
             X_train = X[np.ix_(fold.train, sphere)]

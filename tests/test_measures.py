@@ -2,17 +2,24 @@
 to scikit-learn's cross_val_score with that scorer (what nilearn's SearchLight runs), on
 every engine, and the reductions equal to scikit-learn's metrics."""
 
+import nibabel as nib
 import numpy as np
 import pytest
+from nilearn.decoding import SearchLight
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
 from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
 
+from snakelight.inference.permutations import read_permutations
+from snakelight.io import read_json, read_samples_table
 from snakelight.searchlight import measures
 from snakelight.searchlight import scoring as scoring_module
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.measures import Predictions, fold_starts
+from snakelight.searchlight.outputs import folds_file, map_file
 from snakelight.searchlight.scoring import make_estimator, score_outputs
+from tests.conftest import OUT, job_counts, run_snakemake, write_config
 from tests.test_engines import spheres_and_data
+from tests.test_inference_workflow import with_inference
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -146,3 +153,59 @@ def test_fast_svc_predictions_keep_the_folds_order(problem, monkeypatch):
     exact = score_outputs(X, y, [spheres[i] for i in large], "svc", folds, engine="exact", scoring="balanced_accuracy")
     assert np.array_equal(outputs["balanced_accuracy"][large], exact["balanced_accuracy"])
     assert fold_starts(folds)[-1] == len(y)
+
+
+# The workflow: several scorers' maps, and inference on a non-default output.
+
+SCORERS = ["accuracy", "balanced_accuracy"]
+INFERENCE = {"permutations": 10, "permutations_per_job": 5, "alpha": 0.1, "cluster_threshold": 0.1}
+
+
+@pytest.fixture(scope="module")
+def several(tmp_path_factory):
+    """The tiny config (6 runs) with two scorers, inference on the second."""
+    workdir = tmp_path_factory.mktemp("measures")
+    config = with_inference({**INFERENCE, "output": "balanced_accuracy"}, scoring=SCORERS)
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    counts = job_counts(result.stdout)
+    assert (counts["searchlight_chunk"], counts["merge"], counts["null_chunk"]) == (3, 1, 6)
+    return workdir
+
+
+def nilearn_map(workdir, labels, scoring):
+    searchlight = SearchLight(
+        read_json(workdir / "results/config/sub-02/dataset.json")["mask"],
+        process_mask_img=nib.load(workdir / "results/config/sub-02/process_mask.nii.gz"),
+        radius=5.6,
+        cv=KFold(4),
+        scoring=scoring,
+    )
+    return searchlight.fit(str(workdir / OUT / "samples.nii.gz"), labels).scores_
+
+
+@pytest.mark.workflow
+def test_workflow_writes_each_scorers_map_as_nilearn(several):
+    out = several / OUT
+    labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
+    maps = {name: nib.load(out / map_file(name, SCORERS)).get_fdata() for name in SCORERS}
+    assert map_file("accuracy", SCORERS) == "searchlight.nii.gz"  # today's path for the first
+    for name, data in maps.items():
+        assert np.array_equal(data, nilearn_map(several, labels, name)), name
+        folds = nib.load(out / folds_file(name, SCORERS)).get_fdata()
+        assert folds.shape == (12, 14, 12, 4) and np.array_equal(folds.mean(axis=3), data)
+        assert read_json(out / map_file(name, SCORERS).replace(".nii.gz", ".json"))["cross_validation"]
+    assert not np.array_equal(maps["accuracy"], maps["balanced_accuracy"])
+
+
+@pytest.mark.workflow
+def test_inference_tests_the_output_it_is_asked_for(several):
+    """inference.output: balanced_accuracy: the null maps are nilearn's balanced accuracy on
+    the permuted labels, and the statistics read that output's map."""
+    out = several / OUT
+    table = read_samples_table(out / "samples.tsv")
+    permuted = read_permutations(out / "permutations.tsv", table["label"], table["run"])
+    null = nib.load(out / "searchlight_null.nii.gz").get_fdata()
+    assert np.array_equal(null[..., 0], nilearn_map(several, permuted[:, 0], "balanced_accuracy"))
+    assert read_json(out / "searchlight_logp.json")["inputs"]["searchlight"]["path"].endswith(
+        "searchlight_balanced_accuracy.nii.gz"
+    )

@@ -14,7 +14,8 @@ from snakelight.io import InputError, read_json, read_masked_samples, read_sampl
 from snakelight.searchlight.chunks import chunk_positions
 from snakelight.searchlight.cv import config_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import check_finite_scores, score_spheres, score_spheres_permuted
+from snakelight.searchlight.outputs import output_scorer
+from snakelight.searchlight.scoring import check_finite_scores, score_outputs, score_spheres_permuted
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -133,11 +134,12 @@ def run_chunk(
     engine="auto",
     n_threads=1,
 ):
-    """Score the spheres of one chunk of ``inputs`` (:func:`load_chunk`) and write them (``chunks/<i>.npz``);
-    a chunk without spheres writes an empty chunk, which the merge puts together as usual."""
+    """Score the spheres of one chunk of ``inputs`` (:func:`load_chunk`) for every scorer of
+    ``scoring`` and write them (``chunks/<i>.npz``), {output name: (spheres, folds)}; a
+    chunk without spheres writes an empty chunk, which the merge puts together as usual."""
     problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
-    scores = score_spheres(
+    outputs = score_outputs(
         problem.X,
         problem.table["label"].to_numpy(),
         problem.spheres,
@@ -148,9 +150,12 @@ def run_chunk(
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
-    check_finite_scores(scores, estimator=estimator, scoring=scoring, where=f"chunk {chunk + 1}/{n_chunks}")
-    write_chunk(output, problem.positions, scores)
-    return scores
+    for name, scores in outputs.items():
+        check_finite_scores(
+            scores, estimator=estimator, scoring=output_scorer(scoring, name), where=f"chunk {chunk + 1}/{n_chunks}"
+        )
+    write_chunk(output, problem.positions, outputs)
+    return outputs
 
 
 def run_null_chunk(

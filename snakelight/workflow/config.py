@@ -18,6 +18,7 @@ from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import fast_unsupported, resolve_engine
+from snakelight.searchlight.outputs import inference_output, output_names, scorers
 from snakelight.searchlight.scorer_names import scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subject_labels, subjects
 
@@ -157,21 +158,27 @@ def _message(error):
 
 
 def _check_scoring(searchlight, contrast, n_classes):
-    """The scorer exists and fits the contrast, and the engine (auto's choice included)
+    """Each scorer exists and fits the contrast, and the engine (auto's choice included)
     runs the estimator with it: what each chunk job would otherwise fail on."""
     engine, estimator = searchlight["engine"], searchlight["estimator"]
-    problem = scoring_problem(searchlight["scoring"], n_classes, estimator)
-    if problem is not None:
-        key, why = problem
-        raise ConfigError(f"config key searchlight.{key}: {why} (contrast {contrast!r})")
-    if resolve_engine(engine, estimator) != "fast":
-        return
-    problem = fast_unsupported(estimator, searchlight["scoring"], n_classes)
-    if problem is not None:
-        key, why = problem
-        if engine == "auto":
-            why = f"{why} (engine auto's choice for {estimator!r}); set searchlight.engine: exact"
-        raise ConfigError(f"config key searchlight.{key}: {why}")
+    names = output_names(searchlight["scoring"])
+    if len(set(names)) < len(names):
+        raise ConfigError(
+            f"config key searchlight.scoring: {searchlight['scoring']!r} names an output twice (null is accuracy)"
+        )
+    for scoring in scorers(searchlight["scoring"]):
+        problem = scoring_problem(scoring, n_classes, estimator)
+        if problem is not None:
+            key, why = problem
+            raise ConfigError(f"config key searchlight.{key}: {why} (contrast {contrast!r})")
+        if resolve_engine(engine, estimator) != "fast":
+            continue
+        problem = fast_unsupported(estimator, scoring, n_classes)
+        if problem is not None:
+            key, why = problem
+            if engine == "auto":
+                why = f"{why} (engine auto's choice for {estimator!r}); set searchlight.engine: exact"
+            raise ConfigError(f"config key searchlight.{key}: {why}")
 
 
 def changed_keys(before, after, prefix=""):
@@ -223,10 +230,18 @@ def _check_inference(config):
     except InputError as error:
         raise ConfigError(str(error)) from None
     scoring = config["searchlight"]["scoring"]
-    if inference["permutations"] and chance_level(scoring, 2) is None:
+    names = output_names(scoring)
+    if inference["output"] is not None and inference["output"] not in names:
         raise ConfigError(
-            f"config key searchlight.scoring: permutation inference measures scores above chance, and "
-            f"{scoring!r} has no known chance level (use accuracy, balanced_accuracy or roc_auc)"
+            f"config key inference.output: {inference['output']!r} is not an output of searchlight.scoring "
+            f"(it has {', '.join(names)})"
+        )
+    tested = inference_output(scoring, inference["output"])
+    if inference["permutations"] and chance_level(tested, 2) is None:
+        key = "inference.output" if inference["output"] else "searchlight.scoring"
+        raise ConfigError(
+            f"config key {key}: permutation inference measures scores above chance, and "
+            f"{tested!r} has no known chance level (use accuracy, balanced_accuracy or roc_auc)"
         )
 
 

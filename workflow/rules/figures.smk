@@ -32,8 +32,8 @@ rule figures:
         vmin=config["figures"]["searchlight_vmin"],
         threshold=config["figures"]["searchlight_threshold"],
         chance=chance,
-        # For the caption only.
-        scoring=SEARCHLIGHT["scoring"],
+        # For the caption only: the figure shows the primary output.
+        scoring=OUTPUTS[0],
         engine=resolve_engine(SEARCHLIGHT["engine"], SEARCHLIGHT["estimator"]),
     script:
         "../scripts/figures.py"

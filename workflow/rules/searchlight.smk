@@ -57,9 +57,15 @@ rule merge:
         # The samples' runs: the sidecars record the folds that ran.
         table=rules.select_conditions.output.table,
     output:
-        map=results("sub-{subject}/{contrast}/searchlight.nii.gz"),
-        folds=results("sub-{subject}/{contrast}/searchlight_folds.nii.gz"),
+        # The primary output's maps, then every other output's (maps, per-fold maps, sidecars).
+        map=output_map(OUTPUTS[0]),
+        folds=output_map(OUTPUTS[0], folds=True),
         sidecars=multiext(results("sub-{subject}/{contrast}/searchlight"), ".json", "_folds.json"),
+        other_maps=[output_map(name) for name in OUTPUTS[1:]],
+        other_folds=[output_map(name, folds=True) for name in OUTPUTS[1:]],
+        other_sidecars=[
+            path.replace(".nii.gz", ".json") for name in OUTPUTS[1:] for path in (output_map(name), output_map(name, True))
+        ],
     log:
         results("logs/sub-{subject}/{contrast}/merge.log"),
     benchmark:
@@ -70,5 +76,6 @@ rule merge:
         **job_resources(),
     params:
         config=lambda wc: map_config(wc, "process_mask", "searchlight"),
+        outputs=OUTPUTS,
     script:
         "../scripts/merge.py"

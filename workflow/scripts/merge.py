@@ -7,9 +7,13 @@ from snakelight.searchlight.cv import folds_record
 
 to_file(snakemake.log[0])
 output = snakemake.output
-n_folds = merge_chunks(snakemake.input.chunks, snakemake.input.process_mask, output.map, output.folds)
+maps = [output.map, *output.other_maps]
+folds = [output.folds, *output.other_folds]
+n_folds = merge_chunks(
+    snakemake.input.chunks, snakemake.input.process_mask, dict(zip(snakemake.params.outputs, zip(maps, folds)))
+)
 write_sidecars(
-    [output.map, output.folds],
+    [path for pair in zip(maps, folds) for path in pair],
     snakemake.params.config,
     input_files(read_json(snakemake.input.dataset), process_mask=snakemake.input.process_mask),
     cross_validation=folds_record(

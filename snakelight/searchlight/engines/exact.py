@@ -91,6 +91,8 @@ class LiblinearFolds:
         self.solvers = {}  # liblinear's solver per training shape
         self.compiled_widths = {}  # sphere width -> whether snakelight.searchlight.engines._tron fits every fold
         self.layout = self._tron_layout()
+        if self.layout is not None:  # two training classes per fold
+            self.fold_classes = np.stack([fold.classes for fold in self.folds])
         self.settings = _tron.Settings(float(self.bias), float(self.intercept_scaling), int(estimator.max_iter))
 
     @staticmethod
@@ -175,7 +177,8 @@ class LiblinearFolds:
         if self._compiled(sphere.size):
             coef = np.empty((len(self.folds), sphere.size + 1))
             tied = np.empty(len(self.folds), dtype=bool)
-            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied)
+            decisions = np.empty(self.truth.size)
+            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied, decisions)
             n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
             for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
                 scores[f] = self._score(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
@@ -197,20 +200,14 @@ class LiblinearFolds:
             )
         coef = np.empty((len(self.folds), sphere.size + 1))
         tied = np.empty(len(self.folds), dtype=bool)
-        _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied)
-        # The decisions away from zero (tied folds are flagged) have the sign of any
-        # rounding of their sum: one product for every fold's test samples.
-        w = coef[self.test_fold]
-        decision = np.einsum("ij,ij->i", X[np.ix_(self.layout.test_rows, sphere)], w[:, : sphere.size])
-        if estimator.fit_intercept:
-            decision += self.intercept_scaling * w[:, sphere.size]
-        positive = (decision > 0).astype(np.intp)
+        decisions = np.empty(self.truth.size)
+        _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied, decisions)
+        positive = (decisions > 0).astype(np.intp)
         n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
         for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
             start, stop = self.fold_start[f], self.fold_start[f + 1]
             positive[start:stop] = self._predicted(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
-        classes = np.stack([fold.classes for fold in self.folds])  # two per fold here
-        return classes[self.test_fold, positive]
+        return self.fold_classes[self.test_fold, positive]
 
     def _liblinear_coef(self, X_sphere, fold):
         """liblinear's raw coefficients for the fold's training samples of ``X_sphere``."""
