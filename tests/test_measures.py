@@ -15,7 +15,7 @@ from snakelight.searchlight import measures
 from snakelight.searchlight import scoring as scoring_module
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.measures import Predictions, fold_starts
-from snakelight.searchlight.outputs import folds_file, map_file
+from snakelight.searchlight.outputs import PREDICTION_SCORERS, folds_file, map_file
 from snakelight.searchlight.scoring import make_estimator, score_outputs
 from tests.conftest import OUT, job_counts, run_snakemake, write_config
 from tests.test_engines import spheres_and_data
@@ -73,6 +73,7 @@ def test_reductions_equal_scikit_learn_metrics(fold_sizes, n_classes):
     # Rows are the true classes: they sum to the test samples of each class.
     assert np.array_equal(confusion.sum(axis=2), np.tile(np.bincount(p.truth, minlength=n_classes), (50, 1)))
     assert not np.array_equal(accuracy, balanced)
+    assert tuple(measures.REDUCTIONS) == PREDICTION_SCORERS
 
 
 class _nothing:
@@ -153,6 +154,43 @@ def test_fast_svc_predictions_keep_the_folds_order(problem, monkeypatch):
     exact = score_outputs(X, y, [spheres[i] for i in large], "svc", folds, engine="exact", scoring="balanced_accuracy")
     assert np.array_equal(outputs["balanced_accuracy"][large], exact["balanced_accuracy"])
     assert fold_starts(folds)[-1] == len(y)
+
+
+@pytest.mark.parametrize(("estimator", "engine"), [("svc", "auto"), ("logistic", "exact"), ("gnb", "fast")])
+def test_searchlight_api_gives_each_scorers_map(face_house, estimator, engine):
+    """snakelight.SearchLight with a list of scorers: scores_ is the first's, nilearn's bit
+    for bit (gnb: scikit-learn's GaussianNB through nilearn's SearchLight), and outputs_
+    holds each, equal to nilearn's SearchLight run with that scorer."""
+    from nilearn.decoding import SearchLight as NilearnSearchLight
+    from sklearn.naive_bayes import GaussianNB
+
+    from snakelight import SearchLight as OurSearchLight
+
+    mask = face_house["mask"]
+    keep = (face_house["labels"] != "house") | (np.arange(len(face_house["labels"])) % 3 == 0)
+    imgs = nib.Nifti1Image(np.asarray(face_house["imgs"].dataobj)[..., keep].astype(np.float64), mask.affine)
+    y = face_house["labels"][keep]
+    process = nib.Nifti1Image(
+        (np.arange(np.prod(mask.shape)).reshape(mask.shape) % 7 == 0) * np.asarray(mask.dataobj), mask.affine
+    )
+    scoring = ["balanced_accuracy", "accuracy"]
+    ours = OurSearchLight(
+        mask, process_mask_img=process, radius=5.6, estimator=estimator, scoring=scoring, cv=KFold(4), engine=engine
+    )
+    ours.fit(imgs, y)
+    assert list(ours.outputs_) == scoring and ours.scores_ is ours.outputs_["balanced_accuracy"]
+    for name in scoring:
+        theirs = NilearnSearchLight(
+            mask,
+            process_mask_img=process,
+            radius=5.6,
+            estimator=GaussianNB() if estimator == "gnb" else estimator,
+            scoring=name,
+            cv=KFold(4),
+        )
+        assert np.array_equal(ours.outputs_[name], theirs.fit(imgs, y).scores_), name
+        assert np.array_equal(ours.fold_outputs_[name].mean(axis=3), ours.outputs_[name])
+    assert not np.array_equal(ours.outputs_["accuracy"], ours.outputs_["balanced_accuracy"])
 
 
 # The workflow: several scorers' maps, and inference on a non-default output.

@@ -121,7 +121,9 @@ def test_merge_rejects_missing_chunk(face_house, slab, tmp_path):
     n_seeds = int(np.asarray(slab.dataobj).sum())
     write_chunk(tmp_path / "0.npz", np.arange(n_seeds - 3), {"accuracy": np.zeros((n_seeds - 3, 4))})
     with pytest.raises(ValueError, match=f"chunks cover {n_seeds - 3} of {n_seeds} seeds"):
-        merge_chunks([tmp_path / "0.npz"], tmp_path / "pm.nii.gz", {"accuracy": (tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")})
+        merge_chunks(
+            [tmp_path / "0.npz"], tmp_path / "pm.nii.gz", {"accuracy": (tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")}
+        )
     assert not (tmp_path / "m.nii.gz").exists()
 
 

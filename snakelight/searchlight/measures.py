@@ -23,8 +23,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from snakelight.searchlight.outputs import PREDICTION_SCORERS
-
 
 class Predictions(NamedTuple):
     """What the classification measure's engines compute for spheres.
@@ -85,7 +83,8 @@ def confusion(predictions):
     return fold_confusions(predictions).sum(axis=1).reshape(len(predictions.predicted), -1)
 
 
-REDUCTIONS = {"accuracy": accuracy, "balanced_accuracy": balanced_accuracy}  # PREDICTION_SCORERS
+# The reductions of snakelight.searchlight.outputs.PREDICTION_SCORERS.
+REDUCTIONS = {"accuracy": accuracy, "balanced_accuracy": balanced_accuracy}
 
 
 def reduce(predictions, names):

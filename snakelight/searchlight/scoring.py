@@ -80,7 +80,16 @@ def score_spheres(
     fits and scores each whole sphere, with ``groups``, and the array has one column.
     """
     outputs = score_outputs(
-        X, y, spheres, estimator, folds, engine=engine, scoring=scoring, progress=progress, n_threads=n_threads, groups=groups
+        X,
+        y,
+        spheres,
+        estimator,
+        folds,
+        engine=engine,
+        scoring=scoring,
+        progress=progress,
+        n_threads=n_threads,
+        groups=groups,
     )
     return outputs[output_name(scoring)]
 
@@ -110,7 +119,9 @@ def score_outputs(
         return reduce(fast.predict_spheres_fast(X, y, spheres, estimator, folds, progress, n_threads), names)
     if estimator in FAST_BINARY_ESTIMATORS:
         return {"accuracy": _score_svc_fast(X, y, spheres, estimator, folds, progress, n_threads)}
-    return {"accuracy": fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)}
+    return {
+        "accuracy": fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
+    }
 
 
 # The fast svc's batched Newton method costs about D^3 per sphere and Newton step (D
@@ -164,7 +175,9 @@ def _svc_by_size(spheres, progress, fast_part, exact_part, join):
         small_progress = None if progress is None else lambda count, _: progress(count, len(spheres))
         parts.append(fast_part([spheres[i] for i in small], small_progress))
     if large.any():
-        parts.append(exact_part([spheres[i] for i in np.flatnonzero(large)], None if progress is None else large_progress))
+        parts.append(
+            exact_part([spheres[i] for i in np.flatnonzero(large)], None if progress is None else large_progress)
+        )
     order = np.argsort(np.concatenate([small, np.flatnonzero(large)]), kind="stable")
     joined = join(parts)
     if isinstance(joined, np.ndarray):

@@ -834,7 +834,10 @@ def predict_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threa
     position[design.order] = np.arange(design.order.size)
     start = fold_starts(folds)
     columns = np.concatenate(
-        [first + np.searchsorted(ordered, position[test]) for first, (_, test), (_, ordered) in zip(start, folds, design.folds)]
+        [
+            first + np.searchsorted(ordered, position[test])
+            for first, (_, test), (_, ordered) in zip(start, folds, design.folds)
+        ]
     )
     truth = design.codes[np.concatenate([position[test] for _, test in folds])]
     return Predictions(predicted[:, columns], truth, start, design.n_classes)
