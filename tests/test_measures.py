@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 from nilearn.decoding import SearchLight
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score
 from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
 
 from snakelight.inference.permutations import read_permutations
@@ -73,7 +73,7 @@ def test_reductions_equal_scikit_learn_metrics(fold_sizes, n_classes):
     # Rows are the true classes: they sum to the test samples of each class.
     assert np.array_equal(confusion.sum(axis=2), np.tile(np.bincount(p.truth, minlength=n_classes), (50, 1)))
     assert not np.array_equal(accuracy, balanced)
-    assert tuple(measures.REDUCTIONS) == PREDICTION_SCORERS
+    assert tuple(measures.REDUCTIONS)[: len(PREDICTION_SCORERS)] == PREDICTION_SCORERS
 
 
 class _nothing:
@@ -191,6 +191,40 @@ def test_searchlight_api_gives_each_scorers_map(face_house, estimator, engine):
         assert np.array_equal(ours.outputs_[name], theirs.fit(imgs, y).scores_), name
         assert np.array_equal(ours.fold_outputs_[name].mean(axis=3), ours.outputs_[name])
     assert not np.array_equal(ours.outputs_["accuracy"], ours.outputs_["balanced_accuracy"])
+
+
+@pytest.mark.parametrize(
+    ("estimator", "engine", "design"),
+    [("svc", "exact", "unbalanced"), ("logistic", "exact", "unbalanced"), ("gnb", "fast", "three classes")],
+)
+def test_confusion_matrices_are_scikit_learns_summed_over_folds(face_house, problem, estimator, engine, design):
+    """Rows the true class, columns the predicted one, classes as np.unique sorts them:
+    scikit-learn's confusion_matrix of each fold's fit, summed; rows sum to the test counts."""
+    X, y, runs, spheres = unbalanced(problem) if design == "unbalanced" else three_classes(face_house, problem)
+    X, spheres = X.astype(np.float64), spheres[::25]
+    folds = make_folds(LeaveOneGroupOut(), X, y, runs)
+    outputs = score_outputs(X, y, spheres, estimator, folds, engine=engine, scoring="accuracy", confusion=True)
+    classes = np.unique(y)
+    C = classes.size
+    confusion = outputs["confusion"].reshape(len(spheres), C, C)
+    assert np.array_equal(
+        confusion.sum(axis=2), np.tile([np.count_nonzero(y == c) for c in classes], (len(spheres), 1))
+    )
+    recall = measures.recall(outputs["confusion"])
+    for s, sphere in enumerate(spheres):
+        expected, truth, predicted = np.zeros((C, C), dtype=int), [], []
+        for train, test in folds:
+            model = make_estimator(estimator).fit(X[train][:, sphere], y[train])
+            predicted.append(model.predict(X[test][:, sphere]))
+            truth.append(y[test])
+            expected += confusion_matrix(truth[-1], predicted[-1], labels=classes)
+        assert np.array_equal(confusion[s], expected), s
+        expected_recall = recall_score(np.concatenate(truth), np.concatenate(predicted), labels=classes, average=None)
+        assert np.allclose(recall[s], expected_recall)
+    # The accuracy over all test samples: the diagonal.
+    sizes = np.array([len(test) for _, test in folds])
+    overall = outputs["accuracy"] @ sizes / sizes.sum()
+    assert np.allclose(np.trace(confusion, axis1=1, axis2=2) / len(y), overall)
 
 
 # The workflow: several scorers' maps, and inference on a non-default output.

@@ -131,12 +131,14 @@ def run_chunk(
     cv,
     scoring,
     output,
+    confusion=False,
     engine="auto",
     n_threads=1,
 ):
     """Score the spheres of one chunk of ``inputs`` (:func:`load_chunk`) for every scorer of
-    ``scoring`` and write them (``chunks/<i>.npz``), {output name: (spheres, folds)}; a
-    chunk without spheres writes an empty chunk, which the merge puts together as usual."""
+    ``scoring`` (and with ``confusion`` their confusion matrices) and write them
+    (``chunks/<i>.npz``), {output name: (spheres, values)}; a chunk without spheres writes
+    an empty chunk, which the merge puts together as usual."""
     problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
     outputs = score_outputs(
@@ -147,10 +149,13 @@ def run_chunk(
         problem.folds,
         engine=engine,
         scoring=scoring,
+        confusion=confusion,
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
     for name, scores in outputs.items():
+        if name == "confusion":
+            continue  # counts
         check_finite_scores(
             scores, estimator=estimator, scoring=output_scorer(scoring, name), where=f"chunk {chunk + 1}/{n_chunks}"
         )

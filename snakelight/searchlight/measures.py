@@ -83,8 +83,16 @@ def confusion(predictions):
     return fold_confusions(predictions).sum(axis=1).reshape(len(predictions.predicted), -1)
 
 
-# The reductions of snakelight.searchlight.outputs.PREDICTION_SCORERS.
-REDUCTIONS = {"accuracy": accuracy, "balanced_accuracy": balanced_accuracy}
+# The reductions of snakelight.searchlight.outputs.PREDICTION_SCORERS, then the confusion matrix.
+REDUCTIONS = {"accuracy": accuracy, "balanced_accuracy": balanced_accuracy, "confusion": confusion}
+
+
+def recall(confusion_matrices):
+    """(n_spheres, C): each class's recall (hits over its test samples, all folds) from
+    confusion matrices (n_spheres, C * C) as :func:`confusion` flattens them."""
+    n = int(round(np.sqrt(confusion_matrices.shape[1])))
+    matrices = confusion_matrices.reshape(-1, n, n)
+    return np.diagonal(matrices, axis1=1, axis2=2) / matrices.sum(axis=2)
 
 
 def reduce(predictions, names):

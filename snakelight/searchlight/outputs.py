@@ -48,6 +48,12 @@ def chunk_key(name):
     return f"output_{name}"
 
 
+# searchlight.confusion's maps: the confusion matrices (C * C volumes, (true, predicted)
+# row by row, classes sorted as np.unique sorts the condition names), each class's recall
+# (C volumes).
+CONFUSION_FILES = ("searchlight_confusion.nii.gz", "searchlight_recall.nii.gz")
+
+
 def inference_output(scoring, output):
     """The output that permutation inference and the group stage test: ``inference.output``,
     else the first output of ``searchlight.scoring``."""

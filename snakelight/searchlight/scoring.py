@@ -95,20 +95,37 @@ def score_spheres(
 
 
 def score_outputs(
-    X, y, spheres, estimator, folds, *, engine="auto", scoring=None, progress=None, n_threads=1, groups=None
+    X,
+    y,
+    spheres,
+    estimator,
+    folds,
+    *,
+    engine="auto",
+    scoring=None,
+    confusion=False,
+    progress=None,
+    n_threads=1,
+    groups=None,
 ):
     """{output name: scores (n_spheres, n_folds)} of each scorer of ``scoring`` (a scorer
     name, None or a list of them: :func:`snakelight.searchlight.outputs.scorers`), from one
-    pass over the spheres: one fit per sphere and fold serves every scorer. Arguments as
-    :func:`score_spheres`.
+    pass over the spheres: one fit per sphere and fold serves every scorer. With
+    ``confusion``, also ``confusion``: each sphere's confusion matrix summed over the folds
+    (n_spheres, C * C; :func:`snakelight.searchlight.measures.confusion`). Other arguments
+    as :func:`score_spheres`.
     """
     engine = resolve_engine(engine, estimator)
-    names = output_names(scoring)
+    names = output_names(scoring) + (["confusion"] if confusion else [])
     if len(spheres) == 0:
-        return {name: np.empty((0, 1 if folds is None else len(folds))) for name in names}
+        n_classes = np.unique(y).size
+        widths = {"confusion": n_classes * n_classes}
+        return {name: np.empty((0, widths.get(name, 1 if folds is None else len(folds)))) for name in names}
     if engine == "exact":
         model = make_estimator(estimator) if isinstance(estimator, str) else estimator
-        return score_outputs_exact(X, y, spheres, model, folds, scorers(scoring), progress=progress, groups=groups)
+        return score_outputs_exact(
+            X, y, spheres, model, folds, scorers(scoring), progress=progress, groups=groups, confusion=confusion
+        )
     for scorer in scorers(scoring):
         problem = fast_unsupported(estimator, scorer, len(np.unique(y)))
         if problem is not None:

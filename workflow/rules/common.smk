@@ -11,7 +11,14 @@ from snakelight.inference.group import check_group_subjects, method_maps
 from snakelight.io import InputError, read_json
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.outputs import folds_file, inference_output, map_file, output_names, output_scorer
+from snakelight.searchlight.outputs import (
+    CONFUSION_FILES,
+    folds_file,
+    inference_output,
+    map_file,
+    output_names,
+    output_scorer,
+)
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
 from snakelight.workflow.config_files import read_user_config, stop
@@ -87,6 +94,7 @@ def analysis_subjects():
 # Each subject's maps, figures and tables of every contrast (rule all).
 SUBJECT_OUTPUTS = [
     *(file(name, config["searchlight"]["scoring"]) for name in output_names(config["searchlight"]["scoring"]) for file in (map_file, folds_file)),
+    *(CONFUSION_FILES if config["searchlight"]["confusion"] else ()),
     "fscores.nii.gz",
     "searchlight.png",
     "fscores.png",
@@ -149,6 +157,7 @@ OUTPUTS = output_names(SEARCHLIGHT["scoring"])
 TESTED = inference_output(SEARCHLIGHT["scoring"], config.get("inference", {}).get("output"))
 TESTED_SCORER = output_scorer(SEARCHLIGHT["scoring"], TESTED)
 TESTED_MAP = map_file(TESTED, SEARCHLIGHT["scoring"])
+CONFUSION_MAPS = [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in CONFUSION_FILES] if SEARCHLIGHT["confusion"] else []
 
 
 def output_map(name, folds=False):

@@ -44,6 +44,7 @@ rule searchlight_chunk:
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
+        confusion=SEARCHLIGHT["confusion"],
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/searchlight_chunk.py"
@@ -66,6 +67,9 @@ rule merge:
         other_sidecars=[
             path.replace(".nii.gz", ".json") for name in OUTPUTS[1:] for path in (output_map(name), output_map(name, True))
         ],
+        # searchlight.confusion: the confusion matrices and the recall maps, and their sidecars.
+        confusion=CONFUSION_MAPS,
+        confusion_sidecars=[path.replace(".nii.gz", ".json") for path in CONFUSION_MAPS],
     log:
         results("logs/sub-{subject}/{contrast}/merge.log"),
     benchmark:

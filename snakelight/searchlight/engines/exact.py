@@ -35,8 +35,8 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from snakelight._compat import liblinear, liblinear_solver_type, resolve_dual
 from snakelight.searchlight.engines import _tron
-from snakelight.searchlight.measures import PREDICTION_SCORERS, Predictions, fold_starts, reduce
-from snakelight.searchlight.outputs import output_name
+from snakelight.searchlight.measures import Predictions, fold_starts, reduce
+from snakelight.searchlight.outputs import PREDICTION_SCORERS, output_name
 
 
 class _Fold(NamedTuple):
@@ -251,15 +251,16 @@ def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=
     return score_outputs_exact(X, y, spheres, estimator, folds, [scoring], progress, groups)[output_name(scoring)]
 
 
-def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None, groups=None):
+def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None, groups=None, confusion=False):
     """{output name: scores (n_spheres, n_folds)} of each of ``scorers`` (scorer names or
     None: the estimator's own score), each equal to nilearn's SearchLight run with that
-    scorer, from one fit per sphere and fold.
+    scorer, from one fit per sphere and fold; with ``confusion``, also the output
+    ``confusion`` (:func:`snakelight.searchlight.measures.confusion`).
 
     With ``folds=None`` (one scorer only), the estimator's own score of each whole sphere
     (n_spheres, 1).
     """
-    names = [output_name(scorer) for scorer in scorers]
+    names = [output_name(scorer) for scorer in scorers] + (["confusion"] if confusion else [])
     if folds is None:
 
         def score(sphere):
@@ -275,22 +276,12 @@ def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None,
 
         def score(sphere):
             return [fits.scores(X, np.asarray(sphere, dtype=np.intp))]
-    elif len(scorers) == 1:
+    elif len(names) == 1:
 
         def score(sphere):
             return [cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scorers[0], n_jobs=1)]
     else:
-        # cross_val_score's fit and score per fold, every scorer on the one fit.
-        callables = [None if scorer is None else get_scorer(scorer) for scorer in scorers]
-
-        def score(sphere):
-            values = np.empty((len(scorers), len(folds)))
-            for f, (train, test) in enumerate(folds):
-                model = clone(estimator).fit(X[train][:, sphere], y[train])
-                X_test = X[test][:, sphere]
-                for k, scorer in enumerate(callables):
-                    values[k, f] = model.score(X_test, y[test]) if scorer is None else scorer(model, X_test, y[test])
-            return values
+        return _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, progress)
 
     scores = {name: np.empty((len(spheres), 1 if folds is None else len(folds))) for name in names}
     with warnings.catch_warnings():
@@ -301,6 +292,34 @@ def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None,
             if progress is not None:
                 progress(i + 1, len(spheres))
     return scores
+
+
+def _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, progress):
+    """cross_val_score's fit and score per fold, every scorer on the one fit (so each
+    equals cross_val_score with that scorer), and with ``confusion`` the fits'
+    predictions reduced to confusion matrices."""
+    callables = [None if scorer is None else get_scorer(scorer) for scorer in scorers]
+    classes, codes = np.unique(y, return_inverse=True)
+    values = np.empty((len(scorers), len(spheres), len(folds)))
+    predicted = np.empty((len(spheres), sum(len(test) for _, test in folds)), dtype=np.intp)
+    start = fold_starts(folds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
+        for i, sphere in enumerate(spheres):
+            for f, (train, test) in enumerate(folds):
+                model = clone(estimator).fit(X[train][:, sphere], y[train])
+                X_test = X[test][:, sphere]
+                for k, scorer in enumerate(callables):
+                    values[k, i, f] = model.score(X_test, y[test]) if scorer is None else scorer(model, X_test, y[test])
+                if confusion:
+                    predicted[i, start[f] : start[f + 1]] = np.searchsorted(classes, model.predict(X_test))
+            if progress is not None:
+                progress(i + 1, len(spheres))
+    outputs = {output_name(scorer): scores for scorer, scores in zip(scorers, values)}
+    if confusion:
+        truth = np.concatenate([codes[test] for _, test in folds])
+        outputs.update(reduce(Predictions(predicted, truth, start, classes.size), ["confusion"]))
+    return outputs
 
 
 def predict_spheres_exact(X, y, spheres, estimator, folds, progress=None):
