@@ -36,6 +36,7 @@ def merge_chunks(chunk_paths, process_mask_img, paths, confusion_paths=None):
             f"chunks cover {np.count_nonzero(times_scored[:n_seeds])} of {n_seeds} seeds, "
             f"{np.count_nonzero(times_scored > 1)} more than once"
         )
+
     def gathered(name):
         missing = [str(path) for path, (_, outputs) in zip(chunk_paths, chunks) if name not in outputs]
         if missing:
