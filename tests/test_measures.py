@@ -235,9 +235,9 @@ INFERENCE = {"permutations": 10, "permutations_per_job": 5, "alpha": 0.1, "clust
 
 @pytest.fixture(scope="module")
 def several(tmp_path_factory):
-    """The tiny config (6 runs) with two scorers, inference on the second."""
+    """The tiny config (6 runs) with two scorers and confusion matrices, inference on the second."""
     workdir = tmp_path_factory.mktemp("measures")
-    config = with_inference({**INFERENCE, "output": "balanced_accuracy"}, scoring=SCORERS)
+    config = with_inference({**INFERENCE, "output": "balanced_accuracy"}, scoring=SCORERS, confusion=True)
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
     counts = job_counts(result.stdout)
     assert (counts["searchlight_chunk"], counts["merge"], counts["null_chunk"]) == (3, 1, 6)
@@ -281,3 +281,19 @@ def test_inference_tests_the_output_it_is_asked_for(several):
     assert read_json(out / "searchlight_logp.json")["inputs"]["searchlight"]["path"].endswith(
         "searchlight_balanced_accuracy.nii.gz"
     )
+
+
+@pytest.mark.workflow
+def test_workflow_writes_confusion_matrices_and_recall(several):
+    out = several / OUT
+    table = read_samples_table(out / "samples.tsv")
+    process = np.asarray(nib.load(several / "results/config/sub-02/process_mask.nii.gz").dataobj) != 0
+    confusion = nib.load(out / "searchlight_confusion.nii.gz").get_fdata()[process].reshape(-1, 2, 2)
+    recall = nib.load(out / "searchlight_recall.nii.gz").get_fdata()[process]
+    assert read_json(out / "searchlight_confusion.json")["conditions"] == ["face", "house"]
+    # Each row sums to the condition's samples: every sample is tested once.
+    counts = [np.count_nonzero(table["label"] == name) for name in ("face", "house")]
+    assert np.array_equal(confusion.sum(axis=2), np.tile(counts, (process.sum(), 1)))
+    assert np.array_equal(recall, np.diagonal(confusion, axis1=1, axis2=2) / counts)
+    accuracy = nib.load(out / "searchlight.nii.gz").get_fdata()[process]
+    assert np.allclose(np.trace(confusion, axis1=1, axis2=2) / len(table), accuracy)  # KFold(4) of equal folds
