@@ -3,6 +3,7 @@ to scikit-learn's cross_val_score with that scorer (what nilearn's SearchLight r
 every engine, and the reductions equal to scikit-learn's metrics."""
 
 import nibabel as nib
+import pandas as pd
 import numpy as np
 import pytest
 from nilearn.decoding import SearchLight
@@ -297,3 +298,10 @@ def test_workflow_writes_confusion_matrices_and_recall(several):
     assert np.array_equal(recall, np.diagonal(confusion, axis1=1, axis2=2) / counts)
     accuracy = nib.load(out / "searchlight.nii.gz").get_fdata()[process]
     assert np.allclose(np.trace(confusion, axis1=1, axis2=2) / len(table), accuracy)  # KFold(4) of equal folds
+    # The report's cluster page shows the first cluster's peak sphere's confusion matrix.
+    html = (out / "clusters.html").read_text()
+    peak = pd.read_csv(out / "clusters.tsv", sep="\t").iloc[0]
+    assert "Confusion matrix of cluster 1" in html
+    ijk = np.rint(np.linalg.solve(nib.load(out / "searchlight.nii.gz").affine, [peak.x_mm, peak.y_mm, peak.z_mm, 1]))
+    counts = nib.load(out / "searchlight_confusion.nii.gz").get_fdata()[tuple(ijk[:3].astype(int))].astype(int)
+    assert f"<td>{counts[0]}</td>\n      <td>{counts[1]}</td>" in html

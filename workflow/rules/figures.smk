@@ -43,6 +43,8 @@ rule summary:
     input:
         map=rules.merge.output.map,
         process_mask=rules.process_mask.output[0],
+        # searchlight.confusion: the confusion matrices (their sidecar names the conditions).
+        confusion=CONFUSION_MAPS[:1],
     output:
         histogram=report(
             results("sub-{subject}/{contrast}/score_histogram.png"),
