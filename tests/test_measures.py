@@ -3,8 +3,8 @@ to scikit-learn's cross_val_score with that scorer (what nilearn's SearchLight r
 every engine, and the reductions equal to scikit-learn's metrics."""
 
 import nibabel as nib
-import pandas as pd
 import numpy as np
+import pandas as pd
 import pytest
 from nilearn.decoding import SearchLight
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score
