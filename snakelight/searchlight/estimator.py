@@ -27,6 +27,7 @@ from snakelight._compat import SUPPORTED_ESTIMATORS, check_params, check_searchl
 from snakelight.searchlight.chunks import score_maps
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import resolve_engine
+from snakelight.searchlight.engines.exact import scorer_object
 from snakelight.searchlight.outputs import output_names, scorers
 from snakelight.searchlight.scoring import OTHER_ESTIMATORS, make_estimator, score_outputs
 from snakelight.searchlight.spheres import process_seeds, sphere_members
@@ -213,7 +214,7 @@ class SearchLight(NilearnSearchLight):
         kwargs = {} if isinstance(self.cv, KFold) else {"groups": groups}  # as nilearn passes groups
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
-            scoring = scorers(self.scoring)[0]
+            scoring = scorer_object(scorers(self.scoring)[0])
             first = cross_val_score(estimator, X[:, spheres[0]], y, cv=folds, scoring=scoring, **kwargs)
         labels = np.asarray(y).ravel() if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y
         single = np.array([np.unique(labels[train]).size < 2 for train, _ in folds])

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer
+from sklearn.metrics import get_scorer, make_scorer
 from sklearn.model_selection import cross_val_score
 from sklearn.svm import LinearSVC
 from sklearn.utils.class_weight import compute_class_weight
@@ -245,6 +245,25 @@ class LiblinearFolds:
         return np.count_nonzero(predicted == fold.test_codes) / fold.test.size
 
 
+def pearson_r(y_true, y_pred):
+    """Pearson's correlation of the targets and the predictions of a regression (0 where
+    the predictions are constant)."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    if np.ptp(y_pred) == 0 or np.ptp(y_true) == 0:
+        return 0.0
+    return float(np.corrcoef(y_true, y_pred)[0, 1])
+
+
+# snakelight's scorers beside scikit-learn's, by name.
+SCORERS = {"pearson_r": make_scorer(pearson_r)}
+
+
+def scorer_object(scoring):
+    """What cross_val_score takes for ``scoring``: snakelight's scorer of that name, else
+    ``scoring`` itself (a scikit-learn scorer name, a callable or None)."""
+    return SCORERS.get(scoring, scoring) if isinstance(scoring, str) else scoring
+
+
 def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=None, groups=None):
     """Scores (n_spheres, n_folds) equal to nilearn's, sphere by sphere; with
     ``folds=None``, the estimator's own score of each whole sphere (n_spheres, 1)."""
@@ -279,7 +298,7 @@ def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None,
     elif len(names) == 1:
 
         def score(sphere):
-            return [cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scorers[0], n_jobs=1)]
+            return [cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scorer_object(scorers[0]), n_jobs=1)]
     else:
         return _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, progress)
 
@@ -298,7 +317,7 @@ def _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, p
     """cross_val_score's fit and score per fold, every scorer on the one fit (so each
     equals cross_val_score with that scorer), and with ``confusion`` the fits'
     predictions reduced to confusion matrices."""
-    callables = [None if scorer is None else get_scorer(scorer) for scorer in scorers]
+    callables = [None if scorer is None else get_scorer(scorer_object(scorer)) for scorer in scorers]
     classes, codes = np.unique(y, return_inverse=True)
     values = np.empty((len(scorers), len(spheres), len(folds)))
     predicted = np.empty((len(spheres), sum(len(test) for _, test in folds)), dtype=np.intp)
