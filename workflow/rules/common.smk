@@ -93,7 +93,11 @@ def analysis_subjects():
 
 # Each subject's maps, figures and tables of every contrast (rule all).
 SUBJECT_OUTPUTS = [
-    *(file(name, config["searchlight"]["scoring"]) for name in output_names(config["searchlight"]["scoring"]) for file in (map_file, folds_file)),
+    *(
+        file(name, config["searchlight"]["scoring"])
+        for name in output_names(config["searchlight"]["scoring"])
+        for file in (map_file, folds_file)
+    ),
     *(CONFUSION_FILES if config["searchlight"]["confusion"] else ()),
     "fscores.nii.gz",
     "searchlight.png",
@@ -157,7 +161,9 @@ OUTPUTS = output_names(SEARCHLIGHT["scoring"])
 TESTED = inference_output(SEARCHLIGHT["scoring"], config.get("inference", {}).get("output"))
 TESTED_SCORER = output_scorer(SEARCHLIGHT["scoring"], TESTED)
 TESTED_MAP = map_file(TESTED, SEARCHLIGHT["scoring"])
-CONFUSION_MAPS = [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in CONFUSION_FILES] if SEARCHLIGHT["confusion"] else []
+CONFUSION_MAPS = (
+    [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in CONFUSION_FILES] if SEARCHLIGHT["confusion"] else []
+)
 
 
 def output_map(name, folds=False):

@@ -142,7 +142,9 @@ rule inference_statistics:
         chance=tested_chance,
         cluster_threshold=INFERENCE["cluster_threshold"],
         connectivity=INFERENCE["connectivity"],
-        config=lambda wc: inference_config(wc, "permutations", "permute", "seed", "output", "cluster_threshold", "connectivity"),
+        config=lambda wc: inference_config(
+            wc, "permutations", "permute", "seed", "output", "cluster_threshold", "connectivity"
+        ),
     script:
         "../scripts/inference_statistics.py"
 

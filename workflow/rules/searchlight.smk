@@ -65,7 +65,9 @@ rule merge:
         other_maps=[output_map(name) for name in OUTPUTS[1:]],
         other_folds=[output_map(name, folds=True) for name in OUTPUTS[1:]],
         other_sidecars=[
-            path.replace(".nii.gz", ".json") for name in OUTPUTS[1:] for path in (output_map(name), output_map(name, True))
+            path.replace(".nii.gz", ".json")
+            for name in OUTPUTS[1:]
+            for path in (output_map(name), output_map(name, True))
         ],
         # searchlight.confusion: the confusion matrices and the recall maps, and their sidecars.
         confusion=CONFUSION_MAPS,
