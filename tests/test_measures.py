@@ -2,6 +2,8 @@
 to scikit-learn's cross_val_score with that scorer (what nilearn's SearchLight runs), on
 every engine, and the reductions equal to scikit-learn's metrics."""
 
+from pathlib import Path
+
 import nibabel as nib
 import numpy as np
 import pandas as pd
@@ -341,3 +343,23 @@ def test_workflow_writes_confusion_matrices_and_recall(several):
     ijk = np.rint(np.linalg.solve(nib.load(out / "searchlight.nii.gz").affine, [peak.x_mm, peak.y_mm, peak.z_mm, 1]))
     counts = nib.load(out / "searchlight_confusion.nii.gz").get_fdata()[tuple(ijk[:3].astype(int))].astype(int)
     assert f"<td>{counts[0]}</td>\n      <td>{counts[1]}</td>" in html
+
+
+@pytest.mark.workflow
+def test_bids_source_writes_each_scorers_map_and_the_first_as_the_statmap(tmp_path):
+    """The bids source with two scorers: one map each; the BIDS derivative is the first's
+    (stat-balancedAccuracy)."""
+    from snakelight.data import synthetic_bids
+    from tests.test_bids_workflow import SHAPE, bids_config, run_bids
+
+    dataset = synthetic_bids.write_dataset(tmp_path / "ds", design="block", shape=SHAPE, n_runs=3)
+    config = bids_config(dataset)
+    config["searchlight"]["scoring"] = ["balanced_accuracy", "accuracy"]
+    run_bids(tmp_path, config)
+    (contrast,) = (tmp_path / "results/config").glob("sub-*/face_vs_house")
+    (statmap,) = (tmp_path / "results/config/snakelight").glob("sub-*/func/*stat-balancedAccuracy_statmap.nii.gz")
+    primary = nib.load(contrast / "searchlight.nii.gz").get_fdata()
+    assert np.array_equal(nib.load(statmap).get_fdata(), primary)
+    assert read_json(Path(str(statmap).replace(".nii.gz", ".json")))["Scoring"] == "balanced_accuracy"
+    accuracy = nib.load(contrast / "searchlight_accuracy.nii.gz").get_fdata()
+    assert accuracy.shape == primary.shape and accuracy.any()
