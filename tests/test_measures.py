@@ -114,7 +114,7 @@ def test_exact_svc_scores_several_scorers_as_cross_val_score(problem, design, cv
 )
 def test_exact_engine_scores_any_scorers_as_cross_val_score(problem, estimator, scoring):
     X, y, runs, spheres = unbalanced(problem)
-    spheres = spheres[:: 100 if estimator == "svc_l1" else 20]  # L1 liblinear runs to max_iter on raw BOLD: slow
+    spheres = spheres[:: 20 if estimator == "ridge_classifier" else 100]  # liblinear and LogisticRegressionCV: slow
     folds = make_folds(LeaveOneGroupOut(), X, y, runs)
     outputs = score_outputs(X, y, spheres, estimator, folds, engine="exact", scoring=scoring)
     assert list(outputs) == ["accuracy" if s is None else s for s in scoring]
