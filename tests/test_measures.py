@@ -20,7 +20,8 @@ from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.measures import Predictions, fold_starts
 from snakelight.searchlight.outputs import PREDICTION_SCORERS, folds_file, map_file
 from snakelight.searchlight.scoring import make_estimator, score_outputs
-from tests.conftest import OUT, job_counts, run_snakemake, write_config
+from snakelight.workflow.config import ConfigError, validate_config
+from tests.conftest import OUT, SCHEMA, job_counts, run_snakemake, write_config
 from tests.test_engines import spheres_and_data
 from tests.test_inference_workflow import with_inference
 
@@ -264,6 +265,59 @@ def test_pearson_r_is_scipys():
     a, b = rng.standard_normal(20), rng.standard_normal(20)
     assert pearson_r(a, b) == pytest.approx(pearsonr(a, b)[0], abs=1e-12)
     assert pearson_r(a, np.ones(20)) == 0.0
+
+
+FH = {"face_vs_house": ["face", "house"]}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"searchlight": {"scoring": ["accuracy", "r2"]}},
+            "searchlight.scoring: 'r2' scores a regression; a searchlight classifies conditions (contrast "
+            "'face_vs_house')",
+        ),
+        (
+            {"searchlight": {"scoring": ["accuracy", "accuracy"]}},
+            "searchlight.scoring: ['accuracy', 'accuracy'] has non-unique elements",
+        ),
+        ({"searchlight": {"scoring": []}}, "searchlight.scoring: [] should be non-empty"),
+        (
+            {"searchlight": {"estimator": "gnb", "scoring": ["balanced_accuracy", "f1_macro"]}},
+            "searchlight.scoring: engine 'fast' scores accuracy and balanced_accuracy only, not 'f1_macro' (engine "
+            "auto's choice for 'gnb'); set searchlight.engine: exact",
+        ),
+        (
+            {"searchlight": {"scoring": ["accuracy", "balanced_accuracy"]}, "inference": {"output": "roc_auc"}},
+            "inference.output: 'roc_auc' is not an output of searchlight.scoring (it has accuracy, balanced_accuracy)",
+        ),
+        (
+            {
+                "searchlight": {"scoring": ["accuracy", "matthews_corrcoef"]},
+                "inference": {"permutations": 100, "output": "matthews_corrcoef"},
+            },
+            "inference.output: permutation inference measures scores above chance, and 'matthews_corrcoef' has no "
+            "known chance level (use accuracy, balanced_accuracy or roc_auc)",
+        ),
+    ],
+)
+def test_bad_outputs_are_refused_when_the_config_is_read(config, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config({"contrasts": FH, **config}, SCHEMA)
+    assert str(error.value) == f"config key {expected}"
+
+
+def test_several_scorers_and_an_inference_output_are_accepted():
+    config = validate_config(
+        {
+            "contrasts": FH,
+            "searchlight": {"scoring": ["balanced_accuracy", "roc_auc"], "confusion": True},
+            "inference": {"permutations": 100, "output": "roc_auc"},
+        },
+        SCHEMA,
+    )
+    assert config["inference"]["output"] == "roc_auc" and config["searchlight"]["confusion"] is True
 
 
 # The workflow: several scorers' maps, and inference on a non-default output.

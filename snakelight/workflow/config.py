@@ -161,11 +161,6 @@ def _check_scoring(searchlight, contrast, n_classes):
     """Each scorer exists and fits the contrast, and the engine (auto's choice included)
     runs the estimator with it: what each chunk job would otherwise fail on."""
     engine, estimator = searchlight["engine"], searchlight["estimator"]
-    names = output_names(searchlight["scoring"])
-    if len(set(names)) < len(names):
-        raise ConfigError(
-            f"config key searchlight.scoring: {searchlight['scoring']!r} names an output twice (null is accuracy)"
-        )
     for scoring in scorers(searchlight["scoring"]):
         problem = scoring_problem(scoring, n_classes, estimator)
         if problem is not None:
