@@ -260,13 +260,11 @@ class ShrinkageLDAScorer:
         # the scatter matrices built from sums.
         self.rows = _with_pad_voxel(X - X.mean(axis=0))
         self.membership = design.membership.reshape(-1, design.n_groups).astype(float)
-        # Per group: its class, and the folds that train on it.
+        # Per group: its class, and the folds that train on it (none for a group that only
+        # tests, as a cross-classification's test conditions).
         self.group_folds = [
-            (
-                int(np.nonzero(design.membership[:, :, g].any(axis=0))[0][0]),
-                np.nonzero(design.membership[:, :, g].any(axis=1))[0],
-            )
-            for g in range(design.n_groups)
+            (int(design.codes[group.start]), np.nonzero(design.membership[:, :, g].any(axis=1))[0])
+            for g, group in enumerate(design.groups)
         ]
 
     def batch_size(self, width):
