@@ -16,12 +16,13 @@ from snakelight.inference.permutations import read_permutations
 from snakelight.io import read_json, read_samples_table
 from snakelight.searchlight import measures
 from snakelight.searchlight import scoring as scoring_module
+from snakelight.searchlight.cross import cross_design
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.measures import Predictions, fold_starts
 from snakelight.searchlight.outputs import PREDICTION_SCORERS, folds_file, map_file
 from snakelight.searchlight.scoring import make_estimator, score_outputs
 from snakelight.workflow.config import ConfigError, validate_config
-from tests.conftest import OUT, SCHEMA, job_counts, run_snakemake, write_config
+from tests.conftest import OUT, SCHEMA, TINY_CONFIG, job_counts, run_snakemake, write_config
 from tests.test_engines import spheres_and_data
 from tests.test_inference_workflow import with_inference
 
@@ -417,3 +418,32 @@ def test_bids_source_writes_each_scorers_map_and_the_first_as_the_statmap(tmp_pa
     assert read_json(Path(str(statmap).replace(".nii.gz", ".json")))["Scoring"] == "balanced_accuracy"
     accuracy = nib.load(contrast / "searchlight_accuracy.nii.gz").get_fdata()
     assert accuracy.shape == primary.shape and accuracy.any()
+
+
+@pytest.mark.workflow
+def test_workflow_cross_classifies_as_nilearn_on_the_designs_folds(tmp_path):
+    """A contrast of four conditions trained on face/house and tested on cat/chair mapped to
+    them, both directions: the map equals nilearn's SearchLight on the design's targets and
+    folds; its chance is 1/2 and the sidecar records the folds."""
+    config = {
+        **TINY_CONFIG,
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": {"test": {"cat": "face", "chair": "house"}}},
+        "searchlight": {**TINY_CONFIG["searchlight"], "scoring": ["accuracy", "balanced_accuracy"]},
+    }
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-02/x"
+    table = read_samples_table(out / "samples.tsv")
+    design = cross_design(table["label"], table["run"], {"cat": "face", "chair": "house"}, directions="both")
+    for name in SCORERS:
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+            radius=5.6,
+            cv=design.folds,
+            scoring=name,
+        )
+        expected = searchlight.fit(str(out / "samples.nii.gz"), design.targets).scores_
+        assert np.array_equal(nib.load(out / map_file(name, SCORERS)).get_fdata(), expected), name
+    record = read_json(out / "searchlight.json")["cross_validation"]
+    assert record["method"] == "cross_classification" and record["n_splits"] == len(design.folds) == 8

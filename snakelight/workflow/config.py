@@ -119,8 +119,10 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
                 f"config key subjects: Haxby has subjects {haxby_design.SUBJECTS[0]} to "
                 f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
             )
+    _check_cross_classification(config)
     for name, conditions in config["contrasts"].items():
-        _check_scoring(config["searchlight"], name, len(conditions))
+        cross = config["cross_classification"].get(name)
+        _check_scoring(config["searchlight"], name, len(set(cross["test"].values())) if cross else len(conditions))
     _check_inference(config)
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
@@ -155,6 +157,34 @@ def _message(error):
     if error.validator == "minItems" and len(path) == 2 and path[0] == "contrasts":
         return f"{error.instance!r} has {len(error.instance)} condition(s); a contrast decodes two or more"
     return error.message
+
+
+def _check_cross_classification(config):
+    """Each cross-classification names a contrast, maps test conditions of that contrast onto
+    its other conditions, and runs without permutation inference (which would permute the
+    training and the test sets apart: not done yet)."""
+    for name, cross in config["cross_classification"].items():
+        key = f"config key cross_classification.{name}"
+        if name not in config["contrasts"]:
+            raise ConfigError(f"{key}: no contrast {name!r} (contrasts: {', '.join(config['contrasts'])})")
+        conditions = config["contrasts"][name]
+        test = cross["test"]
+        for condition in [*test, *test.values()]:
+            if condition not in conditions:
+                raise ConfigError(
+                    f"{key}.test: {condition!r} is not a condition of the contrast ({', '.join(conditions)})"
+                )
+        if set(test) & set(test.values()):
+            raise ConfigError(f"{key}.test: {sorted(set(test) & set(test.values()))[0]!r} both tests and trains")
+        if len(set(test.values())) < 2:
+            raise ConfigError(
+                f"{key}.test: the test conditions stand for one training condition; map them onto two or more"
+            )
+        if config["inference"]["permutations"]:
+            raise ConfigError(
+                f"{key}: permutation inference does not yet permute a cross-classification's training and test "
+                "sets apart; set inference.permutations: 0"
+            )
 
 
 def _check_scoring(searchlight, contrast, n_classes):

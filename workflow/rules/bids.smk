@@ -246,7 +246,7 @@ rule bids_statmap:
         **job_resources(),
     params:
         contrast=lambda wc: CONTRAST_OF_LABEL[wc.label],
-        chance=lambda wc: chance_level(OUTPUTS[0], len(config["contrasts"][CONTRAST_OF_LABEL[wc.label]])),
+        chance=lambda wc: chance_level(OUTPUTS[0], n_classes(CONTRAST_OF_LABEL[wc.label])),
         samples=SAMPLES_RECORD,
         bids=BIDS,
     script:

@@ -171,14 +171,26 @@ def output_map(name, folds=False):
     return results("sub-{subject}/{contrast}/" + (folds_file if folds else map_file)(name, SEARCHLIGHT["scoring"]))
 
 
+# contrast -> its cross-classification (train on some conditions, test on others).
+CROSS = config["cross_classification"]
+
+
+def n_classes(contrast):
+    """The classes a contrast's classifiers tell apart: its conditions, or the training
+    conditions of its cross-classification."""
+    if contrast in CROSS:
+        return len(set(CROSS[contrast]["test"].values()))
+    return len(config["contrasts"][contrast])
+
+
 def chance(wildcards):
     """The contrast's chance score of the primary output, or None for a scorer without one."""
-    return chance_level(OUTPUTS[0], len(config["contrasts"][wildcards.contrast]))
+    return chance_level(OUTPUTS[0], n_classes(wildcards.contrast))
 
 
 def tested_chance(wildcards):
     """The contrast's chance score of the output inference and the group test."""
-    return chance_level(TESTED, len(config["contrasts"][wildcards.contrast]))
+    return chance_level(TESTED, n_classes(wildcards.contrast))
 
 
 def chunk_count(wildcards):

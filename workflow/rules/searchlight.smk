@@ -45,6 +45,7 @@ rule searchlight_chunk:
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
         confusion=SEARCHLIGHT["confusion"],
+        cross=lambda wc: CROSS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/searchlight_chunk.py"
@@ -83,5 +84,6 @@ rule merge:
     params:
         config=lambda wc: map_config(wc, "process_mask", "searchlight"),
         outputs=OUTPUTS,
+        cross=lambda wc: CROSS.get(wc.contrast),
     script:
         "../scripts/merge.py"

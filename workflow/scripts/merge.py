@@ -19,7 +19,9 @@ n_folds = merge_chunks(
 sidecar = {
     "config": snakemake.params.config,
     "inputs": input_files(read_json(snakemake.input.dataset), process_mask=snakemake.input.process_mask),
-    "cross_validation": folds_record(snakemake.params.config["searchlight"]["cv"], table, n_folds),
+    "cross_validation": folds_record(
+        snakemake.params.config["searchlight"]["cv"], table, n_folds, cross=snakemake.params.cross
+    ),
 }
 write_sidecars([path for pair in zip(maps, folds) for path in pair], **sidecar)
 if output.confusion:
