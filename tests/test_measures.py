@@ -309,6 +309,60 @@ def test_bad_outputs_are_refused_when_the_config_is_read(config, expected):
     assert str(error.value) == f"config key {expected}"
 
 
+X4 = {"x": ["face", "house", "cat", "chair"]}
+
+
+@pytest.mark.parametrize(
+    ("cross", "inference", "expected"),
+    [
+        (
+            {"y": {"test": {"cat": "face", "chair": "house"}}},
+            {},
+            "cross_classification.y: no contrast 'y' (contrasts: x)",
+        ),
+        (
+            {"x": {"test": {"dog": "face", "chair": "house"}}},
+            {},
+            "cross_classification.x.test: 'dog' is not a condition of the contrast (face, house, cat, chair)",
+        ),
+        (
+            {"x": {"test": {"cat": "face", "face": "house"}}},
+            {},
+            "cross_classification.x.test: 'face' both tests and trains",
+        ),
+        (
+            {"x": {"test": {"cat": "face", "chair": "face"}}},
+            {},
+            "cross_classification.x.test: the test conditions stand for one training condition; map them onto two or "
+            "more",
+        ),
+        (
+            {"x": {"test": {"cat": "face", "chair": "house"}}},
+            {"permutations": 100},
+            "cross_classification.x: permutation inference does not yet permute a cross-classification's training "
+            "and test sets apart; set inference.permutations: 0",
+        ),
+    ],
+)
+def test_bad_cross_classifications_are_refused_when_the_config_is_read(cross, inference, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config({"contrasts": X4, "cross_classification": cross, "inference": inference}, SCHEMA)
+    assert str(error.value) == f"config key {expected}"
+
+
+def test_a_cross_classifications_classes_are_its_training_conditions():
+    """The fast svc fits two classes: a four-condition contrast cross-classifying two is accepted."""
+    config = validate_config(
+        {
+            "contrasts": X4,
+            "cross_classification": {"x": {"test": {"cat": "face", "chair": "house"}}},
+            "searchlight": {"engine": "fast", "estimator": "svc"},
+        },
+        SCHEMA,
+    )
+    assert config["cross_classification"]["x"]["directions"] == "both"
+
+
 def test_several_scorers_and_an_inference_output_are_accepted():
     config = validate_config(
         {
