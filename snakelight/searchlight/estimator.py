@@ -46,7 +46,7 @@ class SearchLight(NilearnSearchLight):
         ``svc_l2``, ``svc_l1``, or a ``LinearSVC`` object) with accuracy is compiled;
         any other estimator or scorer runs scikit-learn's ``cross_val_score`` per sphere
         on the same folds, as nilearn does. ``fast`` batches many spheres at once
-        (estimators ``svc``, ``svc_l2``, ``gnb``, ``lda`` by name, accuracy only; see the
+        (estimators ``svc``, ``svc_l2``, ``gnb``, ``lda`` by name, accuracy and balanced accuracy; see the
         README for how close it is). ``auto``: ``fast`` for ``gnb`` and ``lda``, else
         ``exact``.
 
