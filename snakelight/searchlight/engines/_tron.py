@@ -23,6 +23,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
+from snakelight.searchlight.engines._dual import dual_coordinate_descent, seed_twister
+
 # scipy's BLAS, bound by symbol name rather than by address so that numba can cache the
 # compiled code on disk (an address baked into it would change from process to process).
 _VOID = types.voidptr
@@ -64,6 +66,8 @@ class Settings(NamedTuple):
     bias: float  # > 0: liblinear's bias feature (fit_intercept); else no intercept
     intercept_scaling: float
     max_iter: int
+    tol: float  # the dual solver's eps
+    seed: int  # liblinear's random seed (the dual solver's sample order)
 
 
 class _Problem(NamedTuple):
@@ -310,10 +314,12 @@ _TIE = 1e-9
 
 
 @njit(cache=True)
-def sphere_scores(X, columns, folds, settings, coef, tied):
+def sphere_scores(X, columns, folds, settings, dual, coef, tied):
     """Accuracy per fold (folds,) of LinearSVC on the columns ``columns`` (k,) of ``X``
     (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
-    ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature.
+    ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature. Fold f is
+    fitted by TRON (the primal) or, where ``dual[f]`` (folds,) bool, by
+    :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`.
 
     Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1) and flags in
     ``tied[f]`` (folds,) a fold with a test decision too close to zero to call here.
@@ -322,6 +328,7 @@ def sphere_scores(X, columns, folds, settings, coef, tied):
     k = columns.size
     n = k + 1 if settings.bias > 0 else k
     scores = np.empty(n_folds)
+    twister = np.empty(625, dtype=np.int64)
     for f in range(n_folds):
         start, stop = folds.train_start[f], folds.train_start[f + 1]
         rows = folds.train_rows[start:stop]
@@ -331,11 +338,17 @@ def sphere_scores(X, columns, folds, settings, coef, tied):
                 X_fold[i, j] = X[rows[i], columns[j]]
             if n > k:
                 X_fold[i, k] = settings.bias
-        X_by_column = np.empty((n, rows.size)).T
-        X_by_column[:] = X_fold
         w = coef[f, :n]
-        problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
-        _tron(problem, folds.tolerance[f], settings.max_iter, w)
+        if dual[f]:
+            seed_twister(twister, settings.seed)  # as train_wrap does before each fit
+            dual_coordinate_descent(
+                X_fold, folds.sign[start:stop], folds.cost[start:stop], settings.tol, settings.max_iter, twister, w
+            )
+        else:
+            X_by_column = np.empty((n, rows.size)).T
+            X_by_column[:] = X_fold
+            problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
+            _tron(problem, folds.tolerance[f], settings.max_iter, w)
         intercept = settings.intercept_scaling * w[k] if n > k else 0.0
         correct = 0
         tied[f] = False
