@@ -15,6 +15,8 @@ liblinear's sparse feature nodes and the Python around each fit.
 coefficients with liblinear's.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -77,79 +79,160 @@ def _max(x, y):
     return x if x > y else y
 
 
+# Folds solved together, one per lane: liblinear's sums run in order within a fold, so a
+# fold's dot product is a chain of dependent additions (latency-bound); four folds' chains
+# interleaved keep the floating-point units busy.
+LANES = 4
+
+
+class _Lanes(NamedTuple):
+    """Each lane's solver state: liblinear's locals, one entry (or row) per lane."""
+
+    twister: np.ndarray  # (LANES, 625) int64
+    index: np.ndarray  # (LANES, m) intp: the visiting order; its first ``active`` are unshrunk
+    alpha: np.ndarray  # (LANES, m)
+    QD: np.ndarray  # (LANES, m): x_i.x_i + the dual's diagonal
+    diag: np.ndarray  # (LANES, m): 0.5 / C_i
+    position: np.ndarray  # (LANES,) intp: s, the visit within the pass
+    active: np.ndarray  # (LANES,) intp: active_size
+    passes: np.ndarray  # (LANES,) intp: iter
+    live: np.ndarray  # (LANES,) bool: still iterating
+    PG: np.ndarray  # (LANES, 4): PGmax_old, PGmin_old, PGmax_new, PGmin_new
+
+
+_PGMAX_OLD, _PGMIN_OLD, _PGMAX_NEW, _PGMIN_NEW = 0, 1, 2, 3
+
+
 @njit(cache=True)
-def dual_coordinate_descent(X, sign, cost, eps, max_iter, state, w):
-    """solve_l2r_l1l2_svc for the squared hinge (L2R_L2LOSS_SVC_DUAL) on the samples
-    X (m, n), C order, of signs ``sign`` (m,) +1/-1 and costs ``cost`` (m,) (liblinear's
-    C_i); stops at ``eps`` (LinearSVC's tol) or after ``max_iter`` passes, drawing from
-    the seeded twister ``state`` (625,). Leaves the solution in w (n,); returns the
-    passes run."""
-    m, n = X.shape
-    diag = 0.5 / cost
-    upper = np.inf  # the squared hinge's alphas are unbounded above
-    QD, alpha = np.empty(m), np.empty(m)
-    index = np.empty(m, dtype=np.intp)
-    for i in range(m):
-        alpha[i] = 0.0
-        QD[i] = diag[i]
-        for j in range(n):
-            QD[i] += X[i, j] * X[i, j]
-        index[i] = i
-    w[:] = 0.0  # liblinear adds y_i alpha_i x_i = 0 to each: +0 stays +0
-    active_size = m
-    PGmax_old, PGmin_old = np.inf, -np.inf
-    iteration = 0
-    while iteration < max_iter:
-        PGmax_new, PGmin_new = -np.inf, np.inf
-        for i in range(active_size):
-            j = i + bounded_rand_int(state, active_size - i)
-            index[i], index[j] = index[j], index[i]
-        s = 0
-        while s < active_size:
-            i = index[s]
-            G = 0.0
+def _begin_pass(lanes, lane, max_iter):
+    """The top of liblinear's ``while (iter < max_iter)``: a fresh pass in a new random order."""
+    if lanes.passes[lane] >= max_iter:
+        lanes.live[lane] = False
+        return
+    lanes.PG[lane, _PGMAX_NEW], lanes.PG[lane, _PGMIN_NEW] = -np.inf, np.inf
+    index, twister = lanes.index[lane], lanes.twister[lane]
+    active = lanes.active[lane]
+    for i in range(active):
+        j = i + bounded_rand_int(twister, active - i)
+        index[i], index[j] = index[j], index[i]
+    lanes.position[lane] = 0
+
+
+@njit(cache=True)
+def _end_pass(lanes, lane, m, eps):
+    """The bottom of liblinear's loop: stop, or unshrink, or carry the gradient's range."""
+    PG = lanes.PG[lane]
+    lanes.passes[lane] += 1
+    if PG[_PGMAX_NEW] - PG[_PGMIN_NEW] <= eps:
+        if lanes.active[lane] == m:
+            lanes.live[lane] = False
+            return
+        lanes.active[lane] = m
+        PG[_PGMAX_OLD], PG[_PGMIN_OLD] = np.inf, -np.inf
+        return
+    PG[_PGMAX_OLD], PG[_PGMIN_OLD] = PG[_PGMAX_NEW], PG[_PGMIN_NEW]
+    if PG[_PGMAX_OLD] <= 0:
+        PG[_PGMAX_OLD] = np.inf
+    if PG[_PGMIN_OLD] >= 0:
+        PG[_PGMIN_OLD] = -np.inf
+
+
+@njit(cache=True)
+def _visit(lanes, lane, G, X, sign, w):
+    """One visit of the sample ``index[s]`` whose w.x_i is G: shrink it, or step its alpha
+    and update w (n,) with its row of X (m, n)."""
+    s = lanes.position[lane]
+    index, alpha, PG = lanes.index[lane], lanes.alpha[lane], lanes.PG[lane]
+    i = index[s]
+    yi = sign[i]
+    G = G * yi - 1
+    C = np.inf  # the squared hinge's alphas are unbounded above
+    G += alpha[i] * lanes.diag[lane, i]
+    gradient = 0.0
+    if alpha[i] == 0:
+        if G > PG[_PGMAX_OLD]:  # shrunk: the last active sample takes its place
+            lanes.active[lane] -= 1
+            active = lanes.active[lane]
+            index[s], index[active] = index[active], index[s]
+            return
+        elif G < 0:
+            gradient = G
+    elif alpha[i] == C:
+        if G < PG[_PGMIN_OLD]:
+            lanes.active[lane] -= 1
+            active = lanes.active[lane]
+            index[s], index[active] = index[active], index[s]
+            return
+        elif G > 0:
+            gradient = G
+    else:
+        gradient = G
+    PG[_PGMAX_NEW] = _max(PG[_PGMAX_NEW], gradient)
+    PG[_PGMIN_NEW] = _min(PG[_PGMIN_NEW], gradient)
+    if abs(gradient) > 1.0e-12:
+        alpha_old = alpha[i]
+        alpha[i] = _min(_max(alpha[i] - G / lanes.QD[lane, i], 0.0), C)
+        d = (alpha[i] - alpha_old) * yi
+        row = X[i]
+        for j in range(w.size):
+            w[j] += d * row[j]
+    lanes.position[lane] = s + 1
+
+
+@njit(cache=True)
+def dual_coordinate_descent(X, m, sign, cost, eps, max_iter, seed, w):
+    """solve_l2r_l1l2_svc for the squared hinge (L2R_L2LOSS_SVC_DUAL), for up to LANES
+    folds at once, lane l on the first m[l] rows of X[l] (LANES, rows, n), of signs
+    sign[l] (LANES, rows) +1/-1 and costs cost[l] (liblinear's C_i); a lane with m[l] = 0
+    is idle. Each lane stops at ``eps`` (LinearSVC's tol) or after ``max_iter`` passes,
+    drawing its order from a twister seeded with ``seed`` (train_wrap seeds each fit), and
+    leaves its solution in w[l] (LANES, n). Returns the passes (LANES,) each lane ran."""
+    rows, n = X.shape[1], X.shape[2]
+    lanes = _Lanes(
+        np.empty((LANES, 625), dtype=np.int64),
+        np.empty((LANES, rows), dtype=np.intp),
+        np.zeros((LANES, rows)),
+        np.empty((LANES, rows)),
+        np.empty((LANES, rows)),
+        np.zeros(LANES, dtype=np.intp),
+        m.copy(),
+        np.zeros(LANES, dtype=np.intp),
+        m > 0,
+        np.empty((LANES, 4)),
+    )
+    for lane in range(LANES):
+        w[lane] = 0.0  # liblinear adds y_i alpha_i x_i = 0 to each: +0 stays +0
+        seed_twister(lanes.twister[lane], seed)
+        lanes.PG[lane, _PGMAX_OLD], lanes.PG[lane, _PGMIN_OLD] = np.inf, -np.inf
+        for i in range(m[lane]):
+            lanes.diag[lane, i] = 0.5 / cost[lane, i]
+            QD = lanes.diag[lane, i]
             for j in range(n):
-                G += w[j] * X[i, j]
-            yi = sign[i]
-            G = G * yi - 1
-            C = upper
-            G += alpha[i] * diag[i]
-            PG = 0.0
-            if alpha[i] == 0:
-                if G > PGmax_old:  # shrunk: the sample at the end takes its place
-                    active_size -= 1
-                    index[s], index[active_size] = index[active_size], index[s]
-                    continue
-                elif G < 0:
-                    PG = G
-            elif alpha[i] == C:
-                if G < PGmin_old:
-                    active_size -= 1
-                    index[s], index[active_size] = index[active_size], index[s]
-                    continue
-                elif G > 0:
-                    PG = G
-            else:
-                PG = G
-            PGmax_new = _max(PGmax_new, PG)
-            PGmin_new = _min(PGmin_new, PG)
-            if abs(PG) > 1.0e-12:
-                alpha_old = alpha[i]
-                alpha[i] = _min(_max(alpha[i] - G / QD[i], 0.0), C)
-                d = (alpha[i] - alpha_old) * yi
-                for j in range(n):
-                    w[j] += d * X[i, j]
-            s += 1
-        iteration += 1
-        if PGmax_new - PGmin_new <= eps:
-            if active_size == m:
-                break
-            active_size = m
-            PGmax_old, PGmin_old = np.inf, -np.inf
-            continue
-        PGmax_old, PGmin_old = PGmax_new, PGmin_new
-        if PGmax_old <= 0:
-            PGmax_old = np.inf
-        if PGmin_old >= 0:
-            PGmin_old = -np.inf
-    return iteration
+                QD += X[lane, i, j] * X[lane, i, j]
+            lanes.QD[lane, i] = QD
+            lanes.index[lane, i] = i
+        if lanes.live[lane]:
+            _begin_pass(lanes, lane, max_iter)
+    row = np.empty(LANES, dtype=np.intp)
+    while True:
+        for lane in range(LANES):  # past a pass's end: the next pass, or the lane's end
+            while lanes.live[lane] and lanes.position[lane] >= lanes.active[lane]:
+                _end_pass(lanes, lane, m[lane], eps)
+                if lanes.live[lane]:
+                    _begin_pass(lanes, lane, max_iter)
+            row[lane] = lanes.index[lane, lanes.position[lane]] if lanes.live[lane] else 0
+        if not lanes.live.any():
+            return lanes.passes
+        # G = w.x_i per lane, each in liblinear's order; the lanes' chains interleaved.
+        x0, x1, x2, x3 = X[0, row[0]], X[1, row[1]], X[2, row[2]], X[3, row[3]]
+        w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
+        g0 = g1 = g2 = g3 = 0.0
+        for j in range(n):
+            g0 += w0[j] * x0[j]
+            g1 += w1[j] * x1[j]
+            g2 += w2[j] * x2[j]
+            g3 += w3[j] * x3[j]
+        G = (g0, g1, g2, g3)
+        for lane in range(LANES):
+            if lanes.live[lane]:
+                _visit(lanes, lane, G[lane], X[lane], sign[lane], w[lane])

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-from snakelight.searchlight.engines._dual import dual_coordinate_descent, seed_twister
+from snakelight.searchlight.engines._dual import LANES, dual_coordinate_descent
 
 # scipy's BLAS, bound by symbol name rather than by address so that numba can cache the
 # compiled code on disk (an address baked into it would change from process to process).
@@ -308,6 +308,18 @@ def _tron(problem, tolerance, max_iter, w):
             break
 
 
+@njit(cache=True)
+def _gather(X, rows, columns, bias, out):
+    """out[:rows.size] (rows, n) = X[rows][:, columns], then liblinear's bias feature in
+    the last column where n = columns.size + 1."""
+    k = columns.size
+    for i in range(rows.size):
+        for j in range(k):
+            out[i, j] = X[rows[i], columns[j]]
+        if out.shape[1] > k:
+            out[i, k] = bias
+
+
 # A decision this close to zero, relative to the size of its terms, could round to the
 # other side in numpy's product (which LinearSVC.decision_function uses): scored there.
 _TIE = 1e-9
@@ -319,7 +331,7 @@ def sphere_scores(X, columns, folds, settings, dual, coef, tied):
     (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
     ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature. Fold f is
     fitted by TRON (the primal) or, where ``dual[f]`` (folds,) bool, by
-    :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`.
+    :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`, LANES folds at once.
 
     Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1) and flags in
     ``tied[f]`` (folds,) a fold with a test decision too close to zero to call here.
@@ -328,24 +340,31 @@ def sphere_scores(X, columns, folds, settings, dual, coef, tied):
     k = columns.size
     n = k + 1 if settings.bias > 0 else k
     scores = np.empty(n_folds)
-    twister = np.empty(625, dtype=np.int64)
+    lanes = np.flatnonzero(dual)
+    for group in range(0, lanes.size, LANES):  # the dual folds, LANES at a time
+        longest = 0
+        for f in lanes[group : group + LANES]:
+            longest = max(longest, folds.train_start[f + 1] - folds.train_start[f])
+        X_lanes = np.zeros((LANES, longest, n))
+        sign, cost = np.zeros((LANES, longest)), np.ones((LANES, longest))
+        m = np.zeros(LANES, dtype=np.intp)
+        for lane, f in enumerate(lanes[group : group + LANES]):
+            start, stop = folds.train_start[f], folds.train_start[f + 1]
+            m[lane] = stop - start
+            _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_lanes[lane])
+            sign[lane, : m[lane]] = folds.sign[start:stop]
+            cost[lane, : m[lane]] = folds.cost[start:stop]
+        w = np.empty((LANES, n))
+        dual_coordinate_descent(X_lanes, m, sign, cost, settings.tol, settings.max_iter, settings.seed, w)
+        for lane, f in enumerate(lanes[group : group + LANES]):
+            coef[f, :n] = w[lane]
     for f in range(n_folds):
-        start, stop = folds.train_start[f], folds.train_start[f + 1]
-        rows = folds.train_rows[start:stop]
-        X_fold = np.empty((rows.size, n))
-        for i in range(rows.size):
-            for j in range(k):
-                X_fold[i, j] = X[rows[i], columns[j]]
-            if n > k:
-                X_fold[i, k] = settings.bias
         w = coef[f, :n]
-        if dual[f]:
-            seed_twister(twister, settings.seed)  # as train_wrap does before each fit
-            dual_coordinate_descent(
-                X_fold, folds.sign[start:stop], folds.cost[start:stop], settings.tol, settings.max_iter, twister, w
-            )
-        else:
-            X_by_column = np.empty((n, rows.size)).T
+        if not dual[f]:
+            start, stop = folds.train_start[f], folds.train_start[f + 1]
+            X_fold = np.empty((stop - start, n))
+            _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_fold)
+            X_by_column = np.empty((n, stop - start)).T
             X_by_column[:] = X_fold
             problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
             _tron(problem, folds.tolerance[f], settings.max_iter, w)
