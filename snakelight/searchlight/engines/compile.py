@@ -1,6 +1,7 @@
-"""Compile the exact engine's solver (:mod:`snakelight.searchlight.engines._tron`) into
-numba's on-disk cache, so that the first searchlight does not pay for it (about 6 s of
-CPU, once per chunk job that starts before the cache exists). ``make setup`` runs it:
+"""Compile the exact engine's solvers (:mod:`snakelight.searchlight.engines._tron` and
+:mod:`snakelight.searchlight.engines._dual`) into numba's on-disk cache, so that the
+first searchlight does not pay for it (several seconds of CPU, once per chunk job that
+starts before the cache exists). ``make setup`` runs it:
 
     python -m snakelight.searchlight.engines.compile
 """
