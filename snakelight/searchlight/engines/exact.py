@@ -9,9 +9,11 @@ tolerance: its answer depends on its exact inputs and on every rounding on the w
 (ascending mask index), with the settings ``LinearSVC.fit`` resolves, and predicts as
 ``LinearSVC.predict`` does:
 
-- LinearSVC's usual case (L2 penalty, squared hinge, primal, two classes per fold) runs
-  :mod:`snakelight.searchlight.engines._tron`, liblinear's solver compiled operation for operation, one call
-  per sphere for all its folds;
+- LinearSVC's usual case (L2 penalty, squared hinge, two classes per fold) runs
+  liblinear's solvers compiled operation for operation, one call per sphere for all its
+  folds: :mod:`snakelight.searchlight.engines._tron` for the primal, and
+  :mod:`snakelight.searchlight.engines._dual` where ``dual="auto"`` picks the dual (a
+  sphere wider than its training folds: 8 mm spheres on a 2 mm grid);
 - any other LinearSVC calls liblinear itself, scikit-learn's private ``train_wrap``.
 
 ``tests/test_engines.py`` fails the day a scikit-learn release changes either result.
