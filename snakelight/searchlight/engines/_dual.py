@@ -81,12 +81,13 @@ def _max(x, y):
 
 # Folds solved together, one per lane: liblinear's sums run in order within a fold, so a
 # fold's dot product is a chain of dependent additions (latency-bound); four folds' chains
-# interleaved keep the floating-point units busy.
+# interleaved keep the floating-point units busy (about 3x one chain's throughput).
 LANES = 4
 
 
 class _Lanes(NamedTuple):
-    """Each lane's solver state: liblinear's locals, one entry (or row) per lane."""
+    """Each lane's solver state: liblinear's locals for the fold it runs, one entry (or
+    row) per lane."""
 
     twister: np.ndarray  # (LANES, 625) int64
     index: np.ndarray  # (LANES, m) intp: the visiting order; its first ``active`` are unshrunk
@@ -98,6 +99,7 @@ class _Lanes(NamedTuple):
     passes: np.ndarray  # (LANES,) intp: iter
     live: np.ndarray  # (LANES,) bool: still iterating
     PG: np.ndarray  # (LANES, 4): PGmax_old, PGmin_old, PGmax_new, PGmin_new
+    fold: np.ndarray  # (LANES,) intp: the fold each lane runs (past the last: idle)
 
 
 _PGMAX_OLD, _PGMIN_OLD, _PGMAX_NEW, _PGMIN_NEW = 0, 1, 2, 3
@@ -180,52 +182,74 @@ def _visit(lanes, lane, G, X, sign, w):
 
 
 @njit(cache=True)
+def _start(lanes, lane, f, X, m, cost, seed, max_iter, w):
+    """Lane ``lane`` takes fold f, or falls idle where f is past the last fold."""
+    lanes.fold[lane] = f
+    lanes.live[lane] = f < m.size
+    if not lanes.live[lane]:
+        return
+    w[f] = 0.0  # liblinear adds y_i alpha_i x_i = 0 to each: +0 stays +0
+    seed_twister(lanes.twister[lane], seed)  # train_wrap seeds each fit
+    lanes.PG[lane, _PGMAX_OLD], lanes.PG[lane, _PGMIN_OLD] = np.inf, -np.inf
+    lanes.passes[lane] = 0
+    lanes.active[lane] = m[f]
+    for i in range(m[f]):
+        lanes.alpha[lane, i] = 0.0
+        lanes.diag[lane, i] = 0.5 / cost[f, i]
+        QD = lanes.diag[lane, i]
+        for j in range(X.shape[2]):
+            QD += X[f, i, j] * X[f, i, j]
+        lanes.QD[lane, i] = QD
+        lanes.index[lane, i] = i
+    _begin_pass(lanes, lane, max_iter)
+
+
+@njit(cache=True)
 def dual_coordinate_descent(X, m, sign, cost, eps, max_iter, seed, w):
-    """solve_l2r_l1l2_svc for the squared hinge (L2R_L2LOSS_SVC_DUAL), for up to LANES
-    folds at once, lane l on the first m[l] rows of X[l] (LANES, rows, n), of signs
-    sign[l] (LANES, rows) +1/-1 and costs cost[l] (liblinear's C_i); a lane with m[l] = 0
-    is idle. Each lane stops at ``eps`` (LinearSVC's tol) or after ``max_iter`` passes,
-    drawing its order from a twister seeded with ``seed`` (train_wrap seeds each fit), and
-    leaves its solution in w[l] (LANES, n). Returns the passes (LANES,) each lane ran."""
+    """solve_l2r_l1l2_svc for the squared hinge (L2R_L2LOSS_SVC_DUAL) on each fold f: the
+    first m[f] (folds,) rows of X[f] (folds, rows, n), of signs sign[f] (folds, rows)
+    +1/-1 and costs cost[f] (liblinear's C_i). LANES folds run at once; a lane that
+    finishes takes the next fold. Each fold stops at ``eps`` (LinearSVC's tol) or after
+    ``max_iter`` passes, drawing its order from a twister seeded with ``seed``, and
+    leaves its solution in w[f] (folds, n). Returns the passes (folds,) each fold ran."""
     rows, n = X.shape[1], X.shape[2]
     lanes = _Lanes(
         np.empty((LANES, 625), dtype=np.int64),
         np.empty((LANES, rows), dtype=np.intp),
-        np.zeros((LANES, rows)),
+        np.empty((LANES, rows)),
         np.empty((LANES, rows)),
         np.empty((LANES, rows)),
         np.zeros(LANES, dtype=np.intp),
-        m.copy(),
         np.zeros(LANES, dtype=np.intp),
-        m > 0,
+        np.zeros(LANES, dtype=np.intp),
+        np.zeros(LANES, dtype=np.bool_),
         np.empty((LANES, 4)),
+        np.empty(LANES, dtype=np.intp),
     )
+    passes = np.zeros(m.size, dtype=np.intp)
+    next_fold = 0
     for lane in range(LANES):
-        w[lane] = 0.0  # liblinear adds y_i alpha_i x_i = 0 to each: +0 stays +0
-        seed_twister(lanes.twister[lane], seed)
-        lanes.PG[lane, _PGMAX_OLD], lanes.PG[lane, _PGMIN_OLD] = np.inf, -np.inf
-        for i in range(m[lane]):
-            lanes.diag[lane, i] = 0.5 / cost[lane, i]
-            QD = lanes.diag[lane, i]
-            for j in range(n):
-                QD += X[lane, i, j] * X[lane, i, j]
-            lanes.QD[lane, i] = QD
-            lanes.index[lane, i] = i
-        if lanes.live[lane]:
-            _begin_pass(lanes, lane, max_iter)
-    row = np.empty(LANES, dtype=np.intp)
+        _start(lanes, lane, next_fold, X, m, cost, seed, max_iter, w)
+        next_fold += 1
+    fold, row, current = lanes.fold, np.zeros(LANES, dtype=np.intp), np.zeros(LANES, dtype=np.intp)
     while True:
-        for lane in range(LANES):  # past a pass's end: the next pass, or the lane's end
+        for lane in range(LANES):  # past a pass's end: the next pass, or the next fold
             while lanes.live[lane] and lanes.position[lane] >= lanes.active[lane]:
-                _end_pass(lanes, lane, m[lane], eps)
+                _end_pass(lanes, lane, m[fold[lane]], eps)
                 if lanes.live[lane]:
                     _begin_pass(lanes, lane, max_iter)
+                if not lanes.live[lane]:
+                    passes[fold[lane]] = lanes.passes[lane]
+                    _start(lanes, lane, next_fold, X, m, cost, seed, max_iter, w)
+                    next_fold += 1
+            # An idle lane reads fold 0's first row; its G is not used.
+            current[lane] = fold[lane] if lanes.live[lane] else 0
             row[lane] = lanes.index[lane, lanes.position[lane]] if lanes.live[lane] else 0
         if not lanes.live.any():
-            return lanes.passes
+            return passes
         # G = w.x_i per lane, each in liblinear's order; the lanes' chains interleaved.
-        x0, x1, x2, x3 = X[0, row[0]], X[1, row[1]], X[2, row[2]], X[3, row[3]]
-        w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
+        x0, x1, x2, x3 = (X[current[0], row[0]], X[current[1], row[1]], X[current[2], row[2]], X[current[3], row[3]])
+        w0, w1, w2, w3 = w[current[0]], w[current[1]], w[current[2]], w[current[3]]
         g0 = g1 = g2 = g3 = 0.0
         for j in range(n):
             g0 += w0[j] * x0[j]
@@ -235,4 +259,5 @@ def dual_coordinate_descent(X, m, sign, cost, eps, max_iter, seed, w):
         G = (g0, g1, g2, g3)
         for lane in range(LANES):
             if lanes.live[lane]:
-                _visit(lanes, lane, G[lane], X[lane], sign[lane], w[lane])
+                f = fold[lane]
+                _visit(lanes, lane, G[lane], X[f], sign[f], w[f])

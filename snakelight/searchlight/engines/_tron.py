@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-from snakelight.searchlight.engines._dual import LANES, dual_coordinate_descent
+from snakelight.searchlight.engines._dual import dual_coordinate_descent
 
 # scipy's BLAS, bound by symbol name rather than by address so that numba can cache the
 # compiled code on disk (an address baked into it would change from process to process).
@@ -331,7 +331,7 @@ def sphere_scores(X, columns, folds, settings, dual, coef, tied):
     (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
     ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature. Fold f is
     fitted by TRON (the primal) or, where ``dual[f]`` (folds,) bool, by
-    :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`, LANES folds at once.
+    :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`, several folds at once.
 
     Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1) and flags in
     ``tied[f]`` (folds,) a fold with a test decision too close to zero to call here.
@@ -340,24 +340,20 @@ def sphere_scores(X, columns, folds, settings, dual, coef, tied):
     k = columns.size
     n = k + 1 if settings.bias > 0 else k
     scores = np.empty(n_folds)
-    lanes = np.flatnonzero(dual)
-    for group in range(0, lanes.size, LANES):  # the dual folds, LANES at a time
-        longest = 0
-        for f in lanes[group : group + LANES]:
-            longest = max(longest, folds.train_start[f + 1] - folds.train_start[f])
-        X_lanes = np.zeros((LANES, longest, n))
-        sign, cost = np.zeros((LANES, longest)), np.ones((LANES, longest))
-        m = np.zeros(LANES, dtype=np.intp)
-        for lane, f in enumerate(lanes[group : group + LANES]):
+    duals = np.flatnonzero(dual)
+    if duals.size:
+        m = folds.train_start[duals + 1] - folds.train_start[duals]
+        X_folds = np.empty((duals.size, m.max(), n))
+        sign, cost = np.empty((duals.size, m.max())), np.empty((duals.size, m.max()))
+        for d, f in enumerate(duals):
             start, stop = folds.train_start[f], folds.train_start[f + 1]
-            m[lane] = stop - start
-            _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_lanes[lane])
-            sign[lane, : m[lane]] = folds.sign[start:stop]
-            cost[lane, : m[lane]] = folds.cost[start:stop]
-        w = np.empty((LANES, n))
-        dual_coordinate_descent(X_lanes, m, sign, cost, settings.tol, settings.max_iter, settings.seed, w)
-        for lane, f in enumerate(lanes[group : group + LANES]):
-            coef[f, :n] = w[lane]
+            _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_folds[d])
+            sign[d, : m[d]] = folds.sign[start:stop]
+            cost[d, : m[d]] = folds.cost[start:stop]
+        w = np.empty((duals.size, n))
+        dual_coordinate_descent(X_folds, m, sign, cost, settings.tol, settings.max_iter, settings.seed, w)
+        for d, f in enumerate(duals):
+            coef[f, :n] = w[d]
     for f in range(n_folds):
         w = coef[f, :n]
         if not dual[f]:
