@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 # numba's cache of the exact engine's solver (snakelight/searchlight/engines/__pycache__/),
 # built once here rather than by the first searchlight.
-$(VENV)/.compiled: $(VENV)/.installed snakelight/searchlight/engines/_tron.py
+$(VENV)/.compiled: $(VENV)/.installed snakelight/searchlight/engines/_tron.py snakelight/searchlight/engines/_dual.py
 	$(BIN)/python -m snakelight.searchlight.engines.compile
 	touch $@
 

@@ -9,7 +9,7 @@ from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
 from sklearn.svm import LinearSVC, _liblinear
 
 from snakelight.searchlight.cv import make_folds
-from snakelight.searchlight.engines import _tron
+from snakelight.searchlight.engines import _dual, _tron
 from snakelight.searchlight.engines.exact import LiblinearFolds, score_spheres_exact
 from snakelight.searchlight.engines.fast import FoldDesign, SquaredHingeSVCScorer, padded_spheres
 from snakelight.searchlight.scoring import FAST_SVC_MAX_VOXELS, make_estimator, score_spheres
@@ -65,22 +65,33 @@ def test_exact_liblinear_equals_cross_val_score(problem, estimator, cv, n_sphere
     ],
 )
 @pytest.mark.parametrize("cv", [KFold(4), LeaveOneGroupOut()])
-def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
-    """snakelight.searchlight.engines._tron's coefficients are liblinear's, bit for bit, fold by fold."""
+@pytest.mark.parametrize("grid", ["seed", "2 mm"])
+def test_compiled_solver_equals_liblinear(seed_sized, settings, cv, grid):
+    """The compiled solvers' coefficients are liblinear's, bit for bit, fold by fold: TRON
+    on the seed's spheres, and at 2 mm 8 mm spheres (~250 voxels) wider than the folds'
+    ~160-200 training samples, where LinearSVC's dual="auto" runs the dual solver."""
     X, y, runs, spheres = spheres_and_data(seed_sized)
+    if grid == "2 mm":
+        mask = np.asarray(seed_sized["mask"].dataobj)
+        spheres = sphere_members(mask, np.diag([2.0, 2.0, 2.0, 1.0]), process_seeds(mask)[::8], 8.0)
+        spheres = sorted(spheres, key=len)[::-16]  # 99-221 voxels: the dual runs to max_iter here, slowly
     X = np.ascontiguousarray(X, dtype=np.float64)
     folds = make_folds(cv, X, y, runs)
     estimator = make_estimator("svc").set_params(**settings)
     fits = LiblinearFolds(estimator, y, folds)
     n_coef = 1 if estimator.fit_intercept else 0
-    for sphere in spheres[::3]:
-        assert fits._compiled(sphere.size)
+    n_dual = 0
+    for sphere in spheres[::3] if grid == "seed" else spheres:
+        dual = fits._compiled(sphere.size)
+        assert dual is not None
+        n_dual += dual.sum()
         coef = np.empty((len(folds), sphere.size + 1))
         _tron.sphere_scores(
             X,
             sphere,
             fits.layout,
             fits.settings,
+            dual,
             coef,
             np.empty(len(folds), dtype=bool),
             np.empty(fits.truth.size),
@@ -102,6 +113,20 @@ def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
                 fold.sample_weight,
             )
             assert np.array_equal(coef[f, : sphere.size + n_coef], raw_coef[0])
+    assert (n_dual > 0) == (grid == "2 mm")
+
+
+def test_twister_is_scikit_learns():
+    """The dual solver's sample order: scikit-learn's bounded_rand_int after set_seed."""
+    from sklearn.svm import _newrand
+
+    state = np.empty(625, dtype=np.int64)
+    for seed in (0, 1, 209652396, 2**31 - 2):
+        _newrand.set_seed_wrap(seed)
+        _dual.seed_twister(state, seed)
+        bounds = np.maximum(np.random.default_rng(seed).integers(1, 2**31 - 1, size=2000) >> np.arange(2000) % 31, 1)
+        ours = [_dual.bounded_rand_int(state, int(bound)) for bound in bounds]
+        assert ours == [_newrand.bounded_rand_int_wrap(int(bound)) for bound in bounds]
 
 
 def test_exact_engine_scores_decisions_at_zero_as_numpy(monkeypatch):

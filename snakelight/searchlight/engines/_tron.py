@@ -23,6 +23,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
+from snakelight.searchlight.engines._dual import dual_coordinate_descent
+
 # scipy's BLAS, bound by symbol name rather than by address so that numba can cache the
 # compiled code on disk (an address baked into it would change from process to process).
 _VOID = types.voidptr
@@ -64,6 +66,8 @@ class Settings(NamedTuple):
     bias: float  # > 0: liblinear's bias feature (fit_intercept); else no intercept
     intercept_scaling: float
     max_iter: int
+    tol: float  # the dual solver's eps
+    seed: int  # liblinear's random seed (the dual solver's sample order)
 
 
 class _Problem(NamedTuple):
@@ -304,16 +308,30 @@ def _tron(problem, tolerance, max_iter, w):
             break
 
 
+@njit(cache=True)
+def _gather(X, rows, columns, bias, out):
+    """out[:rows.size] (rows, n) = X[rows][:, columns], then liblinear's bias feature in
+    the last column where n = columns.size + 1."""
+    k = columns.size
+    for i in range(rows.size):
+        for j in range(k):
+            out[i, j] = X[rows[i], columns[j]]
+        if out.shape[1] > k:
+            out[i, k] = bias
+
+
 # A decision this close to zero, relative to the size of its terms, could round to the
 # other side in numpy's product (which LinearSVC.decision_function uses): scored there.
 _TIE = 1e-9
 
 
 @njit(cache=True)
-def sphere_scores(X, columns, folds, settings, coef, tied, decisions):
+def sphere_scores(X, columns, folds, settings, dual, coef, tied, decisions):
     """Accuracy per fold (folds,) of LinearSVC on the columns ``columns`` (k,) of ``X``
     (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
-    ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature.
+    ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature. Fold f is
+    fitted by TRON (the primal) or, where ``dual[f]`` (folds,) bool, by
+    :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`, several folds at once.
 
     Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1), each test sample's
     decision value to ``decisions[t]`` (test samples of every fold, as ``folds.test_rows``)
@@ -324,20 +342,30 @@ def sphere_scores(X, columns, folds, settings, coef, tied, decisions):
     k = columns.size
     n = k + 1 if settings.bias > 0 else k
     scores = np.empty(n_folds)
+    duals = np.flatnonzero(dual)
+    if duals.size:
+        m = folds.train_start[duals + 1] - folds.train_start[duals]
+        X_folds = np.empty((duals.size, m.max(), n))
+        sign, cost = np.empty((duals.size, m.max())), np.empty((duals.size, m.max()))
+        for d, f in enumerate(duals):
+            start, stop = folds.train_start[f], folds.train_start[f + 1]
+            _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_folds[d])
+            sign[d, : m[d]] = folds.sign[start:stop]
+            cost[d, : m[d]] = folds.cost[start:stop]
+        w = np.empty((duals.size, n))
+        dual_coordinate_descent(X_folds, m, sign, cost, settings.tol, settings.max_iter, settings.seed, w)
+        for d, f in enumerate(duals):
+            coef[f, :n] = w[d]
     for f in range(n_folds):
-        start, stop = folds.train_start[f], folds.train_start[f + 1]
-        rows = folds.train_rows[start:stop]
-        X_fold = np.empty((rows.size, n))
-        for i in range(rows.size):
-            for j in range(k):
-                X_fold[i, j] = X[rows[i], columns[j]]
-            if n > k:
-                X_fold[i, k] = settings.bias
-        X_by_column = np.empty((n, rows.size)).T
-        X_by_column[:] = X_fold
         w = coef[f, :n]
-        problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
-        _tron(problem, folds.tolerance[f], settings.max_iter, w)
+        if not dual[f]:
+            start, stop = folds.train_start[f], folds.train_start[f + 1]
+            X_fold = np.empty((stop - start, n))
+            _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_fold)
+            X_by_column = np.empty((n, stop - start)).T
+            X_by_column[:] = X_fold
+            problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
+            _tron(problem, folds.tolerance[f], settings.max_iter, w)
         intercept = settings.intercept_scaling * w[k] if n > k else 0.0
         correct = 0
         tied[f] = False

@@ -1,6 +1,7 @@
-"""Compile the exact engine's solver (:mod:`snakelight.searchlight.engines._tron`) into
-numba's on-disk cache, so that the first searchlight does not pay for it (about 6 s of
-CPU, once per chunk job that starts before the cache exists). ``make setup`` runs it:
+"""Compile the exact engine's solvers (:mod:`snakelight.searchlight.engines._tron` and
+:mod:`snakelight.searchlight.engines._dual`) into numba's on-disk cache, so that the
+first searchlight does not pay for it (several seconds of CPU, once per chunk job that
+starts before the cache exists). ``make setup`` runs it:
 
     python -m snakelight.searchlight.engines.compile
 """
@@ -12,13 +13,14 @@ from snakelight.searchlight.scoring import score_spheres
 
 
 def compile_solver():
-    """Score two spheres of random data as a chunk job does (float64 samples, nilearn's
-    'svc', KFold): numba compiles and caches every signature the workflow calls."""
+    """Score three spheres of random data as a chunk job does (float64 samples, nilearn's
+    'svc', KFold): numba compiles and caches every signature the workflow calls. The
+    last sphere is wider than the 18 training samples: LinearSVC runs the dual there."""
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((24, 6)).astype(np.float32)  # the masked samples' dtype
+    X = rng.standard_normal((24, 24)).astype(np.float32)  # the masked samples' dtype
     y = np.repeat(["face", "house"], 12)
     folds = list(KFold(n_splits=4).split(X, y))
-    spheres = [np.arange(3, dtype=np.intp), np.arange(2, 6, dtype=np.intp)]
+    spheres = [np.arange(3, dtype=np.intp), np.arange(2, 6, dtype=np.intp), np.arange(24, dtype=np.intp)]
     return score_spheres(X, y, spheres, "svc", folds, engine="exact")
 
 

@@ -9,9 +9,11 @@ tolerance: its answer depends on its exact inputs and on every rounding on the w
 (ascending mask index), with the settings ``LinearSVC.fit`` resolves, and predicts as
 ``LinearSVC.predict`` does:
 
-- LinearSVC's usual case (L2 penalty, squared hinge, primal, two classes per fold) runs
-  :mod:`snakelight.searchlight.engines._tron`, liblinear's solver compiled operation for operation, one call
-  per sphere for all its folds;
+- LinearSVC's usual case (L2 penalty, squared hinge, two classes per fold) runs
+  liblinear's solvers compiled operation for operation, one call per sphere for all its
+  folds: :mod:`snakelight.searchlight.engines._tron` for the primal, and
+  :mod:`snakelight.searchlight.engines._dual` where ``dual="auto"`` picks the dual (a
+  sphere wider than its training folds: 8 mm spheres on a 2 mm grid);
 - any other LinearSVC calls liblinear itself, scikit-learn's private ``train_wrap``.
 
 ``tests/test_engines.py`` fails the day a scikit-learn release changes either result.
@@ -89,11 +91,17 @@ class LiblinearFolds:
         self.bias = estimator.intercept_scaling if estimator.fit_intercept else -1.0
         self.intercept_scaling = np.float64(estimator.intercept_scaling)
         self.solvers = {}  # liblinear's solver per training shape
-        self.compiled_widths = {}  # sphere width -> whether snakelight.searchlight.engines._tron fits every fold
+        self.compiled_widths = {}  # sphere width -> _compiled's answer
         self.layout = self._tron_layout()
         if self.layout is not None:  # two training classes per fold
             self.fold_classes = np.stack([fold.classes for fold in self.folds])
-        self.settings = _tron.Settings(float(self.bias), float(self.intercept_scaling), int(estimator.max_iter))
+        self.settings = _tron.Settings(
+            float(self.bias),
+            float(self.intercept_scaling),
+            int(estimator.max_iter),
+            float(estimator.tol),
+            int(self.seed),
+        )
 
     @staticmethod
     def supports(estimator, scorers):
@@ -161,24 +169,26 @@ class LiblinearFolds:
         return solver
 
     def _compiled(self, width):
-        """Whether snakelight.searchlight.engines._tron fits every fold of a sphere of ``width`` voxels."""
-        compiled = self.compiled_widths.get(width)
-        if compiled is None:
-            primal = liblinear_solver_type("ovr", "l2", "squared_hinge", False)
-            compiled = self.compiled_widths[width] = self.layout is not None and all(
-                self._solver((fold.train.size, width)) == primal for fold in self.folds
-            )
-        return compiled
+        """For a sphere of ``width`` voxels, which folds liblinear fits with its dual
+        solver (folds,) bool, when the compiled solvers (TRON for the primal,
+        :mod:`snakelight.searchlight.engines._dual` for the dual) fit every fold; else None."""
+        if width not in self.compiled_widths:
+            primal, dual = (liblinear_solver_type("ovr", "l2", "squared_hinge", d) for d in (False, True))
+            solvers = [self._solver((fold.train.size, width)) for fold in self.folds]
+            compiled = self.layout is not None and all(solver in (primal, dual) for solver in solvers)
+            self.compiled_widths[width] = np.array([solver == dual for solver in solvers]) if compiled else None
+        return self.compiled_widths[width]
 
     def scores(self, X, sphere):
         """Accuracy per fold for the columns ``sphere`` (int array) of the float64, C-ordered
         ``X`` (samples, voxels)."""
         estimator = self.estimator
-        if self._compiled(sphere.size):
+        dual = self._compiled(sphere.size)
+        if dual is not None:
             coef = np.empty((len(self.folds), sphere.size + 1))
             tied = np.empty(len(self.folds), dtype=bool)
             decisions = np.empty(self.truth.size)
-            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied, decisions)
+            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, dual, coef, tied, decisions)
             n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
             for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
                 scores[f] = self._score(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
@@ -190,7 +200,8 @@ class LiblinearFolds:
         """The predicted class (indices into all classes) of every test sample, fold after
         fold, (n_tests,), for the columns ``sphere`` of ``X`` (as :meth:`scores`)."""
         estimator = self.estimator
-        if not self._compiled(sphere.size):
+        dual = self._compiled(sphere.size)
+        if dual is None:
             X_sphere = X[:, sphere]
             return np.concatenate(
                 [
@@ -201,7 +212,7 @@ class LiblinearFolds:
         coef = np.empty((len(self.folds), sphere.size + 1))
         tied = np.empty(len(self.folds), dtype=bool)
         decisions = np.empty(self.truth.size)
-        _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied, decisions)
+        _tron.sphere_scores(X, sphere, self.layout, self.settings, dual, coef, tied, decisions)
         positive = (decisions > 0).astype(np.intp)
         n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
         for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
