@@ -73,6 +73,15 @@ def check_subject_settings(n_permutations, permutations_per_job, alpha, cluster_
         )
 
 
+def cluster_forming_threshold(cluster_threshold, n_null):
+    """The cluster-forming voxel p a subject's statistics use: ``inference.cluster_threshold``,
+    or 1 / (n + 1), the smallest voxel p its n null maps resolve, when larger (below it no
+    voxel of any map could form a cluster). Only an enumerated design, whose n + 1 = M
+    distinct maps are fewer than P + 1, can need it: :func:`check_subject_settings` holds the
+    threshold to at least 1 / (P + 1). The sidecars state the one used."""
+    return max(cluster_threshold, 1 / (n_null + 1))
+
+
 def distinct_null_maps(n_relabellings, n_renamings):
     """The null maps a design's relabellings can give: relabellings that differ only by a
     renaming of the labels (the same split of the samples) give the same map, so
