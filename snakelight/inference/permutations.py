@@ -242,9 +242,15 @@ def describe_null_maps(facts):
     and which relabellings made them."""
     count, distinct = facts["null_maps"], facts["distinct_null_maps"]
     if facts["enumerated"]:
-        return f"{count:,} null maps, one per distinct relabelling but the real one (enumerated: exact, p >= 1/{distinct:,})"
+        return (
+            f"{count:,} null maps, one per distinct relabelling but the real one "
+            f"(enumerated: exact, p >= 1/{distinct:,})"
+        )
     how = "without replacement" if facts["listed"] else "with replacement"
-    return f"{count:,} null maps, relabellings drawn at random {how} from the {distinct - 1:,} distinct ones but the real one"
+    return (
+        f"{count:,} null maps, relabellings drawn at random {how} from the {distinct - 1:,} "
+        "distinct ones but the real one"
+    )
 
 
 def null_map_facts(design, n_permutations):

@@ -40,8 +40,9 @@ def write_inference(
     connectivity,
 ):
     """Voxel, cluster and TFCE FWE inference on ``score_map`` against ``null_map`` (4D, one
-    volume per null map; clusters form at :func:`snakelight.inference.feasibility.cluster_forming_threshold`), written to ``outputs`` (name -> path for ``logp``, ``logp_fwe``,
-    ``tfce``, ``tfce_logp_fwe``, ``clusters_img``, ``clusters_tsv``, ``null_maxima``). Memory: the null
+    volume per null map), written to ``outputs`` (name -> path for ``logp``, ``logp_fwe``,
+    ``tfce``, ``tfce_logp_fwe``, ``clusters_img``, ``clusters_tsv``, ``null_maxima``); clusters
+    form at :func:`snakelight.inference.feasibility.cluster_forming_threshold`. Memory: the null
     maps over the process mask as float32, a few times over. Returns the cluster table."""
     process_mask_img = nib.load(process_mask)
     mask = np.asarray(process_mask_img.dataobj) != 0
