@@ -18,11 +18,15 @@ What each test compares with (M), and what it therefore needs to reach alpha (RE
   number min(permutations, (P + 1)^N): needs gamma0^N <= alpha and that count >= 1 / alpha;
 - Stelzer: min(bootstraps, P^N) bootstrap maps (all P^N combinations when at most
   bootstraps): needs that count + 1 >= 1 / alpha and p_voxel at least 1 / that count;
+- for both, subjects whose designs enumerate fewer null maps (n_s = M_s - 1 < P) count with
+  their own: the product of the (n_s + 1) or of the n_s replaces (P + 1)^N or P^N;
 - cluster-forming thresholds: a voxel p of the subject level's permutations is at least
   1 / (P + 1), so ``cluster_threshold`` must be at least that.
 """
 
 import math
+
+import numpy as np
 
 from snakelight.io import InputError
 
@@ -136,9 +140,18 @@ def check_sign_flip(n_subjects, n_perm, alpha):
         )
 
 
+def combinations(per_subject, n_subjects):
+    """How many ways to pick one map per subject: per_subject^N for one count shared by the
+    N subjects, or the product of the subjects' own counts (a sequence)."""
+    if np.ndim(per_subject) == 0:
+        return int(per_subject) ** n_subjects
+    return math.prod(int(count) for count in per_subject)
+
+
 def check_prevalence(n_subjects, gamma0, alpha, permutations, n_first_level=None):
     """Prevalence inference: the prevalence p is at least gamma0^N, and its second-level
-    permutations number min(permutations, n_first_level^N) (all of them when fewer)."""
+    permutations number min(permutations, n_first_level^N) (all of them when fewer; with a
+    count per subject, the product of their counts)."""
     if gamma0**n_subjects > alpha * (1 + 1e-12):
         subjects = math.ceil(math.log(alpha) / math.log(gamma0) - 1e-12)
         raise InputError(
@@ -146,22 +159,30 @@ def check_prevalence(n_subjects, gamma0, alpha, permutations, n_first_level=None
             f"alpha {alpha}, or gamma0 <= {alpha ** (1 / n_subjects):.3g} with {n_subjects} subjects "
             f"(p >= gamma0^N = {gamma0**n_subjects:.3g})"
         )
-    n_combinations = permutations if n_first_level is None else min(permutations, n_first_level**n_subjects)
+    n_combinations = (
+        permutations if n_first_level is None else min(permutations, combinations(n_first_level, n_subjects))
+    )
     if n_combinations * alpha < 1 * (1 - 1e-12):
         source = f"{n_combinations} second-level permutations"
         if n_first_level is not None and n_combinations < permutations:
-            source += f" (all combinations of {n_first_level} first-level maps of {n_subjects} subjects)"
+            source += f" (all combinations of {_per_subject(n_first_level)} first-level maps of {n_subjects} subjects)"
         raise InputError(
             f"group.prevalence.permutations: {source} give p >= {1 / n_combinations:.3g}, above group.alpha "
             f"{alpha}; it needs {needed(alpha)}: more permutations, subjects or subject-level null maps"
         )
 
 
+def _per_subject(counts):
+    """A count shared by the subjects, or theirs ("31, 127, 127")."""
+    return counts if np.ndim(counts) == 0 else ", ".join(map(str, np.asarray(counts).tolist()))
+
+
 def stelzer_bootstrap_count(bootstraps, n_null=None, n_subjects=None):
-    """Bootstrap maps Stelzer's test draws: min(bootstraps, P^N) (all combinations when fewer)."""
+    """Bootstrap maps Stelzer's test draws: min(bootstraps, P^N) (all combinations when fewer;
+    ``n_null`` one count for all subjects or one per subject, :func:`combinations`)."""
     if n_null is None or n_subjects is None:
         return bootstraps
-    return min(bootstraps, n_null**n_subjects)
+    return min(bootstraps, combinations(n_null, n_subjects))
 
 
 def check_stelzer(bootstraps, p_voxel, alpha, n_null=None, n_subjects=None):
