@@ -189,7 +189,9 @@ def check_stelzer(bootstraps, p_voxel, alpha, n_null=None, n_subjects=None):
     """Stelzer: B = min(bootstraps, P^N) maps; voxel p >= 1 / (B + 1), and the voxel threshold
     needs p_voxel >= 1 / B."""
     count = stelzer_bootstrap_count(bootstraps, n_null, n_subjects)
-    source = f"{count} bootstrap maps" + (" (all P^N combinations)" if count < bootstraps else "")
+    source = f"{count} bootstrap maps" + (
+        " (all combinations of one null map per subject)" if count < bootstraps else ""
+    )
     if math.floor(p_voxel * count * (1 + 1e-12)) < 1:
         raise InputError(
             f"group.stelzer.p_voxel: {p_voxel} is below 1/{count} = {1 / count:.3g}; {source} cannot resolve "
