@@ -5,13 +5,17 @@ compared, so p >= 1 / M. When that floor is above alpha nothing can ever be sign
 whatever the data; each rule below refuses such settings with one line (an
 :class:`snakelight.io.InputError`) naming the key and saying what would work.
 
-What each test compares with (M), and what it therefore needs to reach alpha (README,
-"What each test needs"):
+What each test compares with (M), and what it therefore needs to reach alpha
+(docs/explanation/exact-tests.md):
 
 - subject permutations: the distinct null maps of the design, relabellings within runs
   counted modulo the renamings of the labels (:func:`distinct_null_maps`; two conditions:
-  2^(R-1) for R runs of one block per condition), enumerated when at most P + 1, else the
-  observed and P random ones: needs min(P + 1, distinct) >= 1 / alpha;
+  2^(R-1) for R runs of one block per condition), all of them (the real one and the M - 1
+  others: an exact test) when at most P + 1, else the observed and P drawn ones
+  (:func:`snakelight.inference.permutations.null_permutations`): needs
+  min(P + 1, distinct) >= 1 / alpha, so the two checks, P + 1 >= 1 / alpha before any job
+  and distinct >= 1 / alpha at the first permutation job, are the whole rule: an
+  enumerated test reaches alpha iff 1 / M <= alpha;
 - sign flips: the 2^N sign patterns of N subjects (all when 2^N <= n_perm): needs
   2^N >= 1 / alpha and n_perm + 1 >= 1 / alpha;
 - prevalence: the prevalence p is at least gamma0^N, and the second-level permutations
@@ -21,7 +25,8 @@ What each test compares with (M), and what it therefore needs to reach alpha (RE
 - for both, subjects whose designs enumerate fewer null maps (n_s = M_s - 1 < P) count with
   their own: the product of the (n_s + 1) or of the n_s replaces (P + 1)^N or P^N;
 - cluster-forming thresholds: a voxel p of the subject level's permutations is at least
-  1 / (P + 1), so ``cluster_threshold`` must be at least that.
+  1 / (P + 1), so ``cluster_threshold`` must be at least that; an enumerated design's, at
+  least 1 / M, so a lower threshold is raised to it (:func:`cluster_forming_threshold`).
 """
 
 import math
