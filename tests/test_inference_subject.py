@@ -185,6 +185,10 @@ def test_enough_permutations_enumerate_every_distinct_relabelling():
         assert {_split(column) for column in table.T} == expected  # all of them, each once (127 columns)
         assert null_maps(design, n_permutations) == (127, 128, True, True)
     assert not np.array_equal(table, null_permutations(design, seed=1, ks=range(1, 128)))  # another order
+    # Feasibility agrees: the enumerated test's smallest p, 1/128, reaches alpha iff 1/128 <= alpha.
+    check_relabellings(design, alpha=1 / 128, source="samples.tsv")
+    with pytest.raises(InputError, match="have only 128 distinct relabellings"):
+        check_relabellings(design, alpha=1 / 129, source="samples.tsv")
     # Fewer: a draw without replacement, the first of the same order (blocks keep their maps).
     fewer = null_permutations(design, seed=0, ks=range(1, 101))
     assert np.array_equal(fewer, table[:, :100])
