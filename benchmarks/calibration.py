@@ -2,14 +2,17 @@
 detection of the planted regions.
 
     python benchmarks/calibration.py            # 100 null datasets (20x24x20 voxels, 12 runs), P = 99
-    python benchmarks/calibration.py --quick    # 3 null datasets (12x14x12, 6 runs), P = 19
+    python benchmarks/calibration.py --quick    # 3 null datasets (12x14x12, 6 runs), all 31 relabellings
     python benchmarks/calibration.py --permute samples   # single volumes permuted: too many false positives
+    python benchmarks/calibration.py --runs 8 --permutations 200   # exact: the 127 distinct relabellings
 
 Each dataset is generated (snakelight.data.synthetic: Haxby's design and voxel size, a new
 ``seed`` per dataset), its face and house volumes selected by the workflow's conditions step,
 and every brain voxel's sphere (5.6 mm) scored with the fast GaussianNB (KFold(4)) under the
 real labels and under P permutations within runs (``--permute``: the workflow's
-``inference.permute``, blocks by default); then voxel, cluster-mass (cluster-forming
+``inference.permute``, blocks by default), chosen as the workflow chooses them
+(``null_permutations``: every distinct relabelling but the real one when there are at most
+P + 1, an exact test; else P drawn); then voxel, cluster-mass (cluster-forming
 p 0.01, or 0.05 in quick mode) and TFCE FWE at alpha 0.05 (snakelight.inference.subject).
 
 Printed: under ``effect_size: 0``, the fraction of datasets with any significant voxel per
@@ -39,7 +42,15 @@ from snakelight.data import synthetic  # noqa: E402
 from snakelight.data.checks import check_subject  # noqa: E402
 from snakelight.data.conditions import select_conditions  # noqa: E402
 from snakelight.inference import subject  # noqa: E402
-from snakelight.inference.permutations import SCHEMES, check_relabellings, exchangeability, permutation_block  # noqa: E402
+from snakelight.inference.feasibility import cluster_forming_threshold  # noqa: E402
+from snakelight.inference.permutations import (  # noqa: E402
+    SCHEMES,
+    check_relabellings,
+    describe_null_maps,
+    exchangeability,
+    null_map_facts,
+    null_permutations,
+)
 from snakelight.io import read_masked_samples, uncompressed_bold, write_manifest  # noqa: E402
 from snakelight.searchlight.cv import make_cv, make_folds  # noqa: E402
 from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted  # noqa: E402
@@ -53,8 +64,9 @@ CHANCE = 0.5
 MODES = {
     "full": {"datasets": 100, "shape": (20, 24, 20), "n_runs": 12, "permutations": 99, "cluster_threshold": 0.01},
     # 6 runs: 2^6 relabellings of their face and house blocks, 2^5 = 32 distinct null maps (the
-    # global swap renames the classes), enough for alpha 0.05 (4 runs have 8).
-    "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 6, "permutations": 19, "cluster_threshold": 0.05},
+    # global swap renames the classes), enough for alpha 0.05 (4 runs have 8): P = 31 is all of
+    # them but the real one, an exact test.
+    "quick": {"datasets": 3, "shape": (12, 14, 12), "n_runs": 6, "permutations": 31, "cluster_threshold": 0.05},
 }
 # The planted data: the default generated dataset (quick: the tests' tiny one).
 PLANTED = {"full": {"shape": (40, 64, 64), "n_runs": 12, "effect_size": 1.0}, "quick": {"effect_size": 1.5}}
@@ -97,9 +109,10 @@ def significant_voxels(X, design, mask_img, *, permutations, cluster_threshold, 
     spheres = sphere_members(mask, mask_img.affine, process_seeds(mask), RADIUS)
     folds = make_folds(make_cv(**CV), X, labels, runs)
     observed = score_spheres(X, labels, spheres, "gnb", folds).mean(axis=1)
-    permuted = permutation_block(design, seed, range(1, permutations + 1))
+    permuted = null_permutations(design, seed, range(1, permutations + 1))
     null = score_spheres_permuted(X, permuted, spheres, "gnb", folds).mean(axis=2)
-    clusters = subject.cluster_fwe(observed, null, mask, chance=CHANCE, threshold=cluster_threshold)
+    threshold = cluster_forming_threshold(cluster_threshold, len(null))  # as the workflow's statistics step
+    clusters = subject.cluster_fwe(observed, null, mask, chance=CHANCE, threshold=threshold)
     in_significant = clusters.table["cluster"][clusters.table["p_fwe_mass"] <= ALPHA]
     return {
         "voxel FWE": subject.voxel_fwe(observed, null) <= ALPHA,
@@ -109,7 +122,8 @@ def significant_voxels(X, design, mask_img, *, permutations, cluster_threshold, 
 
 
 def null_calibration(settings, work, permute):
-    """Per correction, how many of the null datasets have any significant voxel."""
+    """Per correction, how many of the null datasets have any significant voxel; and the last
+    dataset's design (every dataset's has the same relabellings)."""
     hits = dict.fromkeys(CORRECTIONS, 0)
     for seed in range(settings["datasets"]):
         X, design, _ = generate(
@@ -130,7 +144,7 @@ def null_calibration(settings, work, permute):
         )
         for name in CORRECTIONS:
             hits[name] += bool(found[name].any())
-    return hits
+    return hits, design
 
 
 def detection(settings, planted, work, permute):
@@ -162,18 +176,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 tiny null datasets: a smoke test")
     parser.add_argument("--permute", choices=SCHEMES, default="blocks", help="what a permutation moves within runs")
+    parser.add_argument("--runs", type=int, help="runs of each dataset (the mode's by default)")
+    parser.add_argument("--permutations", type=int, help="P (the mode's by default)")
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
-    settings = MODES[mode]
+    settings = dict(MODES[mode])
+    settings["n_runs"] = args.runs or settings["n_runs"]
+    settings["permutations"] = args.permutations or settings["permutations"]
+    planted_data = {**PLANTED[mode], "n_runs": settings["n_runs"]} if args.runs else PLANTED[mode]
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
-        hits = null_calibration(settings, Path(work), args.permute)
-        shape, detected = detection(settings, PLANTED[mode], Path(work), args.permute)
+        hits, design = null_calibration(settings, Path(work), args.permute)
+        shape, detected = detection(settings, planted_data, Path(work), args.permute)
     n = settings["datasets"]
     print(
         f"{mode} mode: {n} null datasets (effect_size 0, {'x'.join(map(str, settings['shape']))} voxels, "
-        f"{settings['n_runs']} runs), {settings['permutations']} permutations of {args.permute} within runs, "
-        f"gnb, alpha {ALPHA}, "
+        f"{settings['n_runs']} runs), P = {settings['permutations']}, {args.permute} permuted within runs: "
+        f"{describe_null_maps(null_map_facts(design, settings['permutations']))}; gnb, alpha {ALPHA}, "
         f"cluster-forming p {settings['cluster_threshold']}"
     )
     for name in CORRECTIONS:

@@ -130,9 +130,9 @@ def test_read_study_intersects_the_process_masks(study_files):
     expected = np.logical_and.reduce([np.asarray(nib.load(path).dataobj) != 0 for path in masks])
     assert np.array_equal(study.mask, expected) and study.mask.sum() == 6 * 8 * 5 - 6
     assert study.observed.shape == (6, study.mask.sum())
-    assert study.null.shape == (6, 30, study.mask.sum())
+    assert [maps.shape for maps in study.null] == [(30, study.mask.sum())] * 6
     first_null = np.asarray(nib.load(nulls[0]).dataobj)[..., 4]
-    assert np.array_equal(study.null[0, 4], first_null[study.mask])
+    assert np.array_equal(study.null[0][4], first_null[study.mask])
 
 
 def test_subjects_on_other_grids_stop_with_one_line(study_files, tmp_path):
@@ -220,7 +220,7 @@ def test_stelzer_and_prevalence_maps_are_the_librarys(study_files, tmp_path):
     )
     assert pd.read_csv(stelzer_dir / "clusters.tsv", sep="\t")["size"].tolist() == direct.clusters["size"].tolist()
     details = json.loads((stelzer_dir / "threshold.json").read_text())["config"]["method"]
-    assert (details["permutations_per_subject"], details["bootstraps"]) == (30, 1000)
+    assert (set(details["null_maps_per_subject"].values()), details["bootstraps"]) == ({30}, 1000)
     prevalence_dir = run_method("prevalence", study_files, tmp_path / "prevalence")
     first_level = np.concatenate([study.observed[:, None], study.null], axis=1)
     direct = prevalence_inference(first_level, permutations=100_000, alpha=0.05, gamma0=0.5, seed=3)

@@ -139,6 +139,61 @@ def test_stelzer_block_sizes_and_seeds():
     assert not np.array_equal(other.thresholds, small.thresholds)
 
 
+# Subjects with their own null-map counts (designs whose distinct relabellings were enumerated).
+
+
+def ragged_study(counts, seed=4, shape=(6, 5, 4)):
+    """Observed maps (N, V), each subject's null maps (P_n, V) with P_n = counts[n], a mask."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random(shape) < 0.8
+    n_voxels = np.count_nonzero(mask)
+    return rng.random((len(counts), n_voxels)), [rng.random((count, n_voxels)) for count in counts], mask
+
+
+def test_stelzer_draws_each_subjects_map_among_its_own():
+    every = bootstrap_draws(100, 3, np.array([2, 3, 4]), seed=0)
+    assert every.tolist() == [list(draw) for draw in itertools.product(range(2), range(3), range(4))]
+    drawn = bootstrap_draws(5000, 3, np.array([2, 3, 40]), seed=0)  # 240 combinations < 5,000: all
+    assert len(drawn) == 240
+    drawn = bootstrap_draws(5000, 3, np.array([31, 40, 40]), seed=0)
+    assert [np.unique(column).tolist() for column in drawn.T] == [list(range(31)), list(range(40)), list(range(40))]
+    # One count shared by every subject: the draws of before.
+    assert np.array_equal(bootstrap_draws(500, 3, np.array([9, 9, 9]), seed=2), bootstrap_draws(500, 3, 9, seed=2))
+
+
+def test_stelzer_with_a_count_per_subject_equals_numpy():
+    observed, null, mask = ragged_study([5, 7, 4, 7])
+    result = stelzer_inference(observed, null, mask, bootstraps=300, p_voxel=0.05, alpha=0.5, seed=3)
+    draws = bootstrap_draws(300, 4, np.array([5, 7, 4, 7]), seed=3)
+    boot = sum(null[n][draws[:, n]] for n in range(4)) / 4
+    np.testing.assert_array_equal(result.thresholds, np.sort(boot, axis=0)[math.ceil(0.95 * 300) - 1])
+    np.testing.assert_array_equal(result.p_uncorrected, (1 + (boot >= result.group_mean).sum(axis=0)) / 301)
+    everything = stelzer_inference(observed, null, mask, bootstraps=5 * 7 * 4 * 7, p_voxel=0.05, alpha=0.5)
+    assert len(everything.largest_null) == 980  # every combination, no draw
+    with pytest.raises(ValueError, match=r"subject n's in 0..P_n - 1 \(P_n: 5, 7, 4, 7\)"):
+        stelzer_inference(observed, null, mask, draws=np.full((10, 4), 5), p_voxel=0.5, alpha=0.5)
+
+
+def test_prevalence_with_a_count_per_subject_is_the_test_on_the_product_set():
+    """Subjects with 3, 5 and 2 first-level maps: 30 combinations, all enumerated; the
+    p-values are a brute-force loop's over them."""
+    observed, null, _ = ragged_study([2, 4, 1])
+    maps = [np.vstack([obs[None], subject_null]) for obs, subject_null in zip(observed, null)]
+    result = prevalence_inference(maps, permutations=100, alpha=0.5, gamma0=0.3)
+    assert result.enumerated and len(result.combinations) == 30
+    minima = np.array(
+        [
+            np.min([maps[n][pick] for n, pick in enumerate(picks)], axis=0)
+            for picks in itertools.product(range(3), range(5), range(2))
+        ]
+    )
+    np.testing.assert_array_equal(result.p_global, (minima >= minima[0]).mean(axis=0))
+    np.testing.assert_array_equal(result.p_global_fwe, (minima.max(axis=1)[:, None] >= minima[0]).mean(axis=0))
+    drawn = prevalence_inference(maps, permutations=20, alpha=0.5, gamma0=0.3)
+    assert not drawn.enumerated and drawn.combinations[0].tolist() == [0, 0, 0]
+    assert (drawn.combinations < [3, 5, 2]).all()
+
+
 def prevalence_study():
     """3 subjects, the observed map and 1 permutation map each, 3 voxels: 2^3 = 8
     second-level permutations, all enumerated."""
@@ -385,7 +440,7 @@ def test_sign_flip_voxel_fwe_only_returns_two_maps():
             2,
             4,
             (
-                "group.stelzer.p_voxel: 0.01 is below 1/9 = 0.111; 9 bootstrap maps (all P^N combinations) cannot "
+                "group.stelzer.p_voxel: 0.01 is below 1/9 = 0.111; 9 bootstrap maps (all combinations of one null map per subject) cannot "
                 "resolve that voxel threshold: use p_voxel >= 0.111"
             ),
         ),
@@ -500,3 +555,20 @@ def test_stack_subject_maps_and_images():
     assert stacked.shape == (2, 5) and stacked.dtype == np.float64
     image = to_images(np.arange(5.0), LINE_MASK, np.eye(4))
     assert image.get_fdata()[:, 0, 0].tolist() == [0, 0, 1, 2, 3, 4, 0]
+
+
+def test_feasibility_counts_each_subjects_own_null_maps():
+    """Two subjects with 3 and 4 null maps (4 and 5 first-level maps): 12 bootstrap maps at
+    most; with 2 and 4 null maps, 15 second-level permutations."""
+    stelzer = {"alpha": 0.05, "stelzer": {"bootstraps": 1000, "p_voxel": 0.1, "connectivity": 1}}
+    with pytest.raises(
+        InputError,
+        match=r"^group.stelzer.p_voxel: 0.05 is below 1/12 = 0.0833; 12 bootstrap maps \(all combinations of one",
+    ):
+        check_group_settings({**stelzer, "stelzer": {**stelzer["stelzer"], "p_voxel": 0.05}}, 2, [4, 5])
+    with pytest.raises(InputError, match=r"^group.alpha: 0.05 is below 0.0769, the smallest p that 12 bootstrap"):
+        check_group_settings(stelzer, 2, [4, 5])
+    prevalence = {"alpha": 0.05, "prevalence": {"permutations": 1000, "gamma0": 0.2}}
+    with pytest.raises(InputError, match=r"15 second-level permutations \(all combinations of 3, 5 first-level"):
+        check_group_settings(prevalence, 2, [3, 5])
+    check_group_settings(prevalence, 2, [4, 5])  # 20 >= 1 / alpha

@@ -1,6 +1,7 @@
 """Subject-level permutation inference: permutations within runs and their file, voxel p-values,
 voxel/cluster/TFCE FWE, on hand-worked arrays, nilearn's TFCE and simulated true nulls."""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -19,7 +20,10 @@ from snakelight.inference.permutations import (
     exchangeability,
     is_block_design,
     label_renamings,
+    null_maps,
+    null_permutations,
     permutation_block,
+    permutation_count,
     permuted_labels,
     read_permutations,
     write_permutations,
@@ -146,6 +150,122 @@ def test_a_global_label_swap_scores_the_real_split():
         real = score_spheres(X, labels, spheres, estimator, folds, engine="fast")
         renamed = score_spheres(X, swapped, spheres, estimator, folds, engine="fast")
         assert np.array_equal(real, renamed)
+
+
+# Exhaustive enumeration: a design with no more distinct null maps than P + 1 gets them all.
+
+
+def _split(column):
+    """A relabelling's class modulo renaming the labels: the set of samples labelled as the
+    first sample is (two conditions)."""
+    return tuple(column == column[0])
+
+
+def _every_relabelling(labels, runs):
+    """Brute force: every relabelling of two-condition runs of one face and one house block,
+    each run swapping its two blocks or not: 2^R label vectors."""
+    swapped = np.where(labels == "face", "house", "face")
+    return [
+        np.where(np.isin(runs, np.unique(runs)[list(swaps)]), swapped, labels)
+        for swaps in (np.flatnonzero(pattern) for pattern in itertools.product([0, 1], repeat=np.unique(runs).size))
+    ]
+
+
+def test_enough_permutations_enumerate_every_distinct_relabelling():
+    """8 runs: 2^8 relabellings, 128 distinct splits; P >= 127 gives the 127 but the real one,
+    each once, in a seeded order, and no more maps (P = 200 too)."""
+    labels, runs, volumes = _two_condition_runs(8)
+    design = exchangeability(labels, runs, volumes)
+    expected = {_split(relabelling) for relabelling in _every_relabelling(labels, runs)} - {_split(labels)}
+    assert len(expected) == 127
+    for n_permutations in (127, 200):
+        table = null_permutations(design, seed=0, ks=range(1, n_permutations + 1))
+        assert table.shape == (labels.size, 127)
+        assert [_split(column) for column in table.T].count(_split(labels)) == 0
+        assert {_split(column) for column in table.T} == expected  # all of them, each once (127 columns)
+        assert null_maps(design, n_permutations) == (127, 128, True, True)
+    assert not np.array_equal(table, null_permutations(design, seed=1, ks=range(1, 128)))  # another order
+    # Feasibility agrees: the enumerated test's smallest p, 1/128, reaches alpha iff 1/128 <= alpha.
+    check_relabellings(design, alpha=1 / 128, source="samples.tsv")
+    with pytest.raises(InputError, match="have only 128 distinct relabellings"):
+        check_relabellings(design, alpha=1 / 129, source="samples.tsv")
+    # Fewer: a draw without replacement, the first of the same order (blocks keep their maps).
+    fewer = null_permutations(design, seed=0, ks=range(1, 101))
+    assert np.array_equal(fewer, table[:, :100])
+    assert null_maps(design, 100) == (100, 128, True, False)
+    assert np.array_equal(null_permutations(design, seed=0, ks=range(121, 131)), table[:, 120:])
+    # Too many relabellings to list (single samples: 70^4): drawn with replacement, as before.
+    assert null_maps(SAMPLES, 200) == (200, 70**4 // 2, False, False)
+    assert np.array_equal(
+        null_permutations(SAMPLES, seed=3, ks=range(1, 6)), permutation_block(SAMPLES, 3, range(1, 6))
+    )
+
+
+def test_three_conditions_enumerate_one_relabelling_per_class():
+    """Three conditions of one block each in 3 runs: 6^3 relabellings, 3! renamings, 36 classes."""
+    labels = np.tile(np.repeat(["a", "b", "c"], 2), 3)
+    runs, volumes = np.repeat([1, 2, 3], 6), np.tile(np.arange(6) // 2 * 3 + np.arange(6) % 2, 3)
+    design = exchangeability(labels, runs, volumes)
+    table = null_permutations(design, seed=0, ks=range(1, 100))
+
+    def partition(column):
+        return frozenset(frozenset(np.flatnonzero(column == label)) for label in "abc")
+
+    every = {
+        partition(np.concatenate([np.repeat(order, 2) for order in orders]))
+        for orders in itertools.product(itertools.permutations("abc"), repeat=3)
+    }
+    assert table.shape[1] == 35 == len(every) - 1
+    assert {partition(column) for column in table.T} == every - {partition(labels)}
+
+
+def test_a_null_map_per_enumerated_relabelling_equals_scoring_it_and_p_values_are_exact():
+    """The 127 null maps of the 8-run design are the maps of the 127 other splits, each scored
+    directly (gnb: a renamed split scores the same bit for bit), and the p-values are the
+    exact test's: #{splits whose map >= observed} / 128."""
+    from sklearn.model_selection import KFold
+
+    from snakelight.searchlight.scoring import score_spheres, score_spheres_permuted
+
+    labels, runs, volumes = _two_condition_runs(8)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((labels.size, 12)).astype(np.float32)
+    X[labels == "face", :4] += 0.8
+    folds = list(KFold(n_splits=4).split(X, labels))
+    spheres = [np.arange(start, start + 4, dtype=np.intp) for start in range(0, 9)]
+    table = null_permutations(exchangeability(labels, runs, volumes), seed=0, ks=range(1, 201))
+    null = score_spheres_permuted(X, table, spheres, "gnb", folds, engine="fast").mean(axis=2)
+    for k in (0, 63, 126):
+        assert np.array_equal(null[k], score_spheres(X, table[:, k], spheres, "gnb", folds, engine="fast").mean(axis=1))
+    every = {_split(relabelling): relabelling for relabelling in _every_relabelling(labels, runs)}
+    brute = {
+        split: score_spheres(X, y, spheres, "gnb", folds, engine="fast").mean(axis=1) for split, y in every.items()
+    }
+    observed = brute.pop(_split(labels))
+    assert sorted(map(tuple, null)) == sorted(map(tuple, brute.values()))
+    exact = (1 + np.sum([maps >= observed for maps in brute.values()], axis=0)) / 128
+    assert np.array_equal(subject.voxel_p_values(observed, null)[0], exact)
+    exact_fwe = (1 + np.sum([maps.max() >= observed for maps in brute.values()], axis=0)) / 128
+    assert np.array_equal(subject.voxel_fwe(observed, null), exact_fwe)
+    assert exact_fwe.min() >= 1 / 128
+
+
+def test_blocks_past_the_enumerated_relabellings_are_empty(tmp_path):
+    labels, runs, volumes = _two_condition_runs(6)  # 32 distinct null maps: 31 to score
+    design = exchangeability(labels, runs, volumes)
+    assert write_permutations(tmp_path / "25-32.tsv", design, seed=0, n_permutations=8, first=25) == 7
+    assert write_permutations(tmp_path / "33-40.tsv", design, seed=0, n_permutations=8, first=33) == 0
+    assert (tmp_path / "33-40.tsv").read_text() == "" and permutation_count(tmp_path / "33-40.tsv") == 0
+    assert read_permutations(tmp_path / "33-40.tsv", labels, runs, first=33).shape == (labels.size, 0)
+    straddling = read_permutations(tmp_path / "25-32.tsv", labels, runs, first=25)
+    whole = tmp_path / "permutations.tsv"
+    assert write_permutations(whole, design, seed=0, n_permutations=40) == 31 == permutation_count(whole)
+    assert np.array_equal(read_permutations(whole, labels, runs)[:, 24:], straddling)
+
+
+def test_cluster_forming_threshold_rises_to_what_the_null_maps_resolve():
+    assert feasibility.cluster_forming_threshold(0.05, 99) == 0.05
+    assert feasibility.cluster_forming_threshold(1 / 201, 127) == 1 / 128  # P = 200's default, 8 runs
 
 
 def test_permute_samples_is_refused_on_block_designs():

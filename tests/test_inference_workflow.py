@@ -361,3 +361,70 @@ def test_calibration_quick_mode_runs():
     assert result.returncode == 0, result.stdout + result.stderr
     for line in ("voxel FWE", "cluster-mass FWE", "TFCE FWE", "sensitivity"):
         assert line in result.stdout
+
+
+@pytest.mark.workflow
+def test_enumerated_subjects_and_a_group_stage_over_their_own_counts(tmp_path):
+    """A table study whose subjects have 6 runs (32 distinct null maps: P = 40 enumerates the
+    31 but the real one; block 33-40 is empty) or 7 runs (64: 40 drawn without replacement).
+    Every stage reads each subject's own count: the null maps, the p-values (smallest 1/32),
+    the sidecars and captions, and Stelzer and prevalence over the differing counts."""
+    from snakelight.inference.group_stage import read_study
+    from snakelight.inference.stelzer import stelzer_inference
+
+    from .test_own_data import table_config, write_bids_like
+
+    six, _ = write_bids_like(tmp_path / "study", subjects=(1, 2, 3), n_runs=6)
+    rows = pd.read_csv(six, sep="\t", dtype=str)
+    seven, _ = write_bids_like(tmp_path / "study", subjects=(4, 5), n_runs=7)
+    pd.concat([rows, pd.read_csv(seven, sep="\t", dtype=str)]).to_csv(six, sep="\t", index=False)
+    group = {
+        "methods": ["stelzer", "prevalence"],
+        "stelzer": {"bootstraps": 2000, "p_voxel": 0.01},
+        "prevalence": {"permutations": 2000},
+    }
+    config = {
+        **table_config(six),
+        "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "gnb", "n_chunks": 1},
+        "inference": {"permutations": 40, "permutations_per_job": 16},  # cluster_threshold: its default
+        "group": group,
+    }
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    assert job_counts(result.stdout)["null_chunk"] == 5 * 3  # blocks 1-16, 17-32, 33-40
+    results = tmp_path / "results/config"
+    counts = {"sub-01": 31, "sub-02": 31, "sub-03": 31, "sub-04": 40, "sub-05": 40}
+    for name, count in counts.items():
+        out = results / name / "face_vs_house"
+        facts = read_json(out / "permutations.json")
+        assert (facts["null_maps"], facts["enumerated"]) == (count, count == 31)
+        assert facts["distinct_null_maps"] == (32 if count == 31 else 64)
+        table = read_samples_table(out / "samples.tsv")
+        permuted = read_permutations(out / "permutations.tsv", table["label"], table["run"])
+        splits = {tuple(column == column[0]) for column in permuted.T}
+        assert len(splits) == count and tuple(table["label"] == table["label"][0]) not in splits
+        assert nib.load(out / "searchlight_null.nii.gz").shape[-1] == count
+        sidecar = read_json(out / "searchlight_logp_fwe.json")
+        assert sidecar["null_maps"] == facts
+        if count == 31:
+            assert (out / "permutations" / "33-40.tsv").read_text() == ""
+            assert sidecar["cluster_forming_p"] == 1 / 32  # the default 1/41 is below what 31 maps resolve
+            # The planted region: its peak beats every null map's maximum, p = 1/32 exactly.
+            assert nib.load(out / "searchlight_logp_fwe.nii.gz").get_fdata().max() == pytest.approx(-np.log10(1 / 32))
+    for method in ("stelzer", "prevalence"):
+        details = read_json(next((results / "group/face_vs_house" / method).glob("*.json")))["config"]["method"]
+        assert details["null_maps_per_subject"] == counts
+    # The group step is the library on the subjects' own null maps.
+    names = list(counts)
+    study = read_study(
+        names,
+        [str(results / name / "face_vs_house/searchlight.nii.gz") for name in names],
+        [str(results / name / "process_mask.nii.gz") for name in names],
+        [str(results / name / "face_vs_house/searchlight_null.nii.gz") for name in names],
+    )
+    direct = stelzer_inference(study.observed, study.null, study.mask, bootstraps=2000, p_voxel=0.01, seed=0)
+    threshold = nib.load(results / "group/face_vs_house/stelzer/threshold.nii.gz").get_fdata()[study.mask]
+    np.testing.assert_array_equal(threshold, direct.thresholds)
+    run_snakemake(tmp_path, "--configfile", str(tmp_path / "config.yaml"), "--report", "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "31 null maps, one per distinct relabelling but the real one (enumerated: exact, p &gt;= 1/32)" in html
+    assert "40 null maps, relabellings drawn at random without replacement from the 63 distinct ones" in html

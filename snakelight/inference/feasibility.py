@@ -5,24 +5,33 @@ compared, so p >= 1 / M. When that floor is above alpha nothing can ever be sign
 whatever the data; each rule below refuses such settings with one line (an
 :class:`snakelight.io.InputError`) naming the key and saying what would work.
 
-What each test compares with (M), and what it therefore needs to reach alpha (README,
-"What each test needs"):
+What each test compares with (M), and what it therefore needs to reach alpha
+(docs/explanation/exact-tests.md):
 
 - subject permutations: the distinct null maps of the design, relabellings within runs
   counted modulo the renamings of the labels (:func:`distinct_null_maps`; two conditions:
-  2^(R-1) for R runs of one block per condition), enumerated when at most P + 1, else the
-  observed and P random ones: needs min(P + 1, distinct) >= 1 / alpha;
+  2^(R-1) for R runs of one block per condition), all of them (the real one and the M - 1
+  others: an exact test) when at most P + 1, else the observed and P drawn ones
+  (:func:`snakelight.inference.permutations.null_permutations`): needs
+  min(P + 1, distinct) >= 1 / alpha, so the two checks, P + 1 >= 1 / alpha before any job
+  and distinct >= 1 / alpha at the first permutation job, are the whole rule: an
+  enumerated test reaches alpha iff 1 / M <= alpha;
 - sign flips: the 2^N sign patterns of N subjects (all when 2^N <= n_perm): needs
   2^N >= 1 / alpha and n_perm + 1 >= 1 / alpha;
 - prevalence: the prevalence p is at least gamma0^N, and the second-level permutations
   number min(permutations, (P + 1)^N): needs gamma0^N <= alpha and that count >= 1 / alpha;
 - Stelzer: min(bootstraps, P^N) bootstrap maps (all P^N combinations when at most
   bootstraps): needs that count + 1 >= 1 / alpha and p_voxel at least 1 / that count;
+- for both, subjects whose designs enumerate fewer null maps (n_s = M_s - 1 < P) count with
+  their own: the product of the (n_s + 1) or of the n_s replaces (P + 1)^N or P^N;
 - cluster-forming thresholds: a voxel p of the subject level's permutations is at least
-  1 / (P + 1), so ``cluster_threshold`` must be at least that.
+  1 / (P + 1), so ``cluster_threshold`` must be at least that; an enumerated design's, at
+  least 1 / M, so a lower threshold is raised to it (:func:`cluster_forming_threshold`).
 """
 
 import math
+
+import numpy as np
 
 from snakelight.io import InputError
 
@@ -71,6 +80,15 @@ def check_subject_settings(n_permutations, permutations_per_job, alpha, cluster_
             f"{INFERENCE}.permutations_per_job: {permutations_per_job} is not between 1 and "
             f"inference.permutations = {n_permutations}"
         )
+
+
+def cluster_forming_threshold(cluster_threshold, n_null):
+    """The cluster-forming voxel p a subject's statistics use: ``inference.cluster_threshold``,
+    or 1 / (n + 1), the smallest voxel p its n null maps resolve, when larger (below it no
+    voxel of any map could form a cluster). Only an enumerated design, whose n + 1 = M
+    distinct maps are fewer than P + 1, can need it: :func:`check_subject_settings` holds the
+    threshold to at least 1 / (P + 1). The sidecars state the one used."""
+    return max(cluster_threshold, 1 / (n_null + 1))
 
 
 def distinct_null_maps(n_relabellings, n_renamings):
@@ -127,9 +145,18 @@ def check_sign_flip(n_subjects, n_perm, alpha):
         )
 
 
+def combinations(per_subject, n_subjects):
+    """How many ways to pick one map per subject: per_subject^N for one count shared by the
+    N subjects, or the product of the subjects' own counts (a sequence)."""
+    if np.ndim(per_subject) == 0:
+        return int(per_subject) ** n_subjects
+    return math.prod(int(count) for count in per_subject)
+
+
 def check_prevalence(n_subjects, gamma0, alpha, permutations, n_first_level=None):
     """Prevalence inference: the prevalence p is at least gamma0^N, and its second-level
-    permutations number min(permutations, n_first_level^N) (all of them when fewer)."""
+    permutations number min(permutations, n_first_level^N) (all of them when fewer; with a
+    count per subject, the product of their counts)."""
     if gamma0**n_subjects > alpha * (1 + 1e-12):
         subjects = math.ceil(math.log(alpha) / math.log(gamma0) - 1e-12)
         raise InputError(
@@ -137,29 +164,39 @@ def check_prevalence(n_subjects, gamma0, alpha, permutations, n_first_level=None
             f"alpha {alpha}, or gamma0 <= {alpha ** (1 / n_subjects):.3g} with {n_subjects} subjects "
             f"(p >= gamma0^N = {gamma0**n_subjects:.3g})"
         )
-    n_combinations = permutations if n_first_level is None else min(permutations, n_first_level**n_subjects)
+    n_combinations = (
+        permutations if n_first_level is None else min(permutations, combinations(n_first_level, n_subjects))
+    )
     if n_combinations * alpha < 1 * (1 - 1e-12):
         source = f"{n_combinations} second-level permutations"
         if n_first_level is not None and n_combinations < permutations:
-            source += f" (all combinations of {n_first_level} first-level maps of {n_subjects} subjects)"
+            source += f" (all combinations of {_per_subject(n_first_level)} first-level maps of {n_subjects} subjects)"
         raise InputError(
             f"group.prevalence.permutations: {source} give p >= {1 / n_combinations:.3g}, above group.alpha "
             f"{alpha}; it needs {needed(alpha)}: more permutations, subjects or subject-level null maps"
         )
 
 
+def _per_subject(counts):
+    """A count shared by the subjects, or theirs ("31, 127, 127")."""
+    return counts if np.ndim(counts) == 0 else ", ".join(map(str, np.asarray(counts).tolist()))
+
+
 def stelzer_bootstrap_count(bootstraps, n_null=None, n_subjects=None):
-    """Bootstrap maps Stelzer's test draws: min(bootstraps, P^N) (all combinations when fewer)."""
+    """Bootstrap maps Stelzer's test draws: min(bootstraps, P^N) (all combinations when fewer;
+    ``n_null`` one count for all subjects or one per subject, :func:`combinations`)."""
     if n_null is None or n_subjects is None:
         return bootstraps
-    return min(bootstraps, n_null**n_subjects)
+    return min(bootstraps, combinations(n_null, n_subjects))
 
 
 def check_stelzer(bootstraps, p_voxel, alpha, n_null=None, n_subjects=None):
     """Stelzer: B = min(bootstraps, P^N) maps; voxel p >= 1 / (B + 1), and the voxel threshold
     needs p_voxel >= 1 / B."""
     count = stelzer_bootstrap_count(bootstraps, n_null, n_subjects)
-    source = f"{count} bootstrap maps" + (" (all P^N combinations)" if count < bootstraps else "")
+    source = f"{count} bootstrap maps" + (
+        " (all combinations of one null map per subject)" if count < bootstraps else ""
+    )
     if math.floor(p_voxel * count * (1 + 1e-12)) < 1:
         raise InputError(
             f"group.stelzer.p_voxel: {p_voxel} is below 1/{count} = {1 / count:.3g}; {source} cannot resolve "

@@ -55,8 +55,9 @@ def check_group_settings(settings, n_subjects, n_first_level=None):
     method to run: ``stelzer`` (``bootstraps``, ``p_voxel``, ``connectivity``),
     ``prevalence`` (``permutations``, ``gamma0``), ``signflip`` (``n_perm``,
     ``threshold``). ``n_first_level``: maps per subject the prevalence test combines
-    (observed + permutations), when known; it caps the second-level permutations and
-    Stelzer's bootstraps. Whether each test can reach alpha is
+    (observed + null maps), when known: one count for all, or one per subject (designs whose
+    distinct relabellings were enumerated have fewer); it caps the second-level permutations
+    and Stelzer's bootstraps. Whether each test can reach alpha is
     :mod:`snakelight.inference.feasibility`'s. Raises InputError naming the first bad key.
     """
     alpha = settings["alpha"]
@@ -65,7 +66,7 @@ def check_group_settings(settings, n_subjects, n_first_level=None):
     _check_count("group.min_subjects", min_subjects, MIN_SUBJECTS)
     if n_subjects < min_subjects:
         raise InputError(f"group.min_subjects: {n_subjects} subject(s), fewer than the {min_subjects} required")
-    n_null = None if n_first_level is None else n_first_level - 1
+    n_null = None if n_first_level is None else np.asarray(n_first_level) - 1
     if "stelzer" in settings:
         _check_stelzer(settings["stelzer"], alpha, n_subjects, n_null)
     if "prevalence" in settings:
@@ -93,7 +94,7 @@ def _check_stelzer(stelzer, alpha, n_subjects, n_null):
             f"group.stelzer.connectivity: {stelzer['connectivity']!r} is not one of 1 (face), 2 (edge), 3 (vertex)"
         )
     # Without the subject-level count (P unknown yet) the bootstraps alone bound it.
-    feasibility.check_stelzer(bootstraps, stelzer["p_voxel"], alpha, n_null if n_null else None, n_subjects)
+    feasibility.check_stelzer(bootstraps, stelzer["p_voxel"], alpha, n_null, n_subjects)
 
 
 def _check_prevalence(prevalence, alpha, n_subjects, n_first_level):
@@ -144,6 +145,22 @@ def stack_subject_maps(maps, names):
         if not np.all(np.isfinite(subject_maps)):
             raise InputError(f"{name}: {np.count_nonzero(~np.isfinite(subject_maps))} map values are NaN or infinite")
     return np.stack(maps).astype(np.float64, copy=False)
+
+
+def stack_null_maps(name, null, n_voxels):
+    """The subjects' null maps, (N, P, V) or N arrays (P_n, V) whose counts P_n may differ (a
+    design whose distinct relabellings were enumerated has fewer), checked as
+    :func:`check_maps`: one (N, max P_n, V) float64 array, a subject's rows past its count
+    zero (no draw picks them), and the counts (N,) int."""
+    counts = np.array([len(maps) for maps in null], dtype=np.int64)
+    if isinstance(null, np.ndarray) or len(set(counts.tolist())) == 1:
+        return check_maps(name, null, 3, n_voxels), counts
+    padded = np.zeros((len(null), counts.max(), n_voxels))
+    for subject, maps in enumerate(null):
+        if np.ndim(maps) != 2 or np.shape(maps)[1] != n_voxels:
+            raise InputError(f"{name}: subject {subject + 1}'s maps have shape {np.shape(maps)}, not (P, {n_voxels})")
+        padded[subject, : counts[subject]] = maps
+    return check_maps(name, padded, 3, n_voxels), counts
 
 
 def check_maps(name, maps, ndim, n_voxels=None):

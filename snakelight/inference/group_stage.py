@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from snakelight.inference.feasibility import combinations
 from snakelight.inference.group import stack_subject_maps, to_images
 from snakelight.io import InputError, atomic_path, write_nifti
 from snakelight.provenance import write_sidecars
@@ -35,7 +36,7 @@ class Study:
     mask: np.ndarray  # 3-D bool: voxels in every subject's process mask
     affine: np.ndarray  # (4, 4): the shared grid's
     observed: np.ndarray  # (N, V) accuracy maps
-    null: np.ndarray | None  # (N, P, V) permutation maps, or None
+    null: list | None  # N arrays (P_n, V): each subject's null maps (P_n may differ), or None
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,12 @@ def read_study(names, maps, process_masks, null_maps=None):
         null_images = [nib.load(path) for path in null_maps]
         for image, path, name in zip(null_images, null_maps, names):
             _check_grid(image, path, name, reference, names[0], ndim=4)
-        # (P, V) per subject: the volumes' in-mask values.
-        per_subject = [np.asarray(image.dataobj, dtype=np.float64)[mask].T for image in null_images]
-        null = stack_subject_maps(per_subject, null_maps)
+        # (P_n, V) per subject: the volumes' in-mask values; a subject whose design's distinct
+        # relabellings were enumerated has fewer (its permutations.json says how many).
+        null = [
+            stack_subject_maps([np.asarray(image.dataobj, dtype=np.float64)[mask].T], [path])[0]
+            for image, path in zip(null_images, null_maps)
+        ]
     return Study(list(names), mask, reference.affine, observed, null)
 
 
@@ -117,10 +121,9 @@ def run_stelzer(study, *, bootstraps, p_voxel, connectivity, alpha, seed):
     details = {
         "null": "each subject's permutation maps (searchlight_null.nii.gz); bootstrap group maps, each "
         "the mean of one null map per subject; cluster FWE from the largest cluster of each bootstrap map",
-        "permutations_per_subject": study.null.shape[1],
+        "null_maps_per_subject": null_counts(study),
         "bootstraps": len(result.largest_null),
-        "all_combinations": len(result.largest_null) < bootstraps
-        or study.null.shape[1] ** len(study.names) == bootstraps,
+        "all_combinations": combinations(list(null_counts(study).values()), len(study.names)) <= bootstraps,
         "cluster_forming": f"above the (1 - {p_voxel}) quantile of the voxel's bootstrap values",
         "connectivity": connectivity,
         "alpha": alpha,
@@ -134,7 +137,8 @@ def run_prevalence(study, *, permutations, gamma0, alpha, seed):
     null (prevalence <= gamma0) is rejected at alpha, FWE."""
     from snakelight.inference.prevalence import prevalence_inference
 
-    first_level = np.concatenate([study.observed[:, None], _require_null(study, "prevalence")], axis=1)
+    null = _require_null(study, "prevalence")
+    first_level = [np.concatenate([observed[None], maps]) for observed, maps in zip(study.observed, null)]
     result = prevalence_inference(first_level, permutations=permutations, alpha=alpha, gamma0=gamma0, seed=seed)
     maps = {
         "minimum": result.minimum,
@@ -148,7 +152,7 @@ def run_prevalence(study, *, permutations, gamma0, alpha, seed):
     details = {
         "null": "each subject's observed and permutation maps (searchlight_null.nii.gz), combined one per "
         "subject by second-level permutations; minimum statistic over subjects",
-        "permutations_per_subject": study.null.shape[1],
+        "null_maps_per_subject": null_counts(study),
         "second_level_permutations": len(result.combinations),
         "all_combinations": bool(result.enumerated),
         "gamma0": gamma0,
@@ -187,6 +191,11 @@ def run_signflip(study, *, n_perm, threshold, alpha, seed, chance):
     }
     clusters = significant_clusters(10 ** -result.maps["logp_max_tfce"], alpha, study)
     return MethodResult(result.maps, clusters, "logp_max_tfce", details)
+
+
+def null_counts(study):
+    """Subject name -> its null maps' count, for the sidecars and the report page."""
+    return {name: len(maps) for name, maps in zip(study.names, study.null)}
 
 
 def _require_null(study, method):

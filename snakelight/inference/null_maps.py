@@ -18,14 +18,17 @@ from snakelight.io import atomic_path, read_null_chunk
 GZIP_LEVEL = 1  # nibabel's default for .nii.gz
 
 
-def merge_null_chunks(block_paths, process_mask_img, output):
+def merge_null_chunks(block_paths, process_mask_img, output, n_null_maps):
     """Write ``output`` from the null chunks: ``block_paths`` lists, per block of permutations
     in order, the paths of its chunk files. Fails unless each block's chunks cover every seed
-    exactly once with the same permutations, and the blocks run 1..P without a gap.
-    Memory: one block of maps over the process mask. Returns P."""
+    exactly once with the same permutations, and the blocks run 1..``n_null_maps`` (the
+    columns of permutations.tsv) without a gap; blocks past a design's listed relabellings
+    are empty. Memory: one block of maps over the process mask. Returns n_null_maps."""
     process_mask_img = nib.load(process_mask_img)
     process_mask = np.asarray(process_mask_img.dataobj) != 0
     n_permutations = sum(len(read_null_chunk(paths[0])[1]) for paths in block_paths)
+    if n_permutations != n_null_maps:
+        raise ValueError(f"the null chunks hold {n_permutations} maps, but permutations.tsv has {n_null_maps}")
     blocks = (_block_maps(paths, int(process_mask.sum())) for paths in block_paths)
     write_null_maps(output, process_mask, process_mask_img.affine, n_permutations, blocks)
     return n_permutations

@@ -18,12 +18,16 @@ What moves (``inference.permute``):
   exchangeable (e.g. one beta per well-separated trial).
 
 ``permutations.tsv``: tab-separated, one row per sample in samples.tsv's order, one column per
-permutation (``perm_1`` .. ``perm_P``), each cell the label the sample carries in it.
+null map (``perm_1`` .. ``perm_n``, n = P, or M - 1 when fewer are listed), each cell the label
+the sample carries in it. It is the one home of a subject's null-map count; its sidecar
+``permutations.json`` says how they were chosen (:func:`null_map_facts`).
 """
 
 import collections
+import itertools
 import logging
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -38,6 +42,10 @@ SCHEMES = ("blocks", "samples")
 # The first word of every permutation generator's seed: keeps permutation k of seed s off
 # the generator [s, k] of other streams (the generated subject k of seed s uses [s, k]).
 _STREAM = int.from_bytes(b"perm", "big")
+# Designs with at most this many relabellings (renamings included) have their distinct ones
+# listed, in well under a second: 2^16 is 16 runs of two conditions' blocks (32,768 distinct
+# null maps, more than any P a searchlight runs). Larger designs draw with replacement.
+LISTED_RELABELLINGS = 2**16
 # How the report's captions say what moved.
 PERMUTED = {
     "blocks": "the labels of whole blocks permuted within runs",
@@ -106,24 +114,156 @@ def distinct_relabellings(design):
     return count
 
 
+def _renamable(design):
+    """The sets of labels a renaming may permute, each sorted: labels whose units have the same
+    counts in every run and unit length."""
+    profiles = collections.defaultdict(collections.Counter)
+    for group, members in enumerate(_unit_groups(design)):
+        for labels in design.labels[members].tolist():
+            profiles[labels[0]][group] += 1
+    same_profile = collections.defaultdict(list)
+    for label, counts in sorted(profiles.items()):
+        same_profile[tuple(sorted(counts.items()))].append(label)
+    return list(same_profile.values())
+
+
 def label_renamings(design):
     """How many global renamings of the label names map every relabelling of ``design`` to
     another one (the identity among them): a renaming may swap labels whose units have the
     same counts in every run and unit length. Renamed labels split the samples the same way,
     so every classifier scores them the same: two conditions with one block of each per run
     give 2 renamings, and 2^R relabellings only 2^(R - 1) distinct null maps."""
-    profiles = collections.defaultdict(collections.Counter)
-    for group, members in enumerate(_unit_groups(design)):
-        for labels in design.labels[members].tolist():
-            profiles[labels[0]][group] += 1
-    same_profile = collections.Counter(tuple(sorted(counts.items())) for counts in profiles.values())
-    return math.prod(math.factorial(count) for count in same_profile.values())
+    return math.prod(math.factorial(len(labels)) for labels in _renamable(design))
 
 
 def distinct_null_maps(design):
     """Distinct null maps (the real map among them) that relabelling ``design`` can give:
     :func:`distinct_relabellings` over :func:`label_renamings`."""
     return feasibility.distinct_null_maps(distinct_relabellings(design), label_renamings(design))
+
+
+def _arrangements(codes):
+    """Every distinct arrangement of the multiset ``codes`` (k,) int: (count, k) int, the
+    positions of each value chosen in turn among those left (lexicographic combinations)."""
+    rows = [np.full(len(codes), -1)]
+    for value, count in zip(*np.unique(codes, return_counts=True)):
+        placed = []
+        for row in rows:
+            for chosen in itertools.combinations(np.flatnonzero(row < 0), count):
+                placed.append(row.copy())
+                placed[-1][list(chosen)] = value
+        rows = placed
+    return np.array(rows)
+
+
+def _canonical(relabellings, renamable):
+    """Which rows of ``relabellings`` (T, U) label codes are their class's representative: in
+    each set of renamable codes (``renamable``, lists of sorted codes) the codes first occur
+    in increasing order. A renaming permutes the codes of each set and keeps where each label
+    first occurs, so exactly one relabelling of each class does: (T,) bool."""
+    keep = np.ones(len(relabellings), dtype=bool)
+    for codes in renamable:
+        first = np.stack([np.argmax(relabellings == code, axis=1) for code in codes], axis=1)
+        keep &= np.all(np.diff(first, axis=1) > 0, axis=1)
+    return keep
+
+
+def _rename_to_canonical(unit_codes, renamable):
+    """The representative of ``unit_codes`` (U,)'s class (:func:`_canonical`)."""
+    renamed = unit_codes.copy()
+    for codes in renamable:
+        by_first = sorted(codes, key=lambda code: np.argmax(unit_codes == code))
+        for old, new in zip(by_first, codes):
+            renamed[unit_codes == old] = new
+    return renamed
+
+
+def listed_null_relabellings(design, seed):
+    """The distinct relabellings of ``design`` other than the real one, one per class of
+    renamings, in the random order of ``seed``: (M - 1, U) codes into ``np.unique(labels)``
+    of each unit, or None when the design has more than LISTED_RELABELLINGS relabellings."""
+    if distinct_relabellings(design) > LISTED_RELABELLINGS:
+        return None
+    names, codes = np.unique(design.labels, return_inverse=True)
+    unit_codes = np.zeros(design.units.max() + 1, dtype=np.int64)
+    unit_codes[design.units] = codes
+    # Relabelling t takes arrangement (t // stride) % count of each group (mixed radix).
+    relabellings = np.empty((distinct_relabellings(design), unit_codes.size), dtype=np.int16)
+    stride = 1
+    for members in _unit_groups(design):
+        units = design.units[members[:, 0]]
+        arrangements = _arrangements(unit_codes[units])
+        picks = np.arange(len(relabellings)) // stride % len(arrangements)
+        relabellings[:, units] = arrangements[picks]
+        stride *= len(arrangements)
+    renamable = [np.searchsorted(names, labels).tolist() for labels in _renamable(design) if len(labels) > 1]
+    classes = relabellings[_canonical(relabellings, renamable)]
+    classes = classes[np.any(classes != _rename_to_canonical(unit_codes, renamable), axis=1)]
+    # k = 0 is no permutation's generator: the order's own stream.
+    return classes[np.random.default_rng([_STREAM, seed, 0]).permutation(len(classes))]
+
+
+def null_permutations(design, seed, ks):
+    """The workflow's permutations ``ks`` (each k >= 1) of ``design`` as columns: (n, len(ks))
+    labels, or fewer columns when ks run past the M - 1 listed ones (module docstring):
+    listed designs give the k-th of :func:`listed_null_relabellings`, others
+    :func:`permuted_labels`."""
+    listed = listed_null_relabellings(design, seed)
+    if listed is None:
+        return permutation_block(design, seed, ks)
+    names = np.unique(design.labels)
+    ks = [k for k in ks if k <= len(listed)]
+    return names[listed[np.asarray(ks, dtype=np.intp) - 1][:, design.units]].T
+
+
+class NullMaps(NamedTuple):
+    """How a subject's ``count`` null maps relabel its samples: ``distinct`` null maps (the
+    real one among them) the design allows, ``listed`` when its distinct ones were listed
+    (drawn without replacement, or all of them), ``enumerated`` when the maps are every
+    distinct one but the real one: an exact test, p >= 1 / distinct."""
+
+    count: int
+    distinct: int
+    listed: bool
+    enumerated: bool
+
+
+def null_maps(design, n_permutations):
+    """:class:`NullMaps` of ``design`` when ``n_permutations`` are asked for: min(P, M - 1)
+    maps when the design's distinct relabellings are listed, else P."""
+    distinct = distinct_null_maps(design)
+    listed = distinct_relabellings(design) <= LISTED_RELABELLINGS
+    count = min(n_permutations, distinct - 1) if listed else n_permutations
+    return NullMaps(count, distinct, listed, listed and count == distinct - 1)
+
+
+def describe_null_maps(facts):
+    """A phrase for captions and logs from :func:`null_map_facts`' dict: how many null maps,
+    and which relabellings made them."""
+    count, distinct = facts["null_maps"], facts["distinct_null_maps"]
+    if facts["enumerated"]:
+        return (
+            f"{count:,} null maps, one per distinct relabelling but the real one "
+            f"(enumerated: exact, p >= 1/{distinct:,})"
+        )
+    how = "without replacement" if facts["listed"] else "with replacement"
+    return (
+        f"{count:,} null maps, relabellings drawn at random {how} from the {distinct - 1:,} "
+        "distinct ones but the real one"
+    )
+
+
+def null_map_facts(design, n_permutations):
+    """What ``permutations.json`` records of the null maps: a dict for sidecars."""
+    found = null_maps(design, n_permutations)
+    facts = {
+        "null_maps": found.count,
+        "distinct_null_maps": found.distinct,
+        "listed": found.listed,
+        "enumerated": found.enumerated,
+        "smallest_p": 1 / (found.count + 1),
+    }
+    return {**facts, "description": describe_null_maps(facts)}
 
 
 BLOCK_VOLUMES = 4  # a run of at least this many consecutive volumes of one label is a block
@@ -173,17 +313,25 @@ def column_names(n_permutations, first=1):
 
 def write_permutations(path, design, seed, n_permutations, first=1):
     """``permutations.tsv`` of ``design`` (:class:`Exchangeability`) with permutations
-    first..first + n_permutations - 1 (n_permutations >= 1; a null-map job's block file
-    starts at its block's first permutation)."""
-    block = permutation_block(design, seed, range(first, first + n_permutations))
+    first..first + n_permutations - 1 (:func:`null_permutations`: fewer past the listed ones;
+    a null-map job's block file starts at its block's first permutation). A block past them
+    all is an empty file. Returns the number of columns written."""
+    block = null_permutations(design, seed, range(first, first + n_permutations))
     with atomic_path(path) as tmp:
-        pd.DataFrame(block, columns=column_names(n_permutations, first)).to_csv(tmp, sep="\t", index=False)
+        if block.shape[1]:
+            pd.DataFrame(block, columns=column_names(block.shape[1], first)).to_csv(tmp, sep="\t", index=False)
+        else:
+            tmp.write_text("")
+    return block.shape[1]
 
 
 def read_permutations(path, labels, runs, first=1):
     """The labels of ``permutations.tsv`` (or of a block file whose columns start at permutation
     ``first``), (n samples, P) str, column j = permutation first + j; checked to be
-    permutations of ``labels`` (n,) within ``runs`` (n,), else InputError."""
+    permutations of ``labels`` (n,) within ``runs`` (n,), else InputError. An empty block file
+    (past the listed relabellings) holds none: (n, 0)."""
+    if first > 1 and os.path.getsize(path) == 0:
+        return np.empty((len(labels), 0), dtype=str)
     try:
         table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except (OSError, ValueError) as error:  # pandas' parser errors are ValueErrors
@@ -209,6 +357,14 @@ def read_permutations(path, labels, runs, first=1):
                 f"permutation of the run's labels {_counts(labels[in_run])}"
             )
     return permutations
+
+
+def permutation_count(path):
+    """How many null maps ``permutations.tsv`` (or a block file) holds: its columns, 0 for an
+    empty block file."""
+    with open(path) as f:
+        header = f.readline().rstrip("\n")
+    return len(header.split("\t")) if header else 0
 
 
 def _counts(labels):

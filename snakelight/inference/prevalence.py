@@ -18,7 +18,17 @@ first), N subjects and the prevalence bound gamma0 (0.5: the majority null):
                                           where p_N <= alpha*                 (eq. 23)
 - the largest bounds K permutations allow: the same with p_N = p*_N = 1/K     (eq. 27)
 
-Counts include k = 1 itself, so no p is below 1/K. The bounds are NaN where undefined
+Counts include k = 1 itself, so no p is below 1/K.
+
+Subjects whose designs give fewer null maps (their distinct relabellings enumerated, P_n < P)
+contribute their own P1_n = P_n + 1 maps: a second-level permutation picks subject n's map
+among its own P1_n, the combinations are the product of the subjects' sets (prod_n P1_n,
+enumerated when at most the number asked for, else drawn uniformly), and p_N stays valid:
+under the global null each subject's observed map is exchangeable with its own null maps,
+whatever their count, so the observed combination is exchangeable with the others. The
+paper's derivation of eqs. 19-23 needs only that p_N be a valid global-null p, so they
+apply unchanged (Allefeld et al. give every subject the same P1; this is the same test on
+the product set). The bounds are NaN where undefined
 (no prevalence bound is supported). These are the paper's equations as in Allefeld's
 reference code (prevalenceCore.m): the FWE versions combine p*_N with the uncorrected
 p_N (eqs. 21-23) rather than applying eq. 19 to p*_N.
@@ -28,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snakelight.inference.group import check_group_settings, check_maps, combine_subjects
+from snakelight.inference import feasibility
+from snakelight.inference.group import check_group_settings, combine_subjects, stack_null_maps
 from snakelight.io import InputError
 
 
@@ -53,28 +64,32 @@ class PrevalenceResult:
 
 
 def second_level_combinations(n_subjects, n_first_level, permutations, seed):
-    """(K, N) int: the first-level map each second-level permutation takes of each subject.
+    """(K, N) int: the first-level map each second-level permutation takes of each subject,
+    from ``n_first_level`` maps per subject (one count, or one per subject).
 
-    Row 0 is all zeros (the observed maps). All n_first_level^N combinations, in
-    lexicographic order, when there are no more than ``permutations``; otherwise
-    ``permutations`` rows, those after the first drawn uniformly with replacement.
+    Row 0 is all zeros (the observed maps). All combinations (n_first_level^N, or the
+    product of the counts), in lexicographic order, when there are no more than
+    ``permutations``; otherwise ``permutations`` rows, those after the first drawn uniformly
+    with replacement, each subject's among its own maps.
     """
-    if n_first_level**n_subjects <= permutations:
-        return np.indices((n_first_level,) * n_subjects).reshape(n_subjects, -1).T
-    combinations = np.random.default_rng(seed).integers(0, n_first_level, size=(permutations, n_subjects))
+    counts = np.broadcast_to(n_first_level, (n_subjects,))
+    if feasibility.combinations(counts, n_subjects) <= permutations:
+        return np.indices(tuple(counts)).reshape(n_subjects, -1).T
+    combinations = np.random.default_rng(seed).integers(0, counts, size=(permutations, n_subjects))
     combinations[0] = 0
     return combinations
 
 
 def prevalence_inference(maps, *, permutations=100_000, alpha=0.05, gamma0=0.5, seed=0, block=256):
     """Prevalence inference on maps (N, P1, V), maps[:, 0] the observed accuracy maps and
-    maps[:, 1:] the P1 - 1 permutation maps of each subject (see the module docstring).
-    ``block`` second-level permutations are computed at a time (16 x block x V bytes)."""
-    maps = check_maps("maps", maps, 3)
-    n_subjects, n_first_level, _ = maps.shape
-    if n_first_level < 2:
+    maps[:, 1:] the P1 - 1 permutation maps of each subject, or N arrays (P1_n, V) whose
+    counts differ (see the module docstring). ``block`` second-level permutations are
+    computed at a time (16 x block x V bytes)."""
+    maps, n_first_level = stack_null_maps("maps", maps, np.shape(maps[0])[-1])
+    n_subjects = len(maps)
+    if n_first_level.min() < 2:
         raise InputError(
-            f"maps: {n_first_level} first-level map per subject; prevalence inference needs the "
+            f"maps: {n_first_level.min()} first-level map per subject; prevalence inference needs the "
             "observed map and at least one permutation map"
         )
     check_group_settings(
@@ -102,7 +117,7 @@ def prevalence_inference(maps, *, permutations=100_000, alpha=0.05, gamma0=0.5, 
         alpha=alpha,
         max_null=max_null,
         combinations=combinations,
-        enumerated=n_permutations == n_first_level**n_subjects,
+        enumerated=n_permutations == feasibility.combinations(n_first_level, n_subjects),
     )
 
 

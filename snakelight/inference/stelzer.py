@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from snakelight.inference.feasibility import combinations
 from snakelight.inference.group import (
     CONNECTIVITY,
     bootstraps_above_threshold,
@@ -44,6 +45,7 @@ from snakelight.inference.group import (
     check_maps,
     check_mask,
     combine_subjects,
+    stack_null_maps,
 )
 from snakelight.io import InputError
 
@@ -66,14 +68,15 @@ class StelzerResult:
 
 
 def bootstrap_draws(n_bootstraps, n_subjects, n_null, seed):
-    """(B, N) int: the null map of each subject that goes into each bootstrap map: every one
-    of the P^N combinations (in order) when there are at most ``n_bootstraps`` of them, else
-    ``n_bootstraps`` random ones."""
-    if n_null**n_subjects <= n_bootstraps:
-        return np.array(list(itertools.product(range(n_null), repeat=n_subjects)), dtype=np.int64).reshape(
-            -1, n_subjects
-        )
-    return np.random.default_rng(seed).integers(0, n_null, size=(n_bootstraps, n_subjects))
+    """(B, N) int: the null map of each subject that goes into each bootstrap map, from
+    ``n_null`` maps per subject (one count, or one per subject): every one of the
+    combinations (P^N, or the product of the counts; in order) when there are at most
+    ``n_bootstraps`` of them, else ``n_bootstraps`` random ones, each subject's drawn among
+    its own maps (with one count, the same draws as a shared count)."""
+    counts = np.broadcast_to(n_null, (n_subjects,))
+    if combinations(counts, n_subjects) <= n_bootstraps:
+        return np.array(list(itertools.product(*map(range, counts))), dtype=np.int64).reshape(-1, n_subjects)
+    return np.random.default_rng(seed).integers(0, counts, size=(n_bootstraps, n_subjects))
 
 
 def stelzer_inference(
@@ -91,16 +94,17 @@ def stelzer_inference(
 ):
     """Stelzer group inference with a cluster-level FWE (see the module docstring).
 
-    observed: (N, V) accuracy maps; null: (N, P, V) permutation maps; mask: 3-D bool with
-    V voxels (the maps' voxel order is C order, ``volume[mask]``). draws: (B, N) int in
-    [0, P) to use instead of ``bootstraps`` draws from ``seed``. Memory besides the inputs:
+    observed: (N, V) accuracy maps; null: (N, P, V) permutation maps, or N arrays (P_n, V)
+    whose counts differ (designs whose distinct relabellings were enumerated); mask: 3-D
+    bool with V voxels (the maps' voxel order is C order, ``volume[mask]``). draws: (B, N)
+    int, subject n's in [0, P_n), to use instead of ``bootstraps`` draws from ``seed``. Memory besides the inputs:
     one copy of ``null``, 16 x B x voxel_block bytes for a block of bootstrap values and
     8 bytes per supra-threshold bootstrap value (at most floor(p_voxel B) x V of them).
     """
     mask = check_mask(mask)
     observed = check_maps("observed", observed, 2, np.count_nonzero(mask))
-    null = check_maps("null", null, 3, np.count_nonzero(mask))
-    n_subjects, n_null, _ = null.shape
+    null, n_null = stack_null_maps("null", null, np.count_nonzero(mask))
+    n_subjects = len(null)
     if observed.shape[0] != n_subjects:
         raise InputError(f"null: maps of {n_subjects} subjects, but observed has {observed.shape[0]}")
     check_group_settings(
@@ -117,10 +121,10 @@ def stelzer_inference(
     )
     if draws is None:
         draws = bootstrap_draws(bootstraps, n_subjects, n_null, seed)
-    elif draws.shape[1:] != (n_subjects,) or draws.min() < 0 or draws.max() >= n_null:
+    elif draws.shape[1:] != (n_subjects,) or draws.min() < 0 or np.any(draws >= n_null):
         raise ValueError(
             f"draws: shape {draws.shape}, values {draws.min()}..{draws.max()}; expected "
-            f"(B, {n_subjects}) in 0..{n_null - 1}"
+            f"(B, {n_subjects}), subject n's in 0..P_n - 1 (P_n: {', '.join(map(str, n_null))})"
         )
     n_bootstraps = len(draws)
     group_mean = _subject_mean(observed[:, None], np.zeros((n_subjects, 1), dtype=np.intp))[0]

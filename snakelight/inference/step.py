@@ -15,11 +15,13 @@ Outputs (all maps zeros outside the process mask):
   and mass, and maximum TFCE: the null distributions of the three corrections.
 """
 
+import logging
+
 import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from snakelight.inference import subject
+from snakelight.inference import feasibility, subject
 from snakelight.inference.null_maps import read_null_maps
 from snakelight.io import atomic_path, write_nifti
 
@@ -38,18 +40,27 @@ def write_inference(
     connectivity,
 ):
     """Voxel, cluster and TFCE FWE inference on ``score_map`` against ``null_map`` (4D, one
-    volume per permutation), written to ``outputs`` (name -> path for ``logp``, ``logp_fwe``,
-    ``tfce``, ``tfce_logp_fwe``, ``clusters_img``, ``clusters_tsv``, ``null_maxima``). Memory: the null
+    volume per null map), written to ``outputs`` (name -> path for ``logp``, ``logp_fwe``,
+    ``tfce``, ``tfce_logp_fwe``, ``clusters_img``, ``clusters_tsv``, ``null_maxima``); clusters
+    form at :func:`snakelight.inference.feasibility.cluster_forming_threshold`. Memory: the null
     maps over the process mask as float32, a few times over. Returns the cluster table."""
     process_mask_img = nib.load(process_mask)
     mask = np.asarray(process_mask_img.dataobj) != 0
     observed = np.asarray(nib.load(score_map).dataobj)[mask]
     null = read_null_maps(null_map, mask)
+    threshold = feasibility.cluster_forming_threshold(cluster_threshold, len(null))
+    if threshold != cluster_threshold:
+        logging.getLogger(__name__).warning(
+            "inference.cluster_threshold %s is below 1/%d, the smallest voxel p of the %d null maps "
+            "(the design's distinct relabellings, enumerated): clusters form at p <= %.4g",
+            cluster_threshold,
+            len(null) + 1,
+            len(null),
+            threshold,
+        )
     _, logp = subject.voxel_p_values(observed, null)
     voxel_p_fwe = subject.voxel_fwe(observed, null)
-    found = subject.cluster_fwe(
-        observed, null, mask, chance=chance, threshold=cluster_threshold, connectivity=connectivity
-    )
+    found = subject.cluster_fwe(observed, null, mask, chance=chance, threshold=threshold, connectivity=connectivity)
     tfce = subject.tfce_fwe(observed, null, mask, chance=chance, connectivity=connectivity)
     for name, values in (
         ("logp", logp),

@@ -85,13 +85,14 @@ def critical_value(null_maxima, alpha):
     return np.sort(null_maxima)[::-1][allowed]
 
 
-def write_cluster_html(clusters_tsv, path, *, alpha, n_permutations, cluster_threshold, permuted, title):
-    """``clusters_fwe.tsv`` as the report's page, significant clusters marked."""
+def write_cluster_html(clusters_tsv, path, *, alpha, null_maps, cluster_threshold, permuted, title):
+    """``clusters_fwe.tsv`` as the report's page, significant clusters marked; ``null_maps``
+    says how many and which (:func:`snakelight.inference.permutations.describe_null_maps`)."""
     table = pd.read_csv(clusters_tsv, sep="\t")
     table.insert(1, f"mass FWE p <= {alpha}", np.where(table["p_fwe_mass"] <= alpha, "yes", ""))
     caption = (
         f"<p>Clusters of voxels with uncorrected p at most {cluster_threshold} (the cluster-forming "
-        f"threshold), largest first, against the largest cluster of each of {n_permutations} null maps "
+        f"threshold), largest first, against the largest cluster of each of the {null_maps} "
         f"({permuted}): FWE p of the cluster's size (voxels) and mass (sum of score - "
         f"chance). Peak coordinates in mm, peak score.</p>"
     )

@@ -185,14 +185,21 @@ def run_null_chunk(
     """Score the spheres of one chunk under permutations ``first`` .. ``last`` (the columns of
     the block's permutations file, checked to be permutations within runs) and write each sphere's
     mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
-    real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`)."""
+    real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`). A block
+    past a design's listed relabellings holds fewer columns, or none: its chunk has as few
+    maps (merge_null checks the total against permutations.tsv)."""
     problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
     permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"], first=first)
-    if permuted.shape[1] != last - first + 1:
+    if permuted.shape[1] > last - first + 1:
         raise InputError(
             f"{permutations_tsv}: {permuted.shape[1]} permutations from {COLUMN_PREFIX}{first}, but this job "
             f"scores {COLUMN_PREFIX}{first} .. {COLUMN_PREFIX}{last}; delete it to have it written again"
         )
+    last = first + permuted.shape[1] - 1
+    if last < first:
+        log.info("permutations %d..: none (past the design's distinct relabellings)", first)
+        write_null_chunk(output, problem.positions, np.arange(first, first), np.empty((0, len(problem.positions))))
+        return np.empty((0, len(problem.positions)))
     where = f"chunk {chunk + 1}/{n_chunks}, permutations {first}..{last}"
     log.info("permutations %d..%d, engine %s, estimator %s", first, last, resolve_engine(engine, estimator), estimator)
     null = score_spheres_permuted(

@@ -10,7 +10,9 @@ rule permutations:
     input:
         table=rules.select_conditions.output.table,
     output:
-        inference_path("out", "permutations.tsv"),
+        table=inference_path("out", "permutations.tsv"),
+        # How many null maps, and how chosen (enumerated or drawn): what every later stage reads.
+        facts=inference_path("out", "permutations.json"),
     log:
         inference_path("log", "permutations.log"),
     benchmark:
@@ -33,7 +35,7 @@ rule permutation_block:
     input:
         table=rules.select_conditions.output.table,
     output:
-        inference_path("out", "permutations/{first}-{last}.tsv"),
+        table=inference_path("out", "permutations/{first}-{last}.tsv"),
     log:
         inference_path("log", "permutations_{first}-{last}.log"),
     benchmark:
@@ -57,7 +59,7 @@ rule null_chunk:
         masked_samples=rules.select_conditions.output.masked,
         table=rules.select_conditions.output.table,
         process_mask=rules.process_mask.output[0],
-        permutations=rules.permutation_block.output[0],
+        permutations=rules.permutation_block.output.table,
     output:
         inference_path("out", "null_chunks/{chunk}/{first}-{last}.npz"),
     log:
@@ -85,7 +87,8 @@ rule merge_null:
         chunks=null_chunk_files,
         process_mask=rules.process_mask.output[0],
         dataset=results("sub-{subject}/dataset.json"),
-        permutations=rules.permutations.output[0],
+        permutations=rules.permutations.output.table,
+        null_maps=rules.permutations.output.facts,
     output:
         null=inference_path("out", "searchlight_null.nii.gz"),
         sidecar=inference_path("out", "searchlight_null.json"),
@@ -110,7 +113,8 @@ rule inference_statistics:
         null=rules.merge_null.output.null,
         process_mask=rules.process_mask.output[0],
         dataset=results("sub-{subject}/dataset.json"),
-        permutations=rules.permutations.output[0],
+        permutations=rules.permutations.output.table,
+        null_maps=rules.permutations.output.facts,
     output:
         logp=inference_path("out", "searchlight_logp.nii.gz"),
         logp_fwe=inference_path("out", "searchlight_logp_fwe.nii.gz"),
@@ -160,6 +164,7 @@ rule inference_figures:
         clusters_img=rules.inference_statistics.output.clusters_img,
         clusters_tsv=rules.inference_statistics.output.clusters_tsv,
         null_maxima=rules.inference_statistics.output.null_maxima,
+        null_maps=rules.permutations.output.facts,
     output:
         fwe=report(
             inference_path("out", "searchlight_fwe.png"),
@@ -192,8 +197,9 @@ rule inference_figures:
         **job_resources(samples_mb),
     params:
         alpha=INFERENCE["alpha"],
-        n_permutations=INFERENCE["permutations"],
-        cluster_threshold=INFERENCE["cluster_threshold"],
+        # The subject's own count and how its null maps were chosen (enumerated or drawn).
+        null_maps=null_maps_caption,
+        cluster_threshold=cluster_forming_caption,
         permuted=PERMUTED[INFERENCE["permute"]],
         cut_coords=config["figures"]["cut_coords"],
     script:

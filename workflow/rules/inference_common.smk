@@ -1,5 +1,6 @@
 # The inference rules' settings, paths and resources (rules in inference.smk).
-from snakelight.inference.permutations import PERMUTED, permutation_blocks
+from snakelight.inference.feasibility import cluster_forming_threshold
+from snakelight.inference.permutations import PERMUTED, describe_null_maps, permutation_blocks
 
 INFERENCE = config["inference"]
 # What the permutation files of a subject's contrast depend on (rules permutations and
@@ -92,3 +93,22 @@ def null_maps_resources(n_maps, copies=1, tfce=False):
 def inference_config(wildcards, *keys):
     """The map config (map_config) and the inference settings ``keys``, for a sidecar."""
     return {**map_config(wildcards, "process_mask", "searchlight"), "inference": {k: INFERENCE[k] for k in keys}}
+
+
+def null_map_facts(path):
+    """A subject's permutations.json (how many null maps, how chosen), for params read when
+    the job runs and when the report is made; while Snakemake plans, before the file is
+    written, None (params that take ``input`` are read again when the job runs and are not
+    compared with the last run's)."""
+    return read_json(path) if os.path.exists(path) else None
+
+
+def null_maps_caption(wildcards, input):
+    facts = null_map_facts(input.null_maps)
+    return describe_null_maps(facts) if facts else "the null maps"
+
+
+def cluster_forming_caption(wildcards, input):
+    facts = null_map_facts(input.null_maps)
+    n_null = facts["null_maps"] if facts else INFERENCE["permutations"]
+    return cluster_forming_threshold(INFERENCE["cluster_threshold"], n_null)

@@ -17,7 +17,7 @@ write_cluster_html(
     snakemake.input.clusters_tsv,
     output.clusters_html,
     alpha=params.alpha,
-    n_permutations=params.n_permutations,
+    null_maps=params.null_maps,
     cluster_threshold=params.cluster_threshold,
     permuted=params.permuted,
     title=title,

@@ -1,4 +1,5 @@
 import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
+from snakelight.inference.feasibility import cluster_forming_threshold
 from snakelight.inference.step import write_inference
 from snakelight.io import read_json
 from snakelight.logs import to_file
@@ -17,6 +18,7 @@ write_inference(
     cluster_threshold=params.cluster_threshold,
     connectivity=params.connectivity,
 )
+null_maps = read_json(snakemake.input.null_maps)
 write_sidecars(
     [output[name] for name in maps],
     params.config,
@@ -27,4 +29,6 @@ write_sidecars(
         searchlight=snakemake.input.map,
         null=snakemake.input.null,
     ),
+    null_maps=null_maps,
+    cluster_forming_p=cluster_forming_threshold(params.cluster_threshold, null_maps["null_maps"]),
 )

@@ -1,7 +1,13 @@
 import snakelight.step  # noqa: F401 (pauses garbage collection while the step imports)
 from snakelight.inference.feasibility import check_samples_permutable
-from snakelight.inference.permutations import check_relabellings, exchangeability, is_block_design, write_permutations
-from snakelight.io import read_samples_table
+from snakelight.inference.permutations import (
+    check_relabellings,
+    exchangeability,
+    is_block_design,
+    null_map_facts,
+    write_permutations,
+)
+from snakelight.io import read_samples_table, write_json
 from snakelight.logs import to_file
 
 to_file(snakemake.log[0])
@@ -16,9 +22,11 @@ design = exchangeability(table["label"], table["run"], table["volume"], snakemak
 # alpha from the config, not a param: a new alpha must not rescore the null maps.
 check_relabellings(design, snakemake.config["inference"]["alpha"], source=snakemake.input.table)
 write_permutations(
-    snakemake.output[0],
+    snakemake.output.table,
     design,
     seed=snakemake.params.seed,
     n_permutations=snakemake.params.n_permutations,
     first=snakemake.params.first,
 )
+if "facts" in snakemake.output.keys():  # the whole table's: how its null maps were chosen
+    write_json(snakemake.output.facts, null_map_facts(design, snakemake.params.n_permutations))
