@@ -336,12 +336,6 @@ X4 = {"x": ["face", "house", "cat", "chair"]}
             "cross_classification.x.test: the test conditions stand for one training condition; map them onto two or "
             "more",
         ),
-        (
-            {"x": {"test": {"cat": "face", "chair": "house"}}},
-            {"permutations": 100},
-            "cross_classification.x: permutation inference does not yet permute a cross-classification's training "
-            "and test sets apart; set inference.permutations: 0",
-        ),
     ],
 )
 def test_bad_cross_classifications_are_refused_when_the_config_is_read(cross, inference, expected):
@@ -501,3 +495,37 @@ def test_workflow_cross_classifies_as_nilearn_on_the_designs_folds(tmp_path):
         assert np.array_equal(nib.load(out / map_file(name, SCORERS)).get_fdata(), expected), name
     record = read_json(out / "searchlight.json")["cross_validation"]
     assert record["method"] == "cross_classification" and record["n_splits"] == len(design.folds) == 8
+
+
+@pytest.mark.workflow
+def test_workflow_permutes_a_cross_classifications_training_and_test_sets_apart(tmp_path):
+    """Inference on a cross-classification: permutations.tsv holds the targets, each set's
+    permuted among themselves within runs; the first null map is nilearn's SearchLight on
+    those targets and the design's folds; the statistics run."""
+    mapping = {"cat": "face", "chair": "house"}
+    config = {
+        **TINY_CONFIG,
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": {"test": mapping}},
+        "inference": INFERENCE,
+    }
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-02/x"
+    table = read_samples_table(out / "samples.tsv")
+    design = cross_design(table["label"], table["run"], mapping, directions="both")
+    permuted = read_permutations(out / "permutations.tsv", design.targets, table["run"])
+    sets = np.isin(table["label"], list(mapping))
+    for run in np.unique(table["run"]):
+        for in_set in (sets, ~sets):
+            rows = in_set & (table["run"] == run).to_numpy()
+            assert all(sorted(column) == sorted(design.targets[rows]) for column in permuted[rows].T)
+    assert any(np.any(column != design.targets) for column in permuted.T)
+    searchlight = SearchLight(
+        read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+        process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+        radius=5.6,
+        cv=design.folds,
+    )
+    expected = searchlight.fit(str(out / "samples.nii.gz"), permuted[:, 0]).scores_
+    assert np.array_equal(nib.load(out / "searchlight_null.nii.gz").get_fdata()[..., 0], expected)
+    assert (out / "searchlight_logp_fwe.nii.gz").is_file()

@@ -8,7 +8,7 @@ scikit-learn's splitters are imported only where a scheme object is asked for.
 
 import numpy as np
 
-from snakelight.searchlight.cross import cross_design
+from snakelight.searchlight.cross import cross_design, cross_sets
 
 
 def make_cv(method, n_splits=4):
@@ -72,6 +72,19 @@ def contrast_targets_and_folds(cv, cross, labels, runs):
         return np.asarray(labels), config_folds(cv, labels, runs)
     design = cross_design(labels, runs, cross["test"], directions=cross["directions"])
     return design.targets, design.folds
+
+
+def permutation_targets(cross, labels):
+    """What permutation inference permutes, and within which sets: ``(labels, None)``
+    without a cross-classification; with one (its config ``cross``), the targets (a test
+    sample carries the training condition it stands for, the score depends on nothing
+    else) and :func:`snakelight.searchlight.cross.cross_sets`, so that the training and
+    the test conditions are permuted apart."""
+    labels = np.asarray(labels)
+    if cross is None:
+        return labels, None
+    targets = np.array([cross["test"].get(label, label) for label in labels], dtype=object)
+    return targets, cross_sets(labels, cross["test"])
 
 
 def folds_record(cv, table, n_folds, cross=None):

@@ -179,6 +179,7 @@ def run_null_chunk(
     cv,
     scoring,
     output,
+    cross=None,
     engine="auto",
     n_threads=1,
 ):
@@ -187,9 +188,10 @@ def run_null_chunk(
     mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
     real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`). A block
     past a design's listed relabellings holds fewer columns, or none: its chunk has as few
-    maps (merge_null checks the total against permutations.tsv)."""
-    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
-    permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"], first=first)
+    maps (merge_null checks the total against permutations.tsv). ``cross``: the contrast's
+    cross_classification config, whose permutations are of its targets."""
+    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv, cross=cross)
+    permuted = read_permutations(permutations_tsv, problem.targets, problem.table["run"], first=first)
     if permuted.shape[1] > last - first + 1:
         raise InputError(
             f"{permutations_tsv}: {permuted.shape[1]} permutations from {COLUMN_PREFIX}{first}, but this job "

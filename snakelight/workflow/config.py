@@ -160,9 +160,8 @@ def _message(error):
 
 
 def _check_cross_classification(config):
-    """Each cross-classification names a contrast, maps test conditions of that contrast onto
-    its other conditions, and runs without permutation inference (which would permute the
-    training and the test sets apart: not done yet)."""
+    """Each cross-classification names a contrast and maps test conditions of that contrast
+    onto two or more of its other conditions."""
     for name, cross in config["cross_classification"].items():
         key = f"config key cross_classification.{name}"
         if name not in config["contrasts"]:
@@ -179,11 +178,6 @@ def _check_cross_classification(config):
         if len(set(test.values())) < 2:
             raise ConfigError(
                 f"{key}.test: the test conditions stand for one training condition; map them onto two or more"
-            )
-        if config["inference"]["permutations"]:
-            raise ConfigError(
-                f"{key}: permutation inference does not yet permute a cross-classification's training and test "
-                "sets apart; set inference.permutations: 0"
             )
 
 
