@@ -21,6 +21,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 from nilearn.image import concat_imgs, mean_img
 from nilearn.masking import compute_epi_mask
 
@@ -142,8 +143,10 @@ def collect_subject(
                 raise InputError(f"{record.labels}: no column 'label' (columns: {', '.join(table.columns)})")
             if len(table) != img.shape[3]:
                 raise InputError(f"{record.labels}: {len(table)} rows, but {record.bold} has {img.shape[3]} volumes")
+            # Its numeric columns come along: continuous targets.
+            numeric = {c: table[c] for c in table.columns if c not in ("label", "run") and is_numeric_dtype(table[c])}
             labels.append(
-                pd.DataFrame({"label": table["label"], "run": table["run"] if "run" in table.columns else run})
+                pd.DataFrame({"label": table["label"], "run": table["run"] if "run" in table.columns else run, **numeric})
             )
         runs.append(img)
     series = runs[0] if len(runs) == 1 else concat_imgs(runs)

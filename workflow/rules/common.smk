@@ -173,6 +173,8 @@ def output_map(name, folds=False):
 
 # contrast -> its cross-classification (train on some conditions, test on others).
 CROSS = config["cross_classification"]
+# contrast -> the numeric column it decodes (a regression), if any.
+TARGETS = config["continuous_targets"]
 
 
 def n_classes(contrast):

@@ -8,6 +8,7 @@ INFERENCE = config["inference"]
 PERMUTATION_SETTINGS = {
     **{key: INFERENCE[key] for key in ("permute", "seed")},
     "cross": lambda wc: CROSS.get(wc.contrast),
+    "target": lambda wc: TARGETS.get(wc.contrast),
 }
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every

@@ -46,6 +46,7 @@ rule searchlight_chunk:
         scoring=SEARCHLIGHT["scoring"],
         confusion=SEARCHLIGHT["confusion"],
         cross=lambda wc: CROSS.get(wc.contrast),
+        target=lambda wc: TARGETS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/searchlight_chunk.py"
@@ -85,5 +86,6 @@ rule merge:
         config=lambda wc: map_config(wc, "process_mask", "searchlight"),
         outputs=OUTPUTS,
         cross=lambda wc: CROSS.get(wc.contrast),
+        target=lambda wc: TARGETS.get(wc.contrast),
     script:
         "../scripts/merge.py"

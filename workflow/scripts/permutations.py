@@ -21,7 +21,11 @@ check_samples_permutable(
 )
 # A cross-classification permutes its targets, the training and the test sets apart.
 labels, sets = permutation_targets(snakemake.params.cross, table["label"])
-design = exchangeability(labels, table["run"], table["volume"], snakemake.params.permute, sets)
+# A continuous target permutes its values, which no renaming leaves unchanged.
+target = snakemake.params.target
+if target is not None:
+    labels = table[target].to_numpy(float)
+design = exchangeability(labels, table["run"], table["volume"], snakemake.params.permute, sets, target is None)
 # alpha from the config, not a param: a new alpha must not rescore the null maps.
 check_relabellings(design, snakemake.config["inference"]["alpha"], source=snakemake.input.table)
 write_permutations(
