@@ -4,6 +4,7 @@ pattern code generalises across conditions is found, another that decodes only w
 conditions is not."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score
 
@@ -122,7 +123,7 @@ def test_permutations_move_the_training_and_the_test_targets_apart():
     the brute-force count: 2 arrangements per run and set, 4^3 relabellings, halved by the
     one renaming that leaves every score unchanged (face <-> house in both sets at once)."""
     labels, runs, volumes = blocked_design()
-    targets, sets = permutation_targets({"test": MAPPING}, labels)
+    targets, sets = permutation_targets({"test": MAPPING}, pd.DataFrame({"label": labels}))
     design = exchangeability(targets, runs, volumes, "blocks", sets)
     assert distinct_relabellings(design) == 4**3 and label_renamings(design) == 2
     nulls = null_permutations(design, seed=0, ks=range(1, 100))
@@ -146,7 +147,7 @@ def test_the_null_of_a_cross_classification_is_at_chance():
     while the real one is near 1."""
     X, labels, runs = planted()
     design = cross_design(labels, runs, MAPPING)
-    targets, sets = permutation_targets({"test": MAPPING}, labels)
+    targets, sets = permutation_targets({"test": MAPPING}, pd.DataFrame({"label": labels}))
     assert np.array_equal(targets, design.targets)
     volumes = np.tile(np.arange(len(CONDITIONS) * 6), 6)
     nulls = null_permutations(exchangeability(targets, runs, volumes, "blocks", sets), seed=1, ks=range(1, 41))

@@ -120,8 +120,7 @@ def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None, target=None):
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
     X, spheres = used_columns(read_masked_samples(inputs.masked_samples), spheres)
-    labels = table["label"].to_numpy() if target is None else table[target].to_numpy(float)
-    targets, folds = contrast_targets_and_folds(cv, cross, labels, table["run"].to_numpy())
+    targets, folds = contrast_targets_and_folds(cv, cross, table, target)
     return ChunkProblem(positions, spheres, X, table, folds, targets)
 
 

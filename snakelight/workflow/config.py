@@ -188,6 +188,9 @@ def _check_cross_classification(config):
             raise ConfigError(
                 f"{key}.test: the test conditions stand for one training condition; map them onto two or more"
             )
+        split = cross["split"]
+        if split is not None and str(split["train"]) == str(split["test"]):
+            raise ConfigError(f"{key}.split: train and test are both {split['train']!r}; give two values of the column")
 
 
 def _check_continuous_targets(config, table):

@@ -20,7 +20,7 @@ check_samples_permutable(
     snakemake.config["samples"]["mode"],
 )
 # A cross-classification permutes its targets, the training and the test sets apart.
-labels, sets = permutation_targets(snakemake.params.cross, table["label"])
+labels, sets = permutation_targets(snakemake.params.cross, table)
 # A continuous target permutes its values, which no renaming leaves unchanged.
 target = snakemake.params.target
 if target is not None:
