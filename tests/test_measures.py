@@ -336,6 +336,11 @@ X4 = {"x": ["face", "house", "cat", "chair"]}
             "cross_classification.x.test: the test conditions stand for one training condition; map them onto two or "
             "more",
         ),
+        (
+            {"x": {"test": {"cat": "face", "chair": "house"}, "split": {"column": "run", "train": 1, "test": "1"}}},
+            {},
+            "cross_classification.x.split: train and test are both 1; give two values of the column",
+        ),
     ],
 )
 def test_bad_cross_classifications_are_refused_when_the_config_is_read(cross, inference, expected):
@@ -529,3 +534,37 @@ def test_workflow_permutes_a_cross_classifications_training_and_test_sets_apart(
     expected = searchlight.fit(str(out / "samples.nii.gz"), permuted[:, 0]).scores_
     assert np.array_equal(nib.load(out / "searchlight_null.nii.gz").get_fdata()[..., 0], expected)
     assert (out / "searchlight_logp_fwe.nii.gz").is_file()
+
+
+@pytest.mark.workflow
+def test_workflow_splits_by_a_column_and_keeps_each_direction(tmp_path):
+    """split: train on run 0's face/house, test on run 1's cat/chair (and the reverse), no
+    CV; directions: each writes each direction's map: each equals nilearn's SearchLight on
+    that direction's one fold, and the primary map nilearn's on both."""
+    mapping = {"cat": "face", "chair": "house"}
+    cross = {"test": mapping, "directions": "each", "split": {"column": "run", "train": 0, "test": 1}}
+    config = {
+        **TINY_CONFIG,
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": cross},
+    }
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-02/x"
+    table = read_samples_table(out / "samples.tsv")
+    design = cross_design(table["label"], table["run"], mapping, split=(table["run"].to_numpy(), 0, 1))
+    assert len(design.folds) == 2 and design.reverse.tolist() == [False, True]
+
+    def nilearn(folds):
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+            radius=5.6,
+            cv=folds,
+        )
+        return searchlight.fit(str(out / "samples.nii.gz"), design.targets).scores_
+
+    assert np.array_equal(nib.load(out / "searchlight.nii.gz").get_fdata(), nilearn(design.folds))
+    for direction, fold in (("forward", design.folds[0]), ("reverse", design.folds[1])):
+        assert np.allclose(nib.load(out / f"searchlight_{direction}.nii.gz").get_fdata(), nilearn([fold])), direction
+        assert read_json(out / f"searchlight_{direction}.json")["direction"] == direction
+    assert read_json(out / "searchlight.json")["cross_validation"]["n_splits"] == 2
