@@ -83,7 +83,9 @@ def contrast_design(cross, table, labels=None):
     given); ``directions: each`` runs both directions' folds."""
     labels = table["label"].to_numpy() if labels is None else labels
     directions = "both" if cross["directions"] == "each" else cross["directions"]
-    return cross_design(labels, table["run"].to_numpy(), cross["test"], directions=directions, split=_split(cross, table))
+    return cross_design(
+        labels, table["run"].to_numpy(), cross["test"], directions=directions, split=_split(cross, table)
+    )
 
 
 def _split(cross, table):

@@ -216,7 +216,9 @@ def _check_continuous_targets(config, table):
                     f"contrast {name!r} needs a regression scorer (r2, neg_mean_squared_error, pearson_r, ...)"
                 )
         if searchlight["confusion"]:
-            raise ConfigError(f"config key searchlight.confusion: contrast {name!r} has a continuous target, no classes")
+            raise ConfigError(
+                f"config key searchlight.confusion: contrast {name!r} has a continuous target, no classes"
+            )
         if resolve_engine(searchlight["engine"], searchlight["estimator"]) == "fast":
             raise ConfigError(f"config key searchlight.engine: fast classifies; contrast {name!r} needs exact")
         if config["dataset"]["source"] != "table":

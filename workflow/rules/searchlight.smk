@@ -91,7 +91,6 @@ rule merge:
         "../scripts/merge.py"
 
 
-
 # cross_classification.<contrast>.directions: each: the primary output's mean over each
 # direction's folds, from its per-fold maps.
 rule directions:
