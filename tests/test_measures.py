@@ -568,3 +568,27 @@ def test_workflow_splits_by_a_column_and_keeps_each_direction(tmp_path):
         assert np.allclose(nib.load(out / f"searchlight_{direction}.nii.gz").get_fdata(), nilearn([fold])), direction
         assert read_json(out / f"searchlight_{direction}.json")["direction"] == direction
     assert read_json(out / "searchlight.json")["cross_validation"]["n_splits"] == 2
+
+
+@pytest.mark.workflow
+def test_table_source_writes_each_scorers_map_as_nilearn(tmp_path):
+    """The table source (a BIDS-like study of one subject) with two scorers: each map equals
+    nilearn's SearchLight with that scorer."""
+    from tests.test_own_data import table_config, write_bids_like
+
+    table, _ = write_bids_like(tmp_path / "study", subjects=(1,))
+    config = table_config(table)
+    config["searchlight"] = {**config["searchlight"], "scoring": SCORERS}
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-01/face_vs_house"
+    labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
+    for name in SCORERS:
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-01/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-01/process_mask.nii.gz"),
+            radius=5.6,
+            cv=KFold(4),
+            scoring=name,
+        )
+        expected = searchlight.fit(str(out / "samples.nii.gz"), labels).scores_
+        assert np.array_equal(nib.load(out / map_file(name, SCORERS)).get_fdata(), expected), name
