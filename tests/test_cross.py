@@ -15,7 +15,7 @@ from snakelight.inference.permutations import (
     label_renamings,
     null_permutations,
 )
-from snakelight.searchlight.cross import by_direction, cross_design
+from snakelight.searchlight.cross import by_direction, cross_design, cross_sets
 from snakelight.searchlight.cv import permutation_targets
 from snakelight.searchlight.scoring import make_estimator, score_outputs, score_spheres_permuted
 
@@ -155,3 +155,16 @@ def test_the_null_of_a_cross_classification_is_at_chance():
     null = score_spheres_permuted(X, nulls, shared, "svc", design.folds).mean(axis=2)[:, 0]
     real = score_outputs(X, design.targets, shared, "svc", design.folds)["accuracy"].mean()
     assert real > 0.9 and abs(null.mean() - 0.5) < 0.1 and np.all(null < real)
+
+
+def test_a_split_permutes_each_part_apart():
+    """With a fixed split, the sets are the condition sets within each part of the split:
+    a training condition's sample of the test part never swaps with one of the training part."""
+    labels, runs, _ = blocked_design(n_runs=2)
+    table = pd.DataFrame({"label": labels, "run": runs, "half": np.tile([1, 1, 2, 2], 4)})
+    cross = {"test": MAPPING, "split": {"column": "half", "train": 1, "test": 2}}
+    _, sets = permutation_targets(cross, table)
+    condition_sets = cross_sets(labels, MAPPING)
+    assert np.array_equal(sets // 3, condition_sets)
+    assert np.array_equal(sets % 3, np.where(table["half"] == 1, 0, 1))
+    assert len(np.unique(sets)) == 4
