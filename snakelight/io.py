@@ -156,13 +156,16 @@ def read_labels(path):
             f"{path}: no column {missing[0]!r}; a labels file has space-separated columns "
             f"{' and '.join(map(repr, LABEL_COLUMNS))} (this one has {', '.join(map(repr, labels.columns))})"
         )
-    return pd.DataFrame({"label": labels["labels"], "run": labels["chunks"]})
+    # Further columns (a labels table's numeric ones: continuous targets) come along.
+    extra = {column: labels[column] for column in labels.columns if column not in LABEL_COLUMNS}
+    return pd.DataFrame({"label": labels["labels"], "run": labels["chunks"], **extra})
 
 
 def write_labels(path, table):
-    """A table with columns label and run, as Haxby's labels.txt."""
+    """A table with columns label and run, as Haxby's labels.txt, and its further columns."""
+    extra = {column: table[column] for column in table.columns if column not in ("label", "run")}
     with atomic_path(path) as tmp:
-        pd.DataFrame({"labels": table["label"], "chunks": table["run"]}).to_csv(tmp, sep=" ", index=False)
+        pd.DataFrame({"labels": table["label"], "chunks": table["run"], **extra}).to_csv(tmp, sep=" ", index=False)
 
 
 def one_line(error):

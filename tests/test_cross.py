@@ -4,11 +4,20 @@ pattern code generalises across conditions is found, another that decodes only w
 conditions is not."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score
 
-from snakelight.searchlight.cross import by_direction, cross_design
-from snakelight.searchlight.scoring import make_estimator, score_outputs
+from snakelight.inference.permutations import (
+    distinct_null_maps,
+    distinct_relabellings,
+    exchangeability,
+    label_renamings,
+    null_permutations,
+)
+from snakelight.searchlight.cross import by_direction, cross_design, cross_sets
+from snakelight.searchlight.cv import permutation_targets
+from snakelight.searchlight.scoring import make_estimator, score_outputs, score_spheres_permuted
 
 MAPPING = {"cat": "face", "chair": "house"}
 CONDITIONS = ["face", "house", "cat", "chair"]
@@ -99,3 +108,63 @@ def test_bad_mappings_are_refused(mapping, message):
     _, labels, runs = planted()
     with pytest.raises(ValueError, match=message):
         cross_design(labels, runs, mapping)
+
+
+def blocked_design(n_runs=3, block=2):
+    """Per run one block of each condition, in CONDITIONS order: (labels, runs, volumes)."""
+    labels = np.tile(np.repeat(CONDITIONS, block), n_runs)
+    runs = np.repeat(np.arange(n_runs), len(CONDITIONS) * block)
+    return labels, runs, np.tile(np.arange(len(CONDITIONS) * block), n_runs)
+
+
+def test_permutations_move_the_training_and_the_test_targets_apart():
+    """Every null relabelling of a cross-classification's blocks keeps which samples train
+    and which test, and permutes each set's targets within runs; the distinct null maps are
+    the brute-force count: 2 arrangements per run and set, 4^3 relabellings, halved by the
+    one renaming that leaves every score unchanged (face <-> house in both sets at once)."""
+    labels, runs, volumes = blocked_design()
+    targets, sets = permutation_targets({"test": MAPPING}, pd.DataFrame({"label": labels}))
+    design = exchangeability(targets, runs, volumes, "blocks", sets)
+    assert distinct_relabellings(design) == 4**3 and label_renamings(design) == 2
+    nulls = null_permutations(design, seed=0, ks=range(1, 100))
+    assert nulls.shape == (targets.size, distinct_null_maps(design) - 1) == (targets.size, 31)
+    for group in {(run, one_set) for run, one_set in zip(runs, sets)}:
+        rows = (runs == group[0]) & (sets == group[1])
+        assert all(sorted(column) == sorted(targets[rows]) for column in nulls[rows].T)
+    # Brute force: the distinct target vectors, a vector and its renaming counted once.
+    swap = {"face": "house", "house": "face"}
+    seen = {tuple(targets)}
+    for column in nulls.T:
+        key = tuple(column)
+        assert key not in seen and tuple(swap[t] for t in key) not in seen
+        seen.add(key)
+    units = [(run, one_set) for run in range(3) for one_set in (0, 1)]
+    assert len(seen) == 2 ** len(units) // 2
+
+
+def test_the_null_of_a_cross_classification_is_at_chance():
+    """On the planted region that generalises, the permuted targets' scores centre on 1/2
+    while the real one is near 1."""
+    X, labels, runs = planted()
+    design = cross_design(labels, runs, MAPPING)
+    targets, sets = permutation_targets({"test": MAPPING}, pd.DataFrame({"label": labels}))
+    assert np.array_equal(targets, design.targets)
+    volumes = np.tile(np.arange(len(CONDITIONS) * 6), 6)
+    nulls = null_permutations(exchangeability(targets, runs, volumes, "blocks", sets), seed=1, ks=range(1, 41))
+    shared = [np.arange(0, 10)]
+    null = score_spheres_permuted(X, nulls, shared, "svc", design.folds).mean(axis=2)[:, 0]
+    real = score_outputs(X, design.targets, shared, "svc", design.folds)["accuracy"].mean()
+    assert real > 0.9 and abs(null.mean() - 0.5) < 0.1 and np.all(null < real)
+
+
+def test_a_split_permutes_each_part_apart():
+    """With a fixed split, the sets are the condition sets within each part of the split:
+    a training condition's sample of the test part never swaps with one of the training part."""
+    labels, runs, _ = blocked_design(n_runs=2)
+    table = pd.DataFrame({"label": labels, "run": runs, "half": np.tile([1, 1, 2, 2], 4)})
+    cross = {"test": MAPPING, "split": {"column": "half", "train": 1, "test": 2}}
+    _, sets = permutation_targets(cross, table)
+    condition_sets = cross_sets(labels, MAPPING)
+    assert np.array_equal(sets // 3, condition_sets)
+    assert np.array_equal(sets % 3, np.where(table["half"] == 1, 0, 1))
+    assert len(np.unique(sets)) == 4

@@ -337,10 +337,9 @@ X4 = {"x": ["face", "house", "cat", "chair"]}
             "more",
         ),
         (
-            {"x": {"test": {"cat": "face", "chair": "house"}}},
-            {"permutations": 100},
-            "cross_classification.x: permutation inference does not yet permute a cross-classification's training "
-            "and test sets apart; set inference.permutations: 0",
+            {"x": {"test": {"cat": "face", "chair": "house"}, "split": {"column": "run", "train": 1, "test": "1"}}},
+            {},
+            "cross_classification.x.split: train and test are both 1; give two values of the column",
         ),
     ],
 )
@@ -501,3 +500,95 @@ def test_workflow_cross_classifies_as_nilearn_on_the_designs_folds(tmp_path):
         assert np.array_equal(nib.load(out / map_file(name, SCORERS)).get_fdata(), expected), name
     record = read_json(out / "searchlight.json")["cross_validation"]
     assert record["method"] == "cross_classification" and record["n_splits"] == len(design.folds) == 8
+
+
+@pytest.mark.workflow
+def test_workflow_permutes_a_cross_classifications_training_and_test_sets_apart(tmp_path):
+    """Inference on a cross-classification: permutations.tsv holds the targets, each set's
+    permuted among themselves within runs; the first null map is nilearn's SearchLight on
+    those targets and the design's folds; the statistics run."""
+    mapping = {"cat": "face", "chair": "house"}
+    config = {
+        **TINY_CONFIG,
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": {"test": mapping}},
+        "inference": INFERENCE,
+    }
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-02/x"
+    table = read_samples_table(out / "samples.tsv")
+    design = cross_design(table["label"], table["run"], mapping, directions="both")
+    permuted = read_permutations(out / "permutations.tsv", design.targets, table["run"])
+    sets = np.isin(table["label"], list(mapping))
+    for run in np.unique(table["run"]):
+        for in_set in (sets, ~sets):
+            rows = in_set & (table["run"] == run).to_numpy()
+            assert all(sorted(column) == sorted(design.targets[rows]) for column in permuted[rows].T)
+    assert any(np.any(column != design.targets) for column in permuted.T)
+    searchlight = SearchLight(
+        read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+        process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+        radius=5.6,
+        cv=design.folds,
+    )
+    expected = searchlight.fit(str(out / "samples.nii.gz"), permuted[:, 0]).scores_
+    assert np.array_equal(nib.load(out / "searchlight_null.nii.gz").get_fdata()[..., 0], expected)
+    assert (out / "searchlight_logp_fwe.nii.gz").is_file()
+
+
+@pytest.mark.workflow
+def test_workflow_splits_by_a_column_and_keeps_each_direction(tmp_path):
+    """split: train on run 0's face/house, test on run 1's cat/chair (and the reverse), no
+    CV; directions: each writes each direction's map: each equals nilearn's SearchLight on
+    that direction's one fold, and the primary map nilearn's on both."""
+    mapping = {"cat": "face", "chair": "house"}
+    cross = {"test": mapping, "directions": "each", "split": {"column": "run", "train": 0, "test": 1}}
+    config = {
+        **TINY_CONFIG,
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": cross},
+    }
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-02/x"
+    table = read_samples_table(out / "samples.tsv")
+    design = cross_design(table["label"], table["run"], mapping, split=(table["run"].to_numpy(), 0, 1))
+    assert len(design.folds) == 2 and design.reverse.tolist() == [False, True]
+
+    def nilearn(folds):
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+            radius=5.6,
+            cv=folds,
+        )
+        return searchlight.fit(str(out / "samples.nii.gz"), design.targets).scores_
+
+    assert np.array_equal(nib.load(out / "searchlight.nii.gz").get_fdata(), nilearn(design.folds))
+    for direction, fold in (("forward", design.folds[0]), ("reverse", design.folds[1])):
+        assert np.allclose(nib.load(out / f"searchlight_{direction}.nii.gz").get_fdata(), nilearn([fold])), direction
+        assert read_json(out / f"searchlight_{direction}.json")["direction"] == direction
+    assert read_json(out / "searchlight.json")["cross_validation"]["n_splits"] == 2
+
+
+@pytest.mark.workflow
+def test_table_source_writes_each_scorers_map_as_nilearn(tmp_path):
+    """The table source (a BIDS-like study of one subject) with two scorers: each map equals
+    nilearn's SearchLight with that scorer."""
+    from tests.test_own_data import table_config, write_bids_like
+
+    table, _ = write_bids_like(tmp_path / "study", subjects=(1,))
+    config = table_config(table)
+    config["searchlight"] = {**config["searchlight"], "scoring": SCORERS}
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / "results/config/sub-01/face_vs_house"
+    labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
+    for name in SCORERS:
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-01/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-01/process_mask.nii.gz"),
+            radius=5.6,
+            cv=KFold(4),
+            scoring=name,
+        )
+        expected = searchlight.fit(str(out / "samples.nii.gz"), labels).scores_
+        assert np.array_equal(nib.load(out / map_file(name, SCORERS)).get_fdata(), expected), name

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from nilearn.image import concat_imgs, mean_img
 from nilearn.masking import compute_epi_mask
+from pandas.api.types import is_numeric_dtype
 
 from snakelight.data.checks import check_bold_and_mask, check_finite, check_same_grid, check_subject
 from snakelight.io import InputError, uncompressed_bold, write_labels, write_manifest, write_nifti
@@ -142,8 +143,12 @@ def collect_subject(
                 raise InputError(f"{record.labels}: no column 'label' (columns: {', '.join(table.columns)})")
             if len(table) != img.shape[3]:
                 raise InputError(f"{record.labels}: {len(table)} rows, but {record.bold} has {img.shape[3]} volumes")
+            # Its numeric columns come along: continuous targets.
+            numeric = {c: table[c] for c in table.columns if c not in ("label", "run") and is_numeric_dtype(table[c])}
             labels.append(
-                pd.DataFrame({"label": table["label"], "run": table["run"] if "run" in table.columns else run})
+                pd.DataFrame(
+                    {"label": table["label"], "run": table["run"] if "run" in table.columns else run, **numeric}
+                )
             )
         runs.append(img)
     series = runs[0] if len(runs) == 1 else concat_imgs(runs)

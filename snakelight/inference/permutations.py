@@ -56,34 +56,49 @@ PERMUTED = {
 class Exchangeability(NamedTuple):
     """What a permutation may move: ``labels`` (n,) and ``runs`` (n,) of the samples, and
     ``units`` (n,) int, the unit each sample moves with (its own index when samples move
-    alone). A permutation exchanges the labels of whole units of one run and one length."""
+    alone). A permutation exchanges the labels of whole units of one run, one set and one
+    length. ``sets`` (n,) int, or None for one set: a cross-classification's training and
+    test samples (:func:`snakelight.searchlight.cross.cross_sets`) are permuted apart.
+    ``renamable``: whether renaming the labels leaves the scores unchanged (classes: yes;
+    a continuous target's values: no, swapping two values changes a regression's fit)."""
 
     labels: np.ndarray
     runs: np.ndarray
     units: np.ndarray
+    sets: np.ndarray = None
+    renamable: bool = True
 
 
-def exchangeability(labels, runs, volumes, permute="blocks"):
+def exchangeability(labels, runs, volumes, permute="blocks", sets=None, renamable=True):
     """The units of ``permute`` (one of SCHEMES) for samples with ``labels``, ``runs`` and
-    acquisition ``volumes`` (each (n,), in acquisition order as samples.tsv lists them)."""
+    acquisition ``volumes`` (each (n,), in acquisition order as samples.tsv lists them);
+    ``sets`` (n,) int: labels move only among samples of one set (None: one set);
+    ``renamable``: :class:`Exchangeability`'s."""
     labels, runs, volumes = np.asarray(labels), np.asarray(runs), np.asarray(volumes)
+    sets = None if sets is None else np.asarray(sets)
     if permute == "samples":
-        return Exchangeability(labels, runs, np.arange(labels.size))
+        return Exchangeability(labels, runs, np.arange(labels.size), sets, renamable)
     if permute != "blocks":
         raise InputError(f"config key {CONFIG_KEY}.permute: {permute!r} is not one of {', '.join(SCHEMES)}")
     starts = np.ones(labels.size, dtype=bool)
     starts[1:] = (labels[1:] != labels[:-1]) | (runs[1:] != runs[:-1]) | (volumes[1:] != volumes[:-1] + 1)
-    return Exchangeability(labels, runs, np.cumsum(starts) - 1)
+    if sets is not None:
+        starts[1:] |= sets[1:] != sets[:-1]
+    return Exchangeability(labels, runs, np.cumsum(starts) - 1, sets, renamable)
 
 
 def _unit_groups(design):
     """The units that exchange labels, as (units, length) arrays of sample indices: one per
-    run and unit length, runs in sorted order, lengths ascending, units in table order."""
+    run, set and unit length, runs in sorted order, then sets, lengths ascending, units in
+    table order."""
+    sets = np.zeros(design.units.size, dtype=int) if design.sets is None else design.sets
     for run in np.unique(design.runs):
-        units, sizes = np.unique(design.units[design.runs == run], return_counts=True)
-        for size in np.unique(sizes):
-            members = np.flatnonzero(np.isin(design.units, units[sizes == size]))
-            yield members.reshape(-1, size)  # units are contiguous runs of samples
+        for one_set in np.unique(sets[design.runs == run]):
+            in_group = (design.runs == run) & (sets == one_set)
+            units, sizes = np.unique(design.units[in_group], return_counts=True)
+            for size in np.unique(sizes):
+                members = np.flatnonzero(np.isin(design.units, units[sizes == size]))
+                yield members.reshape(-1, size)  # units are contiguous runs of samples
 
 
 def permuted_labels(design, seed, k):
@@ -116,7 +131,9 @@ def distinct_relabellings(design):
 
 def _renamable(design):
     """The sets of labels a renaming may permute, each sorted: labels whose units have the same
-    counts in every run and unit length."""
+    counts in every run and unit length (none when the design's labels are not renamable)."""
+    if not design.renamable:
+        return []
     profiles = collections.defaultdict(collections.Counter)
     for group, members in enumerate(_unit_groups(design)):
         for labels in design.labels[members].tolist():

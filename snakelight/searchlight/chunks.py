@@ -71,3 +71,19 @@ def score_maps(process_mask, fold_scores):
     fold_maps = np.zeros((*process_mask.shape, fold_scores.shape[1]))
     fold_maps[seed_index] = fold_scores
     return score_map, fold_maps
+
+
+def write_direction_maps(folds_path, design, paths):
+    """A cross-classification's map of each direction apart (``directions: each``): the
+    mean over that direction's folds of the per-fold maps ``folds_path`` (x, y, z, folds)
+    of ``design`` (:class:`snakelight.searchlight.cross.CrossDesign`), written to
+    ``paths`` {direction: path}, in the per-fold maps' data type."""
+    from snakelight.searchlight.cross import by_direction
+
+    folds = nib.load(folds_path)
+    data = np.asarray(folds.dataobj)
+    if data.shape[-1] != len(design.folds):
+        raise ValueError(f"{folds_path}: {data.shape[-1]} folds; the design of samples.tsv has {len(design.folds)}")
+    means = by_direction(data.reshape(-1, data.shape[-1]), design)
+    for direction, path in paths.items():
+        write_nifti(path, nib.Nifti1Image(means[direction].reshape(data.shape[:-1]).astype(data.dtype), folds.affine))

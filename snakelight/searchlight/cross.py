@@ -61,6 +61,14 @@ def cross_design(labels, runs, mapping, *, directions="both", split=None):
     return CrossDesign(targets, folds, np.array(reverse))
 
 
+def cross_sets(labels, mapping):
+    """Each sample's set (n,) int: 0 a training condition, 1 a test condition, 2 neither.
+    Permutation inference permutes each set's targets among themselves (the null keeps
+    which samples train and which test, so the folds stay the real ones)."""
+    labels = np.asarray(labels)
+    return np.where(np.isin(labels, list(mapping.values())), 0, np.where(np.isin(labels, list(mapping)), 1, 2))
+
+
 def by_direction(scores, design):
     """{"forward": (n_spheres,), "reverse": (n_spheres,)}: the mean score over each
     direction's folds, from ``scores`` (n_spheres, n_folds) of ``design``'s folds."""

@@ -8,7 +8,8 @@ scikit-learn's splitters are imported only where a scheme object is asked for.
 
 import numpy as np
 
-from snakelight.searchlight.cross import cross_design
+from snakelight.io import InputError
+from snakelight.searchlight.cross import cross_design, cross_sets
 
 
 def make_cv(method, n_splits=4):
@@ -64,14 +65,60 @@ def class_missing_from_training(y, folds):
     return None
 
 
-def contrast_targets_and_folds(cv, cross, labels, runs):
-    """A contrast's targets and folds: with ``cross`` (its cross_classification config, or
-    None) the cross-classification's, folds over runs; else its labels and the folds of
-    searchlight.cv ``cv``."""
+def contrast_targets_and_folds(cv, cross, table, target=None):
+    """A contrast's targets and folds, from its samples table ``table`` (label, run, ...):
+    with ``cross`` (its cross_classification config, or None) the cross-classification's,
+    folds over runs or its fixed split; else its labels (or with ``target``, the numeric
+    column it decodes) and the folds of searchlight.cv ``cv``."""
+    labels = table["label"].to_numpy() if target is None else table[target].to_numpy(float)
     if cross is None:
-        return np.asarray(labels), config_folds(cv, labels, runs)
-    design = cross_design(labels, runs, cross["test"], directions=cross["directions"])
+        return labels, config_folds(cv, labels, table["run"].to_numpy())
+    design = contrast_design(cross, table, labels)
     return design.targets, design.folds
+
+
+def contrast_design(cross, table, labels=None):
+    """The :class:`snakelight.searchlight.cross.CrossDesign` of a cross_classification
+    config ``cross`` on the samples table ``table`` (``labels``: its label column unless
+    given); ``directions: each`` runs both directions' folds."""
+    labels = table["label"].to_numpy() if labels is None else labels
+    directions = "both" if cross["directions"] == "each" else cross["directions"]
+    return cross_design(
+        labels, table["run"].to_numpy(), cross["test"], directions=directions, split=_split(cross, table)
+    )
+
+
+def _split(cross, table):
+    """cross_design's ``split`` of a cross_classification config: (each sample's value of
+    the split column as text, the training value, the test value), or None."""
+    split = cross.get("split")
+    if split is None:
+        return None
+    if split["column"] not in table.columns:
+        raise InputError(
+            f"config key cross_classification split.column: samples.tsv has no column {split['column']!r} "
+            f"(columns: {', '.join(table.columns)})"
+        )
+    return table[split["column"]].astype(str).to_numpy(), str(split["train"]), str(split["test"])
+
+
+def permutation_targets(cross, table):
+    """What permutation inference permutes, and within which sets: ``(labels, None)``
+    without a cross-classification; with one (its config ``cross``), the targets (a test
+    sample carries the training condition it stands for, the score depends on nothing
+    else) and the sets :func:`snakelight.searchlight.cross.cross_sets` (and with a fixed
+    split, each part of it apart), so that the training and the test sets are permuted
+    apart and every fold keeps its samples."""
+    labels = table["label"].to_numpy()
+    if cross is None:
+        return labels, None
+    targets = np.array([cross["test"].get(label, label) for label in labels], dtype=object)
+    sets = cross_sets(labels, cross["test"])
+    split = _split(cross, table)
+    if split is not None:
+        values, train, test = split
+        sets = sets * 3 + np.where(values == train, 0, np.where(values == test, 1, 2))
+    return targets, sets
 
 
 def folds_record(cv, table, n_folds, cross=None):
@@ -83,7 +130,7 @@ def folds_record(cv, table, n_folds, cross=None):
     is a ValueError: the chunks were not scored on these samples. ``cross``: the contrast's
     cross_classification config, whose folds replace ``cv``'s, or None."""
     runs = table["run"].to_numpy()
-    _, folds = contrast_targets_and_folds(cv, cross, table["label"].to_numpy(), runs)
+    _, folds = contrast_targets_and_folds(cv, cross, table)
     if len(folds) != n_folds:
         raise ValueError(f"the chunks hold {n_folds} folds; {cv} splits the samples into {len(folds)}")
     return {

@@ -81,10 +81,11 @@ def chunk_inputs(job_input):
     return ChunkInputs(job_input.samples, job_input.masked_samples, job_input.table, mask, job_input.process_mask)
 
 
-def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None):
+def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None, target=None):
     """What a chunk job scores: its spheres, the samples, the targets and the folds, from
     ``inputs`` (:class:`ChunkInputs`); ``cross``: the contrast's cross_classification
-    config, or None.
+    config, or None; ``target``: the samples table's numeric column the contrast decodes
+    (its continuous_targets entry), or None for its labels.
 
     With more chunks than process-mask voxels, the extra chunks have no sphere (and warn).
     """
@@ -119,7 +120,7 @@ def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None):
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
     X, spheres = used_columns(read_masked_samples(inputs.masked_samples), spheres)
-    targets, folds = contrast_targets_and_folds(cv, cross, table["label"].to_numpy(), table["run"].to_numpy())
+    targets, folds = contrast_targets_and_folds(cv, cross, table, target)
     return ChunkProblem(positions, spheres, X, table, folds, targets)
 
 
@@ -135,6 +136,7 @@ def run_chunk(
     output,
     confusion=False,
     cross=None,
+    target=None,
     engine="auto",
     n_threads=1,
 ):
@@ -142,7 +144,7 @@ def run_chunk(
     ``scoring`` (and with ``confusion`` their confusion matrices) and write them
     (``chunks/<i>.npz``), {output name: (spheres, values)}; a chunk without spheres writes
     an empty chunk, which the merge puts together as usual."""
-    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv, cross=cross)
+    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv, cross=cross, target=target)
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
     outputs = score_outputs(
         problem.X,
@@ -179,6 +181,8 @@ def run_null_chunk(
     cv,
     scoring,
     output,
+    cross=None,
+    target=None,
     engine="auto",
     n_threads=1,
 ):
@@ -187,9 +191,13 @@ def run_null_chunk(
     mean score over the folds (``null_chunks/<i>/<first>-<last>.npz``). The folds are the
     real labels' (:func:`snakelight.searchlight.scoring.score_spheres_permuted`). A block
     past a design's listed relabellings holds fewer columns, or none: its chunk has as few
-    maps (merge_null checks the total against permutations.tsv)."""
-    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
-    permuted = read_permutations(permutations_tsv, problem.table["label"], problem.table["run"], first=first)
+    maps (merge_null checks the total against permutations.tsv). ``cross``: the contrast's
+    cross_classification config, whose permutations are of its targets; ``target``: its
+    continuous target's column, whose values are permuted."""
+    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv, cross=cross, target=target)
+    permuted = read_permutations(permutations_tsv, problem.targets, problem.table["run"], first=first)
+    if target is not None:
+        permuted = permuted.astype(float)  # the values as written, read back exactly
     if permuted.shape[1] > last - first + 1:
         raise InputError(
             f"{permutations_tsv}: {permuted.shape[1]} permutations from {COLUMN_PREFIX}{first}, but this job "

@@ -17,9 +17,9 @@ from snakelight.inference import feasibility
 from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
-from snakelight.searchlight.engines import fast_unsupported, resolve_engine
+from snakelight.searchlight.engines import NILEARN_REGRESSORS, fast_unsupported, resolve_engine
 from snakelight.searchlight.outputs import inference_output, output_names, scorers
-from snakelight.searchlight.scorer_names import scoring_problem
+from snakelight.searchlight.scorer_names import REGRESSION_SCORERS, scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subject_labels, subjects
 
 # What names a results folder (the schema's pattern for the key analysis).
@@ -120,7 +120,16 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
                 f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
             )
     _check_cross_classification(config)
+    _check_continuous_targets(config, table)
     for name, conditions in config["contrasts"].items():
+        if name in config["continuous_targets"]:
+            continue  # a regression's scorers: checked above
+        if config["searchlight"]["estimator"] in NILEARN_REGRESSORS:
+            raise ConfigError(
+                f"config key searchlight.estimator: {config['searchlight']['estimator']!r} is a regressor, and "
+                f"contrast {name!r} classifies conditions; name its numeric column in continuous_targets.{name}, "
+                "or use a classifier (svc, logistic, ...)"
+            )
         cross = config["cross_classification"].get(name)
         _check_scoring(config["searchlight"], name, len(set(cross["test"].values())) if cross else len(conditions))
     _check_inference(config)
@@ -160,9 +169,8 @@ def _message(error):
 
 
 def _check_cross_classification(config):
-    """Each cross-classification names a contrast, maps test conditions of that contrast onto
-    its other conditions, and runs without permutation inference (which would permute the
-    training and the test sets apart: not done yet)."""
+    """Each cross-classification names a contrast and maps test conditions of that contrast
+    onto two or more of its other conditions."""
     for name, cross in config["cross_classification"].items():
         key = f"config key cross_classification.{name}"
         if name not in config["contrasts"]:
@@ -180,11 +188,59 @@ def _check_cross_classification(config):
             raise ConfigError(
                 f"{key}.test: the test conditions stand for one training condition; map them onto two or more"
             )
-        if config["inference"]["permutations"]:
+        split = cross["split"]
+        if split is not None and str(split["train"]) == str(split["test"]):
+            raise ConfigError(f"{key}.split: train and test are both {split['train']!r}; give two values of the column")
+
+
+def _check_continuous_targets(config, table):
+    """Each continuous target names a contrast that does not cross-classify, runs a regressor
+    scored by regression scorers, and is a numeric column of every labels table of the
+    table source (the only source whose volumes carry numbers)."""
+    searchlight = config["searchlight"]
+    for name, column in config["continuous_targets"].items():
+        key = f"config key continuous_targets.{name}"
+        if name not in config["contrasts"]:
+            raise ConfigError(f"{key}: no contrast {name!r} (contrasts: {', '.join(config['contrasts'])})")
+        if name in config["cross_classification"]:
+            raise ConfigError(f"{key}: contrast {name!r} cross-classifies conditions; a regression cannot")
+        if searchlight["estimator"] not in NILEARN_REGRESSORS:
             raise ConfigError(
-                f"{key}: permutation inference does not yet permute a cross-classification's training and test "
-                "sets apart; set inference.permutations: 0"
+                f"config key searchlight.estimator: {searchlight['estimator']!r} classifies; continuous target "
+                f"{column!r} of contrast {name!r} needs a regressor ({', '.join(NILEARN_REGRESSORS)})"
             )
+        for scoring in scorers(searchlight["scoring"]):
+            if scoring is not None and scoring not in (*REGRESSION_SCORERS, "pearson_r"):
+                raise ConfigError(
+                    f"config key searchlight.scoring: {scoring!r} scores classes; continuous target {column!r} of "
+                    f"contrast {name!r} needs a regression scorer (r2, neg_mean_squared_error, pearson_r, ...)"
+                )
+        if searchlight["confusion"]:
+            raise ConfigError(
+                f"config key searchlight.confusion: contrast {name!r} has a continuous target, no classes"
+            )
+        if resolve_engine(searchlight["engine"], searchlight["estimator"]) == "fast":
+            raise ConfigError(f"config key searchlight.engine: fast classifies; contrast {name!r} needs exact")
+        if config["dataset"]["source"] != "table":
+            raise ConfigError(
+                f"{key}: the {config['dataset']['source']} source's volumes carry conditions only; a numeric "
+                "column comes from the table source's labels tables (dataset.source: table)"
+            )
+        for path in table["labels"]:
+            _check_numeric_column(path, column, key)
+
+
+def _check_numeric_column(path, column, key):
+    """The labels table ``path`` has a numeric ``column`` (a header and column read)."""
+    if not path:
+        raise ConfigError(f"{key}: a subjects-table row gives events, not a labels table with column {column!r}")
+    import pandas as pd
+
+    labels = pd.read_csv(path, sep="\t", dtype={"label": str})
+    if column not in labels.columns:
+        raise ConfigError(f"{key}: {path} has no column {column!r} (columns: {', '.join(labels.columns)})")
+    if not pd.api.types.is_numeric_dtype(labels[column]):
+        raise ConfigError(f"{key}: {path} column {column!r} is not numeric (e.g. {labels[column].iloc[0]!r})")
 
 
 def _check_scoring(searchlight, contrast, n_classes):

@@ -120,8 +120,16 @@ def each_subject_and_contrast(names):
 
 
 def final_outputs():
-    """The analysis's configuration and each subject's maps, figures and tables."""
-    return [results("config.yaml")] + each_subject_and_contrast(SUBJECT_OUTPUTS)
+    """The analysis's configuration and each subject's maps, figures and tables, and the
+    maps of each direction of the cross-classifications that keep them apart."""
+    each = [name for name, cross in config["cross_classification"].items() if cross["directions"] == "each"]
+    directions = expand(
+        results("sub-{subject}/{contrast}/searchlight_{direction}.nii.gz"),
+        subject=analysis_subjects(),
+        contrast=each,
+        direction=DIRECTIONS,
+    )
+    return [results("config.yaml")] + each_subject_and_contrast(SUBJECT_OUTPUTS) + directions
 
 
 def all_outputs(wildcards=None):
@@ -173,6 +181,10 @@ def output_map(name, folds=False):
 
 # contrast -> its cross-classification (train on some conditions, test on others).
 CROSS = config["cross_classification"]
+# A cross-classification's directions, whose maps directions: each keeps apart.
+DIRECTIONS = ("forward", "reverse")
+# contrast -> the numeric column it decodes (a regression), if any.
+TARGETS = config["continuous_targets"]
 
 
 def n_classes(contrast):

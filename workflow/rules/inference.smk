@@ -77,6 +77,8 @@ rule null_chunk:
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
         scoring=TESTED_SCORER,
+        cross=lambda wc: CROSS.get(wc.contrast),
+        target=lambda wc: TARGETS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/null_chunk.py"

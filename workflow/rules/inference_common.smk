@@ -4,8 +4,12 @@ from snakelight.inference.permutations import PERMUTED, describe_null_maps, perm
 
 INFERENCE = config["inference"]
 # What the permutation files of a subject's contrast depend on (rules permutations and
-# permutation_block).
-PERMUTATION_SETTINGS = {key: INFERENCE[key] for key in ("permute", "seed")}
+# permutation_block): a cross-classification permutes its training and test sets apart.
+PERMUTATION_SETTINGS = {
+    **{key: INFERENCE[key] for key in ("permute", "seed")},
+    "cross": lambda wc: CROSS.get(wc.contrast),
+    "target": lambda wc: TARGETS.get(wc.contrast),
+}
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every
 # block already scored and run only the new ones.

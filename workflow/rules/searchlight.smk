@@ -46,6 +46,7 @@ rule searchlight_chunk:
         scoring=SEARCHLIGHT["scoring"],
         confusion=SEARCHLIGHT["confusion"],
         cross=lambda wc: CROSS.get(wc.contrast),
+        target=lambda wc: TARGETS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/searchlight_chunk.py"
@@ -85,5 +86,30 @@ rule merge:
         config=lambda wc: map_config(wc, "process_mask", "searchlight"),
         outputs=OUTPUTS,
         cross=lambda wc: CROSS.get(wc.contrast),
+        target=lambda wc: TARGETS.get(wc.contrast),
     script:
         "../scripts/merge.py"
+
+
+# cross_classification.<contrast>.directions: each: the primary output's mean over each
+# direction's folds, from its per-fold maps.
+rule directions:
+    input:
+        folds=output_map(OUTPUTS[0], folds=True),
+        table=rules.select_conditions.output.table,
+        dataset=results("sub-{subject}/dataset.json"),
+        process_mask=rules.process_mask.output[0],
+    output:
+        maps=[results(f"sub-{{subject}}/{{contrast}}/searchlight_{name}.nii.gz") for name in DIRECTIONS],
+        sidecars=[results(f"sub-{{subject}}/{{contrast}}/searchlight_{name}.json") for name in DIRECTIONS],
+    log:
+        results("logs/sub-{subject}/{contrast}/directions.log"),
+    conda:
+        "../envs/snakelight.yaml"
+    resources:
+        **job_resources(),
+    params:
+        cross=lambda wc: CROSS[wc.contrast],
+        config=lambda wc: map_config(wc, "process_mask", "searchlight"),
+    script:
+        "../scripts/directions.py"

@@ -22,6 +22,8 @@ sidecar = {
     "cross_validation": folds_record(
         snakemake.params.config["searchlight"]["cv"], table, n_folds, cross=snakemake.params.cross
     ),
+    # A regression's: the samples table's column it decodes.
+    **({} if snakemake.params.target is None else {"target": snakemake.params.target}),
 }
 write_sidecars([path for pair in zip(maps, folds) for path in pair], **sidecar)
 if output.confusion:

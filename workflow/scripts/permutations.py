@@ -9,6 +9,7 @@ from snakelight.inference.permutations import (
 )
 from snakelight.io import read_samples_table, write_json
 from snakelight.logs import to_file
+from snakelight.searchlight.cv import permutation_targets
 
 to_file(snakemake.log[0])
 table = read_samples_table(snakemake.input.table)
@@ -18,7 +19,13 @@ check_samples_permutable(
     is_block_design(table["label"], table["run"], table["volume"]),
     snakemake.config["samples"]["mode"],
 )
-design = exchangeability(table["label"], table["run"], table["volume"], snakemake.params.permute)
+# A cross-classification permutes its targets, the training and the test sets apart.
+labels, sets = permutation_targets(snakemake.params.cross, table)
+# A continuous target permutes its values, which no renaming leaves unchanged.
+target = snakemake.params.target
+if target is not None:
+    labels = table[target].to_numpy(float)
+design = exchangeability(labels, table["run"], table["volume"], snakemake.params.permute, sets, target is None)
 # alpha from the config, not a param: a new alpha must not rescore the null maps.
 check_relabellings(design, snakemake.config["inference"]["alpha"], source=snakemake.input.table)
 write_permutations(

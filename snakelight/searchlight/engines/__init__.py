@@ -18,6 +18,8 @@ NILEARN_ESTIMATORS = (
     "ridge_classifier",
     "dummy_classifier",
 )
+# nilearn's SearchLight regressor names (continuous targets), which the exact engine runs.
+NILEARN_REGRESSORS = ("ridge", "ridge_regressor", "svr", "lasso", "lasso_regressor", "dummy_regressor")
 # The estimators of the fast engine.
 FAST_ESTIMATORS = ("svc", "svc_l2", "gnb", "lda")
 

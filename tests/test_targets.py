@@ -1,0 +1,179 @@
+"""Continuous targets in the workflow: a contrast decodes a numeric column of the table
+source's labels tables with a regressor; its maps equal nilearn's SearchLight with that
+regressor, a planted parametric effect is found, and permutation inference permutes the
+values within runs, blocks kept."""
+
+import re
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+from nilearn.decoding import SearchLight
+from sklearn.metrics import make_scorer
+from sklearn.model_selection import KFold
+
+from snakelight.data import synthetic
+from snakelight.inference.permutations import read_permutations
+from snakelight.io import read_json, read_labels, read_samples_table
+from snakelight.searchlight.engines.exact import pearson_r
+from snakelight.searchlight.outputs import map_file
+from snakelight.workflow.config import ConfigError, validate_config
+
+from .conftest import SCHEMA, TINY, TINY_CONFIG, run_snakemake, write_config
+
+SCORERS = ["r2", "pearson_r"]
+
+
+def write_parametric_study(root, seed=0):
+    """One generated subject without category effect, as the table source's study: per run
+    a 4D image and a labels table whose ``rating`` column gives each block (and rest period)
+    of a run its own value (1, 2, ...), planted in the face region as the centred rating x
+    1.5 noise standard deviations. Returns the
+    subjects table's path and the face region (a boolean volume)."""
+    haxby = root / "generated"
+    synthetic.write_mask(haxby, TINY["shape"], TINY["voxel_size"])
+    synthetic.write_subject(haxby, 1, n_runs=TINY["n_runs"], effect_size=0.0, seed=seed)
+    labels = read_labels(haxby / "subj1" / "labels.txt")
+    bold = nib.load(haxby / "subj1" / "bold.nii.gz")
+    mask_img = nib.load(haxby / "mask.nii.gz")
+    region = np.asarray(synthetic.truth_map(mask_img).dataobj) == 1
+    data = np.asarray(bold.dataobj).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    label = labels["label"].to_numpy()
+    starts = np.r_[True, (label[1:] != label[:-1]) | (labels["run"].to_numpy()[1:] != labels["run"].to_numpy()[:-1])]
+    # Each run's blocks (rest periods included) get the values 1.. in a random order: one
+    # run's face and house blocks differ, so every run has 2 arrangements.
+    block = np.cumsum(starts) - 1
+    first_blocks = [np.unique(block[labels["run"] == run]) for run in sorted(labels["run"].unique())]
+    values = np.concatenate([1.0 + rng.permutation(len(blocks)) for blocks in first_blocks])
+    rating = values[block]
+    noise = data[region].std(axis=1, keepdims=True)
+    data[region] += 1.5 * noise * (rating - rating.mean())
+    rows = []
+    for run in sorted(labels["run"].unique()):
+        volumes = np.flatnonzero(labels["run"] == run)
+        name = root / f"run-{run}"
+        nib.Nifti1Image(data[..., volumes], bold.affine, bold.header).to_filename(f"{name}_bold.nii.gz")
+        pd.DataFrame({"label": label[volumes], "rating": rating[volumes]}).to_csv(
+            f"{name}_labels.tsv", sep="\t", index=False
+        )
+        rows.append(
+            {"subject": 1, "run": run, "bold": f"{name}_bold.nii.gz", "labels": f"{name}_labels.tsv", "mask": ""}
+        )
+    table = root / "subjects.tsv"
+    pd.DataFrame(rows).assign(mask=str(haxby / "mask.nii.gz")).to_csv(table, sep="\t", index=False)
+    return table, region
+
+
+def regression_config(table, **inference):
+    config = {key: value for key, value in TINY_CONFIG.items() if key != "subjects"}
+    return {
+        **config,
+        "dataset": {"source": "table", "subjects_table": str(table)},
+        "contrasts": {"rating": ["face", "house"]},
+        "continuous_targets": {"rating": "rating"},
+        "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "ridge", "scoring": SCORERS},
+        "inference": inference,
+    }
+
+
+@pytest.fixture(scope="module")
+def regression(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("targets")
+    table, region = write_parametric_study(workdir / "study")
+    config = regression_config(
+        table, permutations=10, permutations_per_job=5, alpha=0.1, cluster_threshold=0.1, output="pearson_r"
+    )
+    run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    return workdir, region
+
+
+def nilearn_map(workdir, targets, scoring):
+    out = workdir / "results/config/sub-01/rating"
+    searchlight = SearchLight(
+        read_json(workdir / "results/config/sub-01/dataset.json")["mask"],
+        process_mask_img=nib.load(workdir / "results/config/sub-01/process_mask.nii.gz"),
+        radius=5.6,
+        estimator="ridge",
+        cv=KFold(4),
+        scoring=make_scorer(pearson_r) if scoring == "pearson_r" else scoring,
+    )
+    return searchlight.fit(str(out / "samples.nii.gz"), targets).scores_
+
+
+@pytest.mark.workflow
+def test_the_regression_searchlight_equals_nilearns_and_finds_the_planted_effect(regression):
+    workdir, region = regression
+    out = workdir / "results/config/sub-01/rating"
+    table = read_samples_table(out / "samples.tsv")
+    assert set(table["label"]) == {"face", "house"} and table["rating"].min() >= 1
+    process = np.asarray(nib.load(workdir / "results/config/sub-01/process_mask.nii.gz").dataobj) != 0
+    for name in SCORERS:
+        scores = nib.load(out / map_file(name, SCORERS)).get_fdata()
+        assert np.array_equal(scores, nilearn_map(workdir, table["rating"].to_numpy(float), name)), name
+    r = nib.load(out / map_file("pearson_r", SCORERS)).get_fdata()
+    assert r[process & region].max() > 0.5 and np.median(r[process & ~region]) < 0.2
+    assert read_json(out / "searchlight.json")["target"] == "rating"
+
+
+@pytest.mark.workflow
+def test_inference_permutes_the_values_within_runs_blocks_kept(regression):
+    workdir, _ = regression
+    out = workdir / "results/config/sub-01/rating"
+    table = read_samples_table(out / "samples.tsv")
+    values = table["rating"].to_numpy(float)
+    permuted = read_permutations(out / "permutations.tsv", values, table["run"]).astype(float)
+    assert permuted.shape == (len(table), 10)
+    # A block (one label's consecutive volumes) keeps one value; the values move.
+    block = np.cumsum(np.r_[True, np.diff(table["volume"]) != 1])
+    for column in permuted.T:
+        assert all(np.unique(column[block == b]).size == 1 for b in np.unique(block))
+    assert np.all(np.any(permuted != values[:, None], axis=0))
+    null = nib.load(out / "searchlight_null.nii.gz").get_fdata()
+    assert np.array_equal(null[..., 0], nilearn_map(workdir, permuted[:, 0], "pearson_r"))
+    assert (out / "searchlight_logp_fwe.nii.gz").is_file()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"searchlight": {"estimator": "svc", "scoring": "r2"}}, "searchlight.estimator: 'svc' classifies"),
+        ({"searchlight": {"estimator": "ridge", "scoring": "accuracy"}}, "searchlight.scoring: 'accuracy' scores"),
+        ({"continuous_targets": {"rating": "age"}}, "continuous_targets.rating: .*labels.tsv has no column 'age'"),
+        ({"continuous_targets": {"rating": "label"}}, "continuous_targets.rating: .*column 'label' is not numeric"),
+        ({"continuous_targets": {"other": "rating"}}, "continuous_targets.other: no contrast 'other'"),
+        ({"searchlight": {"estimator": "ridge", "scoring": "r2", "confusion": True}}, "searchlight.confusion"),
+    ],
+)
+def test_mismatches_are_refused_when_the_config_is_read(tmp_path, change, expected):
+    table, _ = write_labels_only(tmp_path)
+    config = regression_config(table)
+    config.update({key: {**config[key], **value} for key, value in change.items()})
+    if "continuous_targets" in change:
+        config["continuous_targets"] = change["continuous_targets"]
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA)
+    assert re.match(f"config key {expected}", str(error.value)) and "\n" not in str(error.value)
+
+
+def test_a_classification_contrast_refuses_a_regressor(tmp_path):
+    table, _ = write_labels_only(tmp_path)
+    config = {**regression_config(table), "continuous_targets": {}}
+    with pytest.raises(ConfigError, match="config key searchlight.estimator: 'ridge' is a regressor"):
+        validate_config(config, SCHEMA)
+
+
+def write_labels_only(root):
+    """A subjects table of one run whose labels table has a numeric rating column (no image
+    is read when the config is checked)."""
+    root.mkdir(exist_ok=True)
+    pd.DataFrame({"label": ["face", "house"] * 4, "rating": np.arange(8.0)}).to_csv(
+        root / "labels.tsv", sep="\t", index=False
+    )
+    (root / "bold.nii.gz").write_bytes(b"")
+    table = root / "subjects.tsv"
+    pd.DataFrame(
+        [{"subject": 1, "run": 0, "bold": str(root / "bold.nii.gz"), "labels": str(root / "labels.tsv"), "mask": ""}]
+    ).to_csv(table, sep="\t", index=False)
+    return table, None
