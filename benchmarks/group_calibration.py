@@ -1,4 +1,4 @@
-"""Calibration of the three group methods by simulation (README, "Group analysis").
+"""Calibration of the three group methods by simulation (docs: Explanation, "The statistics").
 
     python benchmarks/group_calibration.py            # 200 studies per scenario, minutes
     python benchmarks/group_calibration.py --quick    # 40 null studies, 20 with effects, smaller counts (the tests)

@@ -1,4 +1,4 @@
-"""JSON sidecars: what produced a map (README, "Reliability").
+"""JSON sidecars: what produced a map (docs: Explanation, "Reliability").
 
 ``<map>.json`` beside ``<map>.nii.gz`` holds the configuration the map depends on
 (not the figure settings), the versions of the packages that computed it, and the path

@@ -341,7 +341,7 @@ def test_single_volumes_of_blocks_may_not_move_alone(tmp_path):
 
 def test_permutations_yaml_adds_inference_to_the_seeds_analysis(tmp_path):
     """config/permutations.yaml named after config/config.yaml: the seed's analysis with 999
-    null maps, in results/permutations/ (the run itself: README, "Permutation inference")."""
+    null maps, in results/permutations/ (the run itself: docs: How-to, "Add inference to any analysis")."""
     configs = [str(REPO / "config" / name) for name in ("config.yaml", "permutations.yaml")]
     result = run_snakemake(tmp_path, "-n", "--configfile", *configs)
     counts = job_counts(result.stdout)

@@ -1,5 +1,5 @@
 """Bad input stops the step that can first see it, with one line naming the file (or
-config key) and the problem, and no output (README, "Reliability").
+config key) and the problem, and no output (docs: Reference, "Error messages").
 
 Each case damages a copy of the tiny dataset and runs the step's function; the
 workflow-level tests (tests/test_reliability.py) show the same lines in Snakemake's

@@ -152,7 +152,7 @@ def test_config_on_the_command_line_merges_yaml_values_into_the_file(tmp_path):
 @pytest.mark.workflow
 def test_what_snakemake_refuses_before_the_workflow_runs(tmp_path):
     """Snakemake reads --configfile and --config before the Snakefile: these lines are
-    Snakemake's own (README, "Reliability", cases 47-49)."""
+    Snakemake's own (docs: Reference, "Error messages", cases 47-49)."""
     bad = tmp_path / "bad.yaml"
     bad.write_text(tiny_yaml(bad=("  radius: 5.6\n", "  radius: 5.6\n    n: [\n")))
     result = run_snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)

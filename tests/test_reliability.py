@@ -1,4 +1,4 @@
-"""Reliability through Snakemake's command line (README, "Reliability"): bad input stops
+"""Reliability through Snakemake's command line (docs: Explanation, "Reliability"): bad input stops
 before any chunk job with its one-line message, killed runs resume with only the
 unfinished chunks, and maps reproduce byte for byte."""
 

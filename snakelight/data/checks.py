@@ -49,7 +49,7 @@ def read_nifti(path, refetch):
 
 def check_subject(bold_path, mask_path, labels_path, uncompressed_path):
     """Check a subject's BOLD series, brain mask and labels against each other (see
-    README, "Reliability"), then write the BOLD image as read, uncompressed, to
+    docs: Explanation, "Reliability"), then write the BOLD image as read, uncompressed, to
     ``uncompressed_path``: the later steps read that, rather than decompressing the image
     again. Constant voxels only warn: scikit-learn's estimators accept them, they just
     carry no information."""

@@ -13,7 +13,7 @@ What moves (``inference.permute``):
   run (samples.tsv's ``volume`` column), swap labels with the blocks of the same length in
   their run. Volumes of a block design are not exchangeable: their noise is autocorrelated
   and the label comes in blocks, so shuffling single volumes gives null maps less variable
-  than the real one and p-values that are too small (README, "Calibration").
+  than the real one and p-values that are too small (docs: Explanation, "The statistics").
 - ``samples``: each sample swaps labels with any sample of its run: right when samples are
   exchangeable (e.g. one beta per well-separated trial).
 

@@ -1,5 +1,5 @@
 """What each job asks a cluster scheduler for: memory (``mem_mb``) and wall time
-(``runtime``, minutes), estimated from the job's data (README "Running on a cluster").
+(``runtime``, minutes), estimated from the job's data (docs: How-to, "Run on SLURM or another cluster").
 
 A job's memory is its fixed cost (:data:`JOB_BASE_MB`) plus the image it holds, as
 float64; its time is a start-up cost, the time to read that image and, for a

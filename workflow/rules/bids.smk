@@ -1,4 +1,4 @@
-# dataset.source: bids (README, "Your BIDS study"). Discovery runs once, as a checkpoint:
+# dataset.source: bids (docs: Tutorials, "A BIDS + fMRIPrep study"). Discovery runs once, as a checkpoint:
 # the subjects and their runs are the dataset's, known only once it has run. Each
 # subject's step then writes the dataset.json every later step reads.
 from snakelight.data import derivatives

@@ -240,7 +240,7 @@ def subject_files(wildcards):
     return [path for column in FILE_COLUMNS for path in rows[column] if path]
 
 
-# mem_mb and runtime of each job (snakelight/resources.py; README "Running on a cluster").
+# mem_mb and runtime of each job (snakelight/resources.py; docs: How-to, "Run on SLURM or another cluster").
 def job_resources(image_mb=lambda input: 0.0):
     """For a job holding an image of ``image_mb(input)`` MB in memory."""
     return resources_of(
@@ -295,7 +295,7 @@ def carries_effect(subject):
     return count is None or subject in config["subjects"][:count]
 
 
-# The group stage (rules/group.smk; README "Group analysis").
+# The group stage (rules/group.smk; docs: Explanation, "The statistics").
 GROUP = config["group"]
 # Issue 15's inference.permutations, where the schema has it: each subject's null maps.
 NULL_MAPS_PER_SUBJECT = config.get("inference", {}).get("permutations")

@@ -1,4 +1,4 @@
-# Group-level inference over the subjects' maps (README "Group analysis"): one rule per
+# Group-level inference over the subjects' maps (docs: Explanation, "The statistics"): one rule per
 # method, outputs under results/<analysis>/group/{contrast}/<method>/ (paths and settings:
 # common.smk).
 rule group_stelzer:

@@ -1,4 +1,4 @@
-# Subject-level permutation inference (README, "Permutation inference"): null maps over
+# Subject-level permutation inference (docs: How-to, "Add inference to any analysis"): null maps over
 # (sphere chunk x permutation block), merged into one 4D image, then voxel, cluster and
 # TFCE FWE statistics. Only when inference.permutations > 0.
 

@@ -2,7 +2,7 @@
 # from the process mask's voxels and the samples, computed in Snakemake's own process.
 # A checkpoint, so the merge knows its chunks once it has run. The number is a resource,
 # not a param, because resources trigger no rerun: another --cores keeps the chunks made
-# (README "Performance").
+# (docs: Explanation, "Performance").
 checkpoint chunk_plan:
     input:
         samples=rules.select_conditions.output.img,
