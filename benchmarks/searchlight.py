@@ -145,7 +145,7 @@ def worker(job):
         from snakelight.io import read_chunk, write_masked_samples
         from snakelight.searchlight.job import ChunkInputs, run_chunk
 
-        timed(snakelight.searchlight.job, "score_spheres", figures, "scoring")
+        timed(snakelight.searchlight.job, "score_outputs", figures, "scoring")
 
         # The workflow masks once per contrast (select_conditions); counted here too, as
         # nilearn's run masks the 4D image.
@@ -162,8 +162,8 @@ def worker(job):
             engine=job["engine"],
             output=out.with_suffix(".npz"),
         )
-        _, fold_scores = read_chunk(out.with_suffix(".npz"))
-        np.save(out, fold_scores.mean(axis=1))
+        _, outputs = read_chunk(out.with_suffix(".npz"))
+        np.save(out, outputs["accuracy"].mean(axis=1))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures.update(cpu=usage.ru_utime + usage.ru_stime, peak_rss_mb=peak_rss_mb())
     print(json.dumps(figures))

@@ -19,7 +19,8 @@
 - ``chunks.txt`` (chunk_plan, for ``searchlight.n_chunks: auto`` only): the number of
   chunks, one line.
 - ``chunks/<i>.npz`` (searchlight_chunk): ``seeds`` (positions in the process mask's
-  voxel order, C order) and ``fold_scores`` (seeds x folds, float64).
+  voxel order, C order) and one array per named output (``output_<name>``, seeds x folds,
+  float64; :mod:`snakelight.searchlight.outputs`).
 - ``permutations.tsv`` (permutations): the permuted labels, one column per permutation
   (:mod:`snakelight.inference.permutations`).
 - ``null_chunks/<i>/<first>-<last>.npz`` (null_chunk): ``seeds`` (as a chunk's),
@@ -29,7 +30,8 @@
   ``searchlight.nii.gz`` (:mod:`snakelight.inference.null_maps`).
 - ``searchlight.nii.gz`` / ``searchlight_folds.nii.gz`` (merge): the mean score per
   voxel (float64, zeros outside the process mask, as nilearn's ``scores_``), and one
-  volume per fold.
+  volume per fold, of the first output; ``searchlight_<name>.nii.gz`` /
+  ``searchlight_<name>_folds.nii.gz`` the same for each further output.
 - ``fscores.nii.gz`` (fscores): -log10 p of the per-voxel ANOVA F-test, clipped at 10
   (float64 on the brain mask's grid, zeros outside it), as nilearn's ``inverse_transform`` writes it.
 - ``<map>.json`` beside each of the three maps (merge, fscores): the JSON sidecar of
@@ -49,6 +51,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from isal import igzip
+
+from snakelight.searchlight.outputs import chunk_key
 
 LABEL_COLUMNS = ("labels", "chunks")
 # The files a dataset.json manifest names.
@@ -183,14 +187,17 @@ def read_masked_samples(path):
     return np.load(path)
 
 
-def write_chunk(path, seeds, fold_scores):
+def write_chunk(path, seeds, outputs):
+    """``seeds`` (S,) and ``outputs``, {output name: (S, n_values)}."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, seeds=seeds, fold_scores=fold_scores)
+        np.savez(f, seeds=seeds, **{chunk_key(name): values for name, values in outputs.items()})
 
 
 def read_chunk(path):
+    """``seeds`` (S,) and {output name: (S, n_values)}, in the order written."""
     with np.load(path) as data:
-        return data["seeds"], data["fold_scores"]
+        prefix = chunk_key("")
+        return data["seeds"], {key[len(prefix) :]: data[key] for key in data.files if key.startswith(prefix)}
 
 
 def write_null_chunk(path, seeds, permutations, null_scores):

@@ -32,6 +32,25 @@ def test_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
         assert re.search(r"identical to scikit-learn's on (\d+) of \1 spheres checked$", rows[f"fast {estimator}"])
 
 
+def test_measures_benchmark_runs_and_the_accuracy_maps_agree(capsys):
+    """benchmarks/measures.py --quick: a row per engine, with its ratio, and the accuracy
+    map of the two-scorer pass equal to the one-scorer pass's."""
+    spec = importlib.util.spec_from_file_location("measures_benchmark", REPO / "benchmarks" / "measures.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.main(["--quick", "--repeats", "1"])
+    rows = re.findall(
+        r"^(exact|fast) (\w+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)x  (True|False)$", capsys.readouterr().out, re.M
+    )
+    assert [f"{engine} {estimator}" for engine, estimator, _, _ in rows] == [
+        "exact svc",
+        "fast svc",
+        "fast gnb",
+        "fast lda",
+    ]
+    assert all(same == "True" and float(ratio) > 0 for _, _, ratio, same in rows)
+
+
 def test_signflip_benchmark_runs_and_prints_its_ratios(capsys):
     """benchmarks/signflip.py --quick: the three measurements, each with a ratio, and the
     exact TFCE's maxima close to the stepped one's."""

@@ -114,7 +114,7 @@ ESTIMATORS = (
         ),
         (
             {"searchlight": {"engine": "fast", "estimator": "gnb", "scoring": "roc_auc"}},
-            "searchlight.scoring: engine 'fast' scores accuracy only, not 'roc_auc'",
+            "searchlight.scoring: engine 'fast' scores accuracy and balanced_accuracy only, not 'roc_auc'",
         ),
         ({"searchlight": {"engine": "quick"}}, "searchlight.engine: 'quick' is not one of ['auto', 'exact', 'fast']"),
         ({"searchlight": {"cv": {"n_splits": 1}}}, "searchlight.cv.n_splits: 1 is less than the minimum of 2"),

@@ -49,7 +49,7 @@ def test_exact_liblinear_equals_cross_val_score(problem, estimator, cv, n_sphere
     X, y, runs, spheres = problem
     spheres = spheres[:n_spheres]
     folds = make_folds(cv, X, y, runs)
-    assert LiblinearFolds.supports(make_estimator(estimator), None)
+    assert LiblinearFolds.supports(make_estimator(estimator), [None])
     scores = score_spheres(X, y, spheres, estimator, folds, engine="exact")
     assert np.array_equal(scores, reference(X, y, spheres, estimator, folds))
     assert np.unique(scores.mean(axis=1)).size > 5
@@ -83,6 +83,7 @@ def test_compiled_solver_equals_liblinear(seed_sized, settings, cv):
             fits.settings,
             coef,
             np.empty(len(folds), dtype=bool),
+            np.empty(fits.truth.size),
         )
         for f, fold in enumerate(fits.folds):
             X_train = X[np.ix_(fold.train, sphere)]
@@ -123,7 +124,7 @@ def test_exact_engine_scores_decisions_at_zero_as_numpy(monkeypatch):
 def test_exact_engine_runs_other_scorers_through_scikit_learn(problem):
     X, y, runs, spheres = problem
     folds = make_folds(KFold(4), X, y, runs)
-    assert not LiblinearFolds.supports(make_estimator("svc"), "roc_auc")
+    assert not LiblinearFolds.supports(make_estimator("svc"), ["roc_auc"])
     scores = score_spheres(X, y, spheres[:20], "svc", folds, engine="exact", scoring="roc_auc")
     assert np.array_equal(scores, reference(X, y, spheres[:20], "svc", folds, "roc_auc"))
 
@@ -236,7 +237,7 @@ def test_fast_engine_refuses_what_it_cannot_do(problem):
     folds = make_folds(KFold(4), X, y, runs)
     with pytest.raises(ValueError, match="engine 'fast' has no estimator 'logistic'"):
         score_spheres(X, y, spheres, "logistic", folds, engine="fast")
-    with pytest.raises(ValueError, match="accuracy only"):
+    with pytest.raises(ValueError, match="accuracy and balanced_accuracy only"):
         score_spheres(X, y, spheres, "gnb", folds, engine="fast", scoring="roc_auc")
 
 

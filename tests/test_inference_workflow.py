@@ -207,6 +207,7 @@ def test_outputs_sidecars_and_report(twenty):
             "permutations": 20,
             "permute": "blocks",
             "seed": 0,
+            "output": None,
             "cluster_threshold": 0.05,
             "connectivity": 6,
         }
@@ -215,6 +216,7 @@ def test_outputs_sidecars_and_report(twenty):
         "permutations": 20,
         "permute": "blocks",
         "seed": 0,
+        "output": None,
     }
     # The planted region is found: its cluster is significant with 20 permutations (p = 1/21).
     clusters = pd.read_csv(out / "clusters_fwe.tsv", sep="\t")

@@ -22,10 +22,11 @@ def test_the_next_writer_removes_a_killed_writers_temporary(tmp_path):
     # What SIGKILL leaves: the temporary of a writer whose clean-up never ran.
     (tmp_path / ".0.npz.4242.tmp.npz").write_bytes(b"partial")
     (tmp_path / ".1.npz.4242.tmp.npz").write_bytes(b"another output's")
-    write_chunk(tmp_path / "0.npz", np.arange(3), np.ones((3, 4)))
+    write_chunk(tmp_path / "0.npz", np.arange(3), {"accuracy": np.ones((3, 4)), "balanced_accuracy": np.zeros((3, 4))})
     assert sorted(p.name for p in tmp_path.iterdir()) == [".1.npz.4242.tmp.npz", "0.npz"]
-    seeds, scores = read_chunk(tmp_path / "0.npz")
-    assert seeds.tolist() == [0, 1, 2] and scores.shape == (3, 4)
+    seeds, outputs = read_chunk(tmp_path / "0.npz")
+    assert seeds.tolist() == [0, 1, 2] and list(outputs) == ["accuracy", "balanced_accuracy"]
+    assert outputs["accuracy"].shape == (3, 4) and not outputs["balanced_accuracy"].any()
 
 
 def test_sidecar_records_config_versions_and_input_checksums(tmp_path):

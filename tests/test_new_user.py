@@ -359,8 +359,9 @@ THREE = {"three": ["face", "house", "cat"]}
         ),
         (
             FH,
-            {"estimator": "lda", "scoring": "balanced_accuracy"},
-            "searchlight.scoring: engine 'fast' scores accuracy only, not 'balanced_accuracy' (engine auto's choice "
+            {"estimator": "lda", "scoring": "f1_macro"},
+            "searchlight.scoring: engine 'fast' scores accuracy and balanced_accuracy only, not 'f1_macro' (engine "
+            "auto's choice "
             "for 'lda'); set searchlight.engine: exact",
         ),
     ],

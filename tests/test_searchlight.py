@@ -46,7 +46,7 @@ def snakelight_scores(data, process_mask_img, radius, cv, n_chunks, tmp_path):
             scoring=None,
             output=output,
         )
-    merge_chunks(chunks, paths["process_mask"], tmp_path / "map.nii.gz", tmp_path / "folds.nii.gz")
+    merge_chunks(chunks, paths["process_mask"], {"accuracy": (tmp_path / "map.nii.gz", tmp_path / "folds.nii.gz")})
     return nib.load(tmp_path / "map.nii.gz").get_fdata(), nib.load(tmp_path / "folds.nii.gz").get_fdata()
 
 
@@ -119,9 +119,11 @@ def test_chunks_cover_every_seed_once():
 def test_merge_rejects_missing_chunk(face_house, slab, tmp_path):
     slab.to_filename(tmp_path / "pm.nii.gz")
     n_seeds = int(np.asarray(slab.dataobj).sum())
-    write_chunk(tmp_path / "0.npz", np.arange(n_seeds - 3), np.zeros((n_seeds - 3, 4)))
+    write_chunk(tmp_path / "0.npz", np.arange(n_seeds - 3), {"accuracy": np.zeros((n_seeds - 3, 4))})
     with pytest.raises(ValueError, match=f"chunks cover {n_seeds - 3} of {n_seeds} seeds"):
-        merge_chunks([tmp_path / "0.npz"], tmp_path / "pm.nii.gz", tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")
+        merge_chunks(
+            [tmp_path / "0.npz"], tmp_path / "pm.nii.gz", {"accuracy": (tmp_path / "m.nii.gz", tmp_path / "f.nii.gz")}
+        )
     assert not (tmp_path / "m.nii.gz").exists()
 
 

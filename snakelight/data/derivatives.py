@@ -26,6 +26,7 @@ from snakelight import __version__
 from snakelight.data.bids import derivatives_dir
 from snakelight.io import atomic_path, read_json, write_json
 from snakelight.provenance import sidecar_path
+from snakelight.searchlight.outputs import output_names
 
 PIPELINE = "snakelight"
 BIDS_VERSION = "1.9.0"
@@ -133,7 +134,7 @@ def write_statmap(map_path, statmap_path, *, contrast, chance, samples, sources)
             "CrossValidation": record["cross_validation"],
             "Radius": searchlight["radius"],
             "RadiusUnits": "mm",
-            "Scoring": searchlight["scoring"] or "accuracy",
+            "Scoring": output_names(searchlight["scoring"])[0],
             "ChanceLevel": chance,
             "ProcessMask": record["config"]["process_mask"],
             "Samples": samples,

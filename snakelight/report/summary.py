@@ -80,8 +80,12 @@ def write_summary(
     cluster_above_chance,
     cluster_min_voxels,
     title,
+    confusion_map=None,
+    conditions=None,
 ):
-    """The histogram and the cluster table; ``chance`` is the chance score, or None."""
+    """The histogram and the cluster table; ``chance`` is the chance score, or None. With
+    ``confusion_map`` (searchlight.confusion's 4D map, its ``conditions`` in order), the
+    page adds the confusion matrix of the first cluster's peak sphere."""
     score_img, process_mask_img = nib.load(score_map), nib.load(process_mask)
     plot_score_histogram(sphere_scores(score_img, process_mask_img), histogram_png, chance=chance, title=title)
     threshold = (chance or 0) + cluster_above_chance
@@ -93,16 +97,33 @@ def write_summary(
         f"{'unknown' if chance is None else f'{chance:.2f}'} + {cluster_above_chance}), "
         f"at least {cluster_min_voxels} voxels; coordinates of each peak in mm.</p>"
     )
-    write_table_html(clusters_html, table, title=title, caption=caption, empty="No cluster.")
+    extra = ""
+    if confusion_map is not None and len(table):
+        matrix = peak_confusion(nib.load(confusion_map), table.iloc[0], conditions)
+        extra = (
+            f"<p>Confusion matrix of cluster 1's peak sphere, summed over the folds (rows: true "
+            f"condition, columns: predicted):</p>{matrix.to_html()}"
+        )
+    write_table_html(clusters_html, table, title=title, caption=caption, empty="No cluster.", extra=extra)
     return table
 
 
-def write_table_html(path, table, *, title, caption, empty):
+def peak_confusion(confusion_img, row, conditions):
+    """The confusion matrix (a DataFrame, true conditions by predicted ones) of the sphere
+    at the peak of the cluster table's ``row``, from searchlight.confusion's 4D image."""
+    xyz = [row[CLUSTER_COLUMNS[axis]] for axis in ("X", "Y", "Z")]
+    ijk = np.rint(np.linalg.solve(confusion_img.affine, [*xyz, 1.0])[:3]).astype(int)
+    counts = np.asarray(confusion_img.dataobj)[tuple(ijk)].astype(int)
+    n = len(conditions)
+    return pd.DataFrame(counts.reshape(n, n), index=list(conditions), columns=list(conditions))
+
+
+def write_table_html(path, table, *, title, caption, empty, extra=""):
     """A self-contained HTML page of ``table`` under the ``caption`` (HTML), or ``empty``
-    when it has no row."""
+    when it has no row, then ``extra`` (HTML)."""
     body = table.to_html(index=False, float_format="{:.3f}".format) if len(table) else f"<p>{empty}</p>"
     with atomic_path(path) as tmp:
         tmp.write_text(
             f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body>{caption}{body}</body></html>\n"
+            f"<body>{caption}{body}{extra}</body></html>\n"
         )

@@ -8,4 +8,6 @@ def chance_level(scoring, n_classes):
         return 1 / n_classes  # nilearn's default score is accuracy
     if scoring and scoring.startswith("roc_auc"):
         return 0.5
+    if scoring in ("r2", "explained_variance", "pearson_r"):
+        return 0.0  # a regression that predicts nothing: no variance explained, no correlation
     return None

@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 
 from snakelight.io import read_chunk, write_nifti
+from snakelight.searchlight.measures import recall
 
 
 def chunk_positions(n_seeds, n_chunks, chunk):
@@ -18,10 +19,13 @@ def chunk_positions(n_seeds, n_chunks, chunk):
     return np.array_split(np.arange(n_seeds), n_chunks)[chunk]
 
 
-def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
-    """Assemble chunk outputs into the score map (nilearn's ``scores_``) and the per-fold
-    maps; returns the number of folds the chunks were scored on. Fails if the chunks do
-    not cover every seed exactly once."""
+def merge_chunks(chunk_paths, process_mask_img, paths, confusion_paths=None):
+    """Assemble chunk outputs into each output's score map (nilearn's ``scores_``) and
+    per-fold maps, written to ``paths`` {output name: (map path, folds path)}, and with
+    ``confusion_paths`` (confusion path, recall path) the confusion matrices (one volume
+    per (true, predicted) class pair, row by row) and each class's recall (one volume per
+    class); returns the number of folds the chunks were scored on. Fails if the chunks do
+    not cover every seed exactly once, or lack an output."""
     process_mask_img = nib.load(process_mask_img)
     process_mask = np.asarray(process_mask_img.dataobj) != 0
     n_seeds = int(process_mask.sum())
@@ -32,12 +36,28 @@ def merge_chunks(chunk_paths, process_mask_img, map_path, folds_path):
             f"chunks cover {np.count_nonzero(times_scored[:n_seeds])} of {n_seeds} seeds, "
             f"{np.count_nonzero(times_scored > 1)} more than once"
         )
-    fold_scores = np.empty((n_seeds, chunks[0][1].shape[1]))
-    for seeds, scores in chunks:
-        fold_scores[seeds] = scores
-    score_map, fold_maps = score_maps(process_mask, fold_scores)
-    for path, data in ((map_path, score_map), (folds_path, fold_maps)):
+
+    def gathered(name):
+        missing = [str(path) for path, (_, outputs) in zip(chunk_paths, chunks) if name not in outputs]
+        if missing:
+            raise ValueError(f"{missing[0]} holds no output {name!r}; delete it to have it scored again")
+        values = np.empty((n_seeds, chunks[0][1][name].shape[1]))
+        for seeds, outputs in chunks:
+            values[seeds] = outputs[name]
+        return values
+
+    def write(path, data):
         write_nifti(path, nib.Nifti1Image(data, process_mask_img.affine))
+
+    for name, (map_path, folds_path) in paths.items():
+        fold_scores = gathered(name)
+        score_map, fold_maps = score_maps(process_mask, fold_scores)
+        write(map_path, score_map)
+        write(folds_path, fold_maps)
+    if confusion_paths is not None:
+        confusion = gathered("confusion")
+        for path, values in zip(confusion_paths, (confusion, recall(confusion))):
+            write(path, score_maps(process_mask, values)[1])
     return fold_scores.shape[1]
 
 

@@ -8,6 +8,8 @@ scikit-learn's splitters are imported only where a scheme object is asked for.
 
 import numpy as np
 
+from snakelight.searchlight.cross import cross_design
+
 
 def make_cv(method, n_splits=4):
     """The cross-validation scheme: KFold without shuffling (the seed's) or one run out."""
@@ -62,19 +64,31 @@ def class_missing_from_training(y, folds):
     return None
 
 
-def folds_record(cv, table, n_folds):
+def contrast_targets_and_folds(cv, cross, labels, runs):
+    """A contrast's targets and folds: with ``cross`` (its cross_classification config, or
+    None) the cross-classification's, folds over runs; else its labels and the folds of
+    searchlight.cv ``cv``."""
+    if cross is None:
+        return np.asarray(labels), config_folds(cv, labels, runs)
+    design = cross_design(labels, runs, cross["test"], directions=cross["directions"])
+    return design.targets, design.folds
+
+
+def folds_record(cv, table, n_folds, cross=None):
     """What the cross-validation ran, for the maps' sidecars: the method, the number of
     folds and, per fold, the runs its test samples come from and how many there are.
     ``table``: the contrast's samples table (label, run); ``n_folds``: the folds the
     chunks were scored on (a leave-one-run-out of 8 runs runs 8 folds, whatever
     ``cv["n_splits"]`` says). A count that differs from the folds of ``cv`` on ``table``
-    is a ValueError: the chunks were not scored on these samples."""
+    is a ValueError: the chunks were not scored on these samples. ``cross``: the contrast's
+    cross_classification config, whose folds replace ``cv``'s, or None."""
     runs = table["run"].to_numpy()
-    folds = config_folds(cv, table["label"].to_numpy(), runs)
+    _, folds = contrast_targets_and_folds(cv, cross, table["label"].to_numpy(), runs)
     if len(folds) != n_folds:
         raise ValueError(f"the chunks hold {n_folds} folds; {cv} splits the samples into {len(folds)}")
     return {
-        "method": cv["method"],
+        "method": cv["method"] if cross is None else "cross_classification",
+        **({} if cross is None else {"cross_classification": cross}),
         "n_splits": len(folds),
         "test_runs": [sorted({_plain(run) for run in runs[test]}) for _, test in folds],
         "test_samples": [int(len(test)) for _, test in folds],

@@ -27,7 +27,9 @@ from snakelight._compat import SUPPORTED_ESTIMATORS, check_params, check_searchl
 from snakelight.searchlight.chunks import score_maps
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import OTHER_ESTIMATORS, make_estimator, score_spheres
+from snakelight.searchlight.engines.exact import scorer_object
+from snakelight.searchlight.outputs import output_names, scorers
+from snakelight.searchlight.scoring import OTHER_ESTIMATORS, make_estimator, score_outputs
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 ENGINES = ("auto", "exact", "fast")
@@ -52,6 +54,10 @@ class SearchLight(NilearnSearchLight):
         does. ``fast`` batches many spheres at once (estimators ``svc``, ``svc_l2``,
         ``gnb``, ``lda`` by name, accuracy only; the docs' "The engines" says how close
         it is). ``auto``: ``fast`` for ``gnb`` and ``lda``, else ``exact``.
+    scoring : str, callable, list of str or None
+        As nilearn's, or a list of scorer names (e.g. ``["accuracy",
+        "balanced_accuracy"]``): every scorer is computed from one fit per sphere and
+        fold, ``scores_`` is the first's map, and ``outputs_`` holds each.
 
     Attributes
     ----------
@@ -59,6 +65,11 @@ class SearchLight(NilearnSearchLight):
         The score of each fold (the folds of ``cv`` split once, in its order); zero
         outside the process mask. ``scores_`` is their mean. nilearn's other attributes
         (``scores_``, ``process_mask_``, ``masked_scores_``, ...) are as nilearn's.
+    outputs_ : dict
+        Each scorer's map (as ``scores_``) by its name (``scoring=None``: ``"accuracy"``
+        for a classifier, ``"score"`` otherwise), in the order of ``scoring``.
+    fold_outputs_ : dict
+        Each scorer's per-fold maps (as ``fold_scores_``), by name.
     """
 
     def __init__(
@@ -119,7 +130,7 @@ class SearchLight(NilearnSearchLight):
             mask, imgs.affine, process_seeds(process_mask), self.radius, seed_affine=process_mask_affine
         )
         estimator = self._make_estimator()
-        check_searchlight_estimator(estimator, scoring=self.scoring, y=y)
+        check_searchlight_estimator(estimator, scoring=scorers(self.scoring)[0], y=y)
         if getattr(estimator, "nilearn_searchlight_uses_cv", True):
             folds = make_folds(check_cv(self.cv, y, classifier=is_classifier(estimator)), X, y, groups)
             failed = self._first_sphere_as_nilearn(X, y, spheres, estimator, folds, groups)
@@ -130,11 +141,19 @@ class SearchLight(NilearnSearchLight):
         if failed is not None and failed.any():
             # Folds whose fit fails whatever the sphere: NaN in every sphere, as in nilearn's.
             kept = [fold for fold, fails in zip(folds, failed) if not fails]
-            fold_scores = np.full((len(spheres), len(folds)), np.nan)
-            fold_scores[:, ~failed] = self._score(X, y, spheres, estimator, kept, groups)
+            outputs = {}
+            for name, scores in self._score(X, y, spheres, estimator, kept, groups).items():
+                outputs[name] = np.full((len(spheres), len(folds)), np.nan)
+                outputs[name][:, ~failed] = scores
         else:
-            fold_scores = self._score(X, y, spheres, estimator, folds, groups)
-        self.scores_, self.fold_scores_ = score_maps(process_mask, fold_scores)
+            outputs = self._score(X, y, spheres, estimator, folds, groups)
+        names = output_names(self.scoring)
+        if self.scoring is None and not is_classifier(estimator):
+            names[0] = "score"
+        maps = {name: score_maps(process_mask, scores) for name, scores in zip(names, outputs.values())}
+        self.outputs_ = {name: score_map for name, (score_map, _) in maps.items()}
+        self.fold_outputs_ = {name: fold_maps for name, (_, fold_maps) in maps.items()}
+        self.scores_, self.fold_scores_ = maps[names[0]]
         self.masked_scores_ = self.scores_[process_mask]
         return self
 
@@ -194,13 +213,15 @@ class SearchLight(NilearnSearchLight):
         kwargs = {} if isinstance(self.cv, KFold) else {"groups": groups}  # as nilearn passes groups
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
-            first = cross_val_score(estimator, X[:, spheres[0]], y, cv=folds, scoring=self.scoring, **kwargs)
+            scoring = scorer_object(scorers(self.scoring)[0])
+            first = cross_val_score(estimator, X[:, spheres[0]], y, cv=folds, scoring=scoring, **kwargs)
         labels = np.asarray(y).ravel() if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y
         single = np.array([np.unique(labels[train]).size < 2 for train, _ in folds])
         return np.isnan(first) & single if is_classifier(estimator) else None
 
     def _score(self, X, y, spheres, estimator, folds, groups):
-        """Scores (n_spheres, n_folds) by the engine, in blocks of spheres across ``n_jobs``."""
+        """{output name: scores (n_spheres, n_folds)} by the engine, in blocks of spheres
+        across ``n_jobs``."""
         engine = resolve_engine(self.engine, self.estimator)
         if engine == "fast":
             if not isinstance(self.estimator, str) or self.estimator_args:
@@ -210,10 +231,10 @@ class SearchLight(NilearnSearchLight):
                 )
             estimator = self.estimator
         blocks = self._parallel(
-            delayed(score_spheres)(X, y, block, estimator, folds, engine=engine, scoring=self.scoring, groups=groups)
+            delayed(score_outputs)(X, y, block, estimator, folds, engine=engine, scoring=self.scoring, groups=groups)
             for block in self._blocks(spheres)
         )
-        return np.concatenate(blocks)
+        return {name: np.concatenate([block[name] for block in blocks]) for name in blocks[0]}
 
     def _blocks(self, spheres):
         """The spheres in ``n_jobs`` contiguous blocks, as nilearn splits its seeds."""

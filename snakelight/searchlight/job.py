@@ -12,9 +12,10 @@ import pandas as pd
 from snakelight.inference.permutations import COLUMN_PREFIX, read_permutations
 from snakelight.io import InputError, read_json, read_masked_samples, read_samples_table, write_chunk, write_null_chunk
 from snakelight.searchlight.chunks import chunk_positions
-from snakelight.searchlight.cv import config_folds
+from snakelight.searchlight.cv import contrast_targets_and_folds
 from snakelight.searchlight.engines import resolve_engine
-from snakelight.searchlight.scoring import check_finite_scores, score_spheres, score_spheres_permuted
+from snakelight.searchlight.outputs import output_scorer
+from snakelight.searchlight.scoring import check_finite_scores, score_outputs, score_spheres_permuted
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class ChunkProblem(NamedTuple):
     X: np.ndarray  # (samples, mask voxels)
     table: pd.DataFrame  # samples.tsv: label and run per sample
     folds: list  # (train, test) index pairs of the real labels
+    targets: np.ndarray  # (samples,) what is decoded: the labels, or a cross-classification's targets
 
 
 class ChunkInputs(NamedTuple):
@@ -79,9 +81,10 @@ def chunk_inputs(job_input):
     return ChunkInputs(job_input.samples, job_input.masked_samples, job_input.table, mask, job_input.process_mask)
 
 
-def load_chunk(inputs, *, chunk, n_chunks, radius, cv):
-    """What a chunk job scores: its spheres, the samples and the folds, from ``inputs``
-    (:class:`ChunkInputs`).
+def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None):
+    """What a chunk job scores: its spheres, the samples, the targets and the folds, from
+    ``inputs`` (:class:`ChunkInputs`); ``cross``: the contrast's cross_classification
+    config, or None.
 
     With more chunks than process-mask voxels, the extra chunks have no sphere (and warn).
     """
@@ -116,8 +119,8 @@ def load_chunk(inputs, *, chunk, n_chunks, radius, cv):
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
     X, spheres = used_columns(read_masked_samples(inputs.masked_samples), spheres)
-    folds = config_folds(cv, table["label"].to_numpy(), table["run"].to_numpy())
-    return ChunkProblem(positions, spheres, X, table, folds)
+    targets, folds = contrast_targets_and_folds(cv, cross, table["label"].to_numpy(), table["run"].to_numpy())
+    return ChunkProblem(positions, spheres, X, table, folds, targets)
 
 
 def run_chunk(
@@ -130,27 +133,37 @@ def run_chunk(
     cv,
     scoring,
     output,
+    confusion=False,
+    cross=None,
     engine="auto",
     n_threads=1,
 ):
-    """Score the spheres of one chunk of ``inputs`` (:func:`load_chunk`) and write them (``chunks/<i>.npz``);
-    a chunk without spheres writes an empty chunk, which the merge puts together as usual."""
-    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv)
+    """Score the spheres of one chunk of ``inputs`` (:func:`load_chunk`) for every scorer of
+    ``scoring`` (and with ``confusion`` their confusion matrices) and write them
+    (``chunks/<i>.npz``), {output name: (spheres, values)}; a chunk without spheres writes
+    an empty chunk, which the merge puts together as usual."""
+    problem = load_chunk(inputs, chunk=chunk, n_chunks=n_chunks, radius=radius, cv=cv, cross=cross)
     log.info("engine %s, estimator %s", resolve_engine(engine, estimator), estimator)
-    scores = score_spheres(
+    outputs = score_outputs(
         problem.X,
-        problem.table["label"].to_numpy(),
+        problem.targets,
         problem.spheres,
         estimator,
         problem.folds,
         engine=engine,
         scoring=scoring,
+        confusion=confusion,
         progress=ProgressLog(f"chunk {chunk + 1}/{n_chunks}"),
         n_threads=n_threads,
     )
-    check_finite_scores(scores, estimator=estimator, scoring=scoring, where=f"chunk {chunk + 1}/{n_chunks}")
-    write_chunk(output, problem.positions, scores)
-    return scores
+    for name, scores in outputs.items():
+        if name == "confusion":
+            continue  # counts
+        check_finite_scores(
+            scores, estimator=estimator, scoring=output_scorer(scoring, name), where=f"chunk {chunk + 1}/{n_chunks}"
+        )
+    write_chunk(output, problem.positions, outputs)
+    return outputs
 
 
 def run_null_chunk(

@@ -19,7 +19,9 @@ from sklearn.svm import LinearSVC
 from snakelight import _compat
 from snakelight.io import InputError
 from snakelight.searchlight.engines import FAST_BINARY_ESTIMATORS, fast, fast_unsupported, resolve_engine
-from snakelight.searchlight.engines.exact import score_spheres_exact
+from snakelight.searchlight.engines.exact import predict_spheres_exact, score_outputs_exact, score_spheres_exact
+from snakelight.searchlight.measures import reduce
+from snakelight.searchlight.outputs import output_name, output_names, scorers
 
 # Closed-form estimators and their scikit-learn counterparts (used by the exact engine).
 OTHER_ESTIMATORS = {
@@ -72,23 +74,71 @@ def score_spheres(
 
     ``X`` is (samples, mask voxels), ``spheres`` a list of sorted column indices into
     ``X``, ``folds`` (train, test) index pairs. ``estimator`` is an estimator name, or
-    for the exact engine a scikit-learn estimator object. ``progress(done, total)`` is
-    called as spheres complete. ``folds=None`` is for an estimator that scores itself
-    (nilearn's ``nilearn_searchlight_uses_cv = False``): it fits and scores each whole
-    sphere, with ``groups``, and the array has one column.
+    for the exact engine a scikit-learn estimator object; ``scoring`` one scorer.
+    ``progress(done, total)`` is called as spheres complete. ``folds=None`` is for an
+    estimator that scores itself (nilearn's ``nilearn_searchlight_uses_cv = False``): it
+    fits and scores each whole sphere, with ``groups``, and the array has one column.
+    """
+    outputs = score_outputs(
+        X,
+        y,
+        spheres,
+        estimator,
+        folds,
+        engine=engine,
+        scoring=scoring,
+        progress=progress,
+        n_threads=n_threads,
+        groups=groups,
+    )
+    return outputs[output_name(scoring)]
+
+
+def score_outputs(
+    X,
+    y,
+    spheres,
+    estimator,
+    folds,
+    *,
+    engine="auto",
+    scoring=None,
+    confusion=False,
+    progress=None,
+    n_threads=1,
+    groups=None,
+):
+    """{output name: scores (n_spheres, n_folds)} of each scorer of ``scoring`` (a scorer
+    name, None or a list of them: :func:`snakelight.searchlight.outputs.scorers`), from one
+    pass over the spheres: one fit per sphere and fold serves every scorer. With
+    ``confusion``, also ``confusion``: each sphere's confusion matrix summed over the folds
+    (n_spheres, C * C; :func:`snakelight.searchlight.measures.confusion`). Other arguments
+    as :func:`score_spheres`.
     """
     engine = resolve_engine(engine, estimator)
+    names = output_names(scoring) + (["confusion"] if confusion else [])
     if len(spheres) == 0:
-        return np.empty((0, 1 if folds is None else len(folds)))
+        n_classes = np.unique(y).size
+        widths = {"confusion": n_classes * n_classes}
+        return {name: np.empty((0, widths.get(name, 1 if folds is None else len(folds)))) for name in names}
     if engine == "exact":
         model = make_estimator(estimator) if isinstance(estimator, str) else estimator
-        return score_spheres_exact(X, y, spheres, model, folds, scoring=scoring, progress=progress, groups=groups)
-    problem = fast_unsupported(estimator, scoring, len(np.unique(y)))
-    if problem is not None:
-        raise ValueError(problem[1])
+        return score_outputs_exact(
+            X, y, spheres, model, folds, scorers(scoring), progress=progress, groups=groups, confusion=confusion
+        )
+    for scorer in scorers(scoring):
+        problem = fast_unsupported(estimator, scorer, len(np.unique(y)))
+        if problem is not None:
+            raise ValueError(problem[1])
+    if names != ["accuracy"]:
+        if estimator in FAST_BINARY_ESTIMATORS:
+            return reduce(_predict_svc_fast(X, y, spheres, estimator, folds, progress, n_threads), names)
+        return reduce(fast.predict_spheres_fast(X, y, spheres, estimator, folds, progress, n_threads), names)
     if estimator in FAST_BINARY_ESTIMATORS:
-        return _score_svc_fast(X, y, spheres, estimator, folds, progress, n_threads)
-    return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
+        return {"accuracy": _score_svc_fast(X, y, spheres, estimator, folds, progress, n_threads)}
+    return {
+        "accuracy": fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
+    }
 
 
 # The fast svc's batched Newton method costs about D^3 per sphere and Newton step (D
@@ -101,37 +151,55 @@ FAST_SVC_MAX_VOXELS = 32
 
 
 def _score_svc_fast(X, y, spheres, estimator, folds, progress, n_threads):
-    """The fast engine's svc: the batched Newton method on spheres of up to
-    FAST_SVC_MAX_VOXELS voxels, the exact engine's liblinear on larger ones."""
+    """The fast engine's svc accuracies (n_spheres, n_folds): the batched Newton method on
+    spheres of up to FAST_SVC_MAX_VOXELS voxels, the exact engine's liblinear on larger ones."""
+    return _svc_by_size(
+        spheres,
+        progress,
+        lambda part, part_progress: fast.score_spheres_fast(X, y, part, estimator, folds, part_progress, n_threads),
+        lambda part, part_progress: score_spheres_exact(
+            X, y, part, make_estimator(estimator), folds, progress=part_progress
+        ),
+        lambda parts: np.concatenate(parts),
+    )
+
+
+def _predict_svc_fast(X, y, spheres, estimator, folds, progress, n_threads):
+    """The fast engine's svc predictions (:class:`~snakelight.searchlight.measures.Predictions`),
+    split by sphere size as :func:`_score_svc_fast`."""
+    exact = make_estimator(estimator)
+    return _svc_by_size(
+        spheres,
+        progress,
+        lambda part, part_progress: fast.predict_spheres_fast(X, y, part, estimator, folds, part_progress, n_threads),
+        lambda part, part_progress: predict_spheres_exact(X, y, part, exact, folds, progress=part_progress),
+        lambda parts: parts[0]._replace(predicted=np.concatenate([part.predicted for part in parts])),
+    )
+
+
+def _svc_by_size(spheres, progress, fast_part, exact_part, join):
+    """``fast_part(spheres, progress)`` of the spheres of up to FAST_SVC_MAX_VOXELS voxels
+    and ``exact_part`` of the larger ones, ``join``ed and put back in sphere order."""
     large = np.array([len(sphere) > FAST_SVC_MAX_VOXELS for sphere in spheres])
-    if not large.any():
-        return fast.score_spheres_fast(X, y, spheres, estimator, folds, progress=progress, n_threads=n_threads)
-    scores = np.empty((len(spheres), len(folds)))
     small = np.flatnonzero(~large)
     done = small.size
 
     def large_progress(count, _):
         progress(done + count, len(spheres))
 
+    parts = []
     if small.size:
-        scores[small] = fast.score_spheres_fast(
-            X,
-            y,
-            [spheres[i] for i in small],
-            estimator,
-            folds,
-            progress=None if progress is None else lambda count, _: progress(count, len(spheres)),
-            n_threads=n_threads,
+        small_progress = None if progress is None else lambda count, _: progress(count, len(spheres))
+        parts.append(fast_part([spheres[i] for i in small], small_progress))
+    if large.any():
+        parts.append(
+            exact_part([spheres[i] for i in np.flatnonzero(large)], None if progress is None else large_progress)
         )
-    scores[large] = score_spheres_exact(
-        X,
-        y,
-        [spheres[i] for i in np.flatnonzero(large)],
-        make_estimator(estimator),
-        folds,
-        progress=None if progress is None else large_progress,
-    )
-    return scores
+    order = np.argsort(np.concatenate([small, np.flatnonzero(large)]), kind="stable")
+    joined = join(parts)
+    if isinstance(joined, np.ndarray):
+        return joined[order]
+    return joined._replace(predicted=joined.predicted[order])
 
 
 def score_spheres_permuted(

@@ -18,6 +18,7 @@ from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import fast_unsupported, resolve_engine
+from snakelight.searchlight.outputs import inference_output, output_names, scorers
 from snakelight.searchlight.scorer_names import scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subject_labels, subjects
 
@@ -118,8 +119,10 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
                 f"config key subjects: Haxby has subjects {haxby_design.SUBJECTS[0]} to "
                 f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
             )
+    _check_cross_classification(config)
     for name, conditions in config["contrasts"].items():
-        _check_scoring(config["searchlight"], name, len(conditions))
+        cross = config["cross_classification"].get(name)
+        _check_scoring(config["searchlight"], name, len(set(cross["test"].values())) if cross else len(conditions))
     _check_inference(config)
     roi = config["process_mask"]["roi"]
     if roi is not None and not Path(roi).is_file():
@@ -156,22 +159,51 @@ def _message(error):
     return error.message
 
 
+def _check_cross_classification(config):
+    """Each cross-classification names a contrast, maps test conditions of that contrast onto
+    its other conditions, and runs without permutation inference (which would permute the
+    training and the test sets apart: not done yet)."""
+    for name, cross in config["cross_classification"].items():
+        key = f"config key cross_classification.{name}"
+        if name not in config["contrasts"]:
+            raise ConfigError(f"{key}: no contrast {name!r} (contrasts: {', '.join(config['contrasts'])})")
+        conditions = config["contrasts"][name]
+        test = cross["test"]
+        for condition in [*test, *test.values()]:
+            if condition not in conditions:
+                raise ConfigError(
+                    f"{key}.test: {condition!r} is not a condition of the contrast ({', '.join(conditions)})"
+                )
+        if set(test) & set(test.values()):
+            raise ConfigError(f"{key}.test: {sorted(set(test) & set(test.values()))[0]!r} both tests and trains")
+        if len(set(test.values())) < 2:
+            raise ConfigError(
+                f"{key}.test: the test conditions stand for one training condition; map them onto two or more"
+            )
+        if config["inference"]["permutations"]:
+            raise ConfigError(
+                f"{key}: permutation inference does not yet permute a cross-classification's training and test "
+                "sets apart; set inference.permutations: 0"
+            )
+
+
 def _check_scoring(searchlight, contrast, n_classes):
-    """The scorer exists and fits the contrast, and the engine (auto's choice included)
+    """Each scorer exists and fits the contrast, and the engine (auto's choice included)
     runs the estimator with it: what each chunk job would otherwise fail on."""
     engine, estimator = searchlight["engine"], searchlight["estimator"]
-    problem = scoring_problem(searchlight["scoring"], n_classes, estimator)
-    if problem is not None:
-        key, why = problem
-        raise ConfigError(f"config key searchlight.{key}: {why} (contrast {contrast!r})")
-    if resolve_engine(engine, estimator) != "fast":
-        return
-    problem = fast_unsupported(estimator, searchlight["scoring"], n_classes)
-    if problem is not None:
-        key, why = problem
-        if engine == "auto":
-            why = f"{why} (engine auto's choice for {estimator!r}); set searchlight.engine: exact"
-        raise ConfigError(f"config key searchlight.{key}: {why}")
+    for scoring in scorers(searchlight["scoring"]):
+        problem = scoring_problem(scoring, n_classes, estimator)
+        if problem is not None:
+            key, why = problem
+            raise ConfigError(f"config key searchlight.{key}: {why} (contrast {contrast!r})")
+        if resolve_engine(engine, estimator) != "fast":
+            continue
+        problem = fast_unsupported(estimator, scoring, n_classes)
+        if problem is not None:
+            key, why = problem
+            if engine == "auto":
+                why = f"{why} (engine auto's choice for {estimator!r}); set searchlight.engine: exact"
+            raise ConfigError(f"config key searchlight.{key}: {why}")
 
 
 def changed_keys(before, after, prefix=""):
@@ -223,10 +255,18 @@ def _check_inference(config):
     except InputError as error:
         raise ConfigError(str(error)) from None
     scoring = config["searchlight"]["scoring"]
-    if inference["permutations"] and chance_level(scoring, 2) is None:
+    names = output_names(scoring)
+    if inference["output"] is not None and inference["output"] not in names:
         raise ConfigError(
-            f"config key searchlight.scoring: permutation inference measures scores above chance, and "
-            f"{scoring!r} has no known chance level (use accuracy, balanced_accuracy or roc_auc)"
+            f"config key inference.output: {inference['output']!r} is not an output of searchlight.scoring "
+            f"(it has {', '.join(names)})"
+        )
+    tested = inference_output(scoring, inference["output"])
+    if inference["permutations"] and chance_level(tested, 2) is None:
+        key = "inference.output" if inference["output"] else "searchlight.scoring"
+        raise ConfigError(
+            f"config key {key}: permutation inference measures scores above chance, and "
+            f"{tested!r} has no known chance level (use accuracy, balanced_accuracy or roc_auc)"
         )
 
 

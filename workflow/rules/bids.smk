@@ -15,7 +15,7 @@ SAMPLES_RECORD = {
     **({"glm": SAMPLES["glm"]} if SAMPLES["mode"] == "glm" else {"events": config["dataset"]["events"]}),
 }
 GLM_ESTIMATE = SAMPLES["glm"]["estimate"]
-STAT = derivatives.stat_label(SEARCHLIGHT["scoring"])
+STAT = derivatives.stat_label(OUTPUTS[0])  # the primary output's map
 # The task and space entities of the derivatives' names (derivatives.grid_entities).
 ENTITIES = r"task-[A-Za-z0-9]+(_[a-z]+-[A-Za-z0-9]+)*"
 # A contrast's BIDS label (faceVsHouse) -> its name in the config (face_vs_house).
@@ -246,7 +246,7 @@ rule bids_statmap:
         **job_resources(),
     params:
         contrast=lambda wc: CONTRAST_OF_LABEL[wc.label],
-        chance=lambda wc: chance_level(SEARCHLIGHT["scoring"], len(config["contrasts"][CONTRAST_OF_LABEL[wc.label]])),
+        chance=lambda wc: chance_level(OUTPUTS[0], n_classes(CONTRAST_OF_LABEL[wc.label])),
         samples=SAMPLES_RECORD,
         bids=BIDS,
     script:

@@ -11,6 +11,14 @@ from snakelight.inference.group import check_group_subjects, method_maps
 from snakelight.io import InputError, read_json
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import resolve_engine
+from snakelight.searchlight.outputs import (
+    CONFUSION_FILES,
+    folds_file,
+    inference_output,
+    map_file,
+    output_names,
+    output_scorer,
+)
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
 from snakelight.workflow.config_files import read_user_config, stop
@@ -85,8 +93,12 @@ def analysis_subjects():
 
 # Each subject's maps, figures and tables of every contrast (rule all).
 SUBJECT_OUTPUTS = [
-    "searchlight.nii.gz",
-    "searchlight_folds.nii.gz",
+    *(
+        file(name, config["searchlight"]["scoring"])
+        for name in output_names(config["searchlight"]["scoring"])
+        for file in (map_file, folds_file)
+    ),
+    *(CONFUSION_FILES if config["searchlight"]["confusion"] else ()),
     "fscores.nii.gz",
     "searchlight.png",
     "fscores.png",
@@ -143,9 +155,42 @@ def generated_files(wildcards):
     )
 
 
+# The searchlight's named outputs (snakelight/searchlight/outputs.py), the first the
+# primary one (searchlight.nii.gz, the figures), and the one inference and the group test.
+OUTPUTS = output_names(SEARCHLIGHT["scoring"])
+TESTED = inference_output(SEARCHLIGHT["scoring"], config.get("inference", {}).get("output"))
+TESTED_SCORER = output_scorer(SEARCHLIGHT["scoring"], TESTED)
+TESTED_MAP = map_file(TESTED, SEARCHLIGHT["scoring"])
+CONFUSION_MAPS = (
+    [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in CONFUSION_FILES] if SEARCHLIGHT["confusion"] else []
+)
+
+
+def output_map(name, folds=False):
+    """The map (or per-fold maps) of output ``name``, for {subject} and {contrast}."""
+    return results("sub-{subject}/{contrast}/" + (folds_file if folds else map_file)(name, SEARCHLIGHT["scoring"]))
+
+
+# contrast -> its cross-classification (train on some conditions, test on others).
+CROSS = config["cross_classification"]
+
+
+def n_classes(contrast):
+    """The classes a contrast's classifiers tell apart: its conditions, or the training
+    conditions of its cross-classification."""
+    if contrast in CROSS:
+        return len(set(CROSS[contrast]["test"].values()))
+    return len(config["contrasts"][contrast])
+
+
 def chance(wildcards):
-    """The contrast's chance score, or None for a scorer without one."""
-    return chance_level(SEARCHLIGHT["scoring"], len(config["contrasts"][wildcards.contrast]))
+    """The contrast's chance score of the primary output, or None for a scorer without one."""
+    return chance_level(OUTPUTS[0], n_classes(wildcards.contrast))
+
+
+def tested_chance(wildcards):
+    """The contrast's chance score of the output inference and the group test."""
+    return chance_level(TESTED, n_classes(wildcards.contrast))
 
 
 def chunk_count(wildcards):
@@ -296,10 +341,8 @@ def group_method_outputs(method):
 def check_group_without_subjects():
     """The group settings that do not depend on the subjects, checked at parse time."""
     for method in GROUP["methods"]:
-        if method == "signflip" and chance_level(SEARCHLIGHT["scoring"], 2) is None:
-            raise InputError(
-                f"config key group.methods: signflip tests score - chance; scorer {SEARCHLIGHT['scoring']!r} has none"
-            )
+        if method == "signflip" and chance_level(TESTED, 2) is None:
+            raise InputError(f"config key group.methods: signflip tests score - chance; output {TESTED!r} has none")
         if method != "signflip" and NULL_MAPS_PER_SUBJECT == 0:
             raise InputError(
                 f"config key group.methods: {method} needs each subject's null maps; set inference.permutations"
@@ -333,7 +376,7 @@ def group_params(method):
         "subjects": lambda wc: [f"sub-{s}" for s in analysis_subjects()],
         # Only the method's own settings: choosing another method reruns none of the others.
         "settings": method_settings(method),
-        "chance": chance,
+        "chance": tested_chance,
         "cut_coords": config["figures"]["cut_coords"],
         "config": lambda wc: {
             "dataset": config["dataset"],

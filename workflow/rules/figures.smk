@@ -32,8 +32,8 @@ rule figures:
         vmin=config["figures"]["searchlight_vmin"],
         threshold=config["figures"]["searchlight_threshold"],
         chance=chance,
-        # For the caption only.
-        scoring=SEARCHLIGHT["scoring"],
+        # For the caption only: the figure shows the primary output.
+        scoring=OUTPUTS[0],
         engine=resolve_engine(SEARCHLIGHT["engine"], SEARCHLIGHT["estimator"]),
     script:
         "../scripts/figures.py"
@@ -43,6 +43,8 @@ rule summary:
     input:
         map=rules.merge.output.map,
         process_mask=rules.process_mask.output[0],
+        # searchlight.confusion: the confusion matrices (their sidecar names the conditions).
+        confusion=CONFUSION_MAPS[:1],
     output:
         histogram=report(
             results("sub-{subject}/{contrast}/score_histogram.png"),

@@ -74,7 +74,7 @@ rule null_chunk:
         radius=SEARCHLIGHT["radius"],
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
-        scoring=SEARCHLIGHT["scoring"],
+        scoring=TESTED_SCORER,
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/null_chunk.py"
@@ -99,14 +99,14 @@ rule merge_null:
         **null_maps_resources(INFERENCE["permutations_per_job"]),
     params:
         n_chunks=null_chunk_count,
-        config=lambda wc: inference_config(wc, "permutations", "permute", "seed"),
+        config=lambda wc: inference_config(wc, "permutations", "permute", "seed", "output"),
     script:
         "../scripts/merge_null.py"
 
 
 rule inference_statistics:
     input:
-        map=rules.merge.output.map,
+        map=output_map(TESTED),
         null=rules.merge_null.output.null,
         process_mask=rules.process_mask.output[0],
         dataset=results("sub-{subject}/dataset.json"),
@@ -139,10 +139,12 @@ rule inference_statistics:
         # The null maps as float32, their copy with the observed map, ranks of a batch.
         **null_maps_resources(INFERENCE["permutations"] + 1, copies=2, tfce=True),
     params:
-        chance=chance,
+        chance=tested_chance,
         cluster_threshold=INFERENCE["cluster_threshold"],
         connectivity=INFERENCE["connectivity"],
-        config=lambda wc: inference_config(wc, "permutations", "permute", "seed", "cluster_threshold", "connectivity"),
+        config=lambda wc: inference_config(
+            wc, "permutations", "permute", "seed", "output", "cluster_threshold", "connectivity"
+        ),
     script:
         "../scripts/inference_statistics.py"
 
@@ -150,7 +152,7 @@ rule inference_statistics:
 rule inference_figures:
     input:
         samples=rules.select_conditions.output.img,
-        score_map=rules.merge.output.map,
+        score_map=output_map(TESTED),
         process_mask=rules.process_mask.output[0],
         logp_fwe=rules.inference_statistics.output.logp_fwe,
         tfce=rules.inference_statistics.output.tfce,

@@ -44,6 +44,8 @@ rule searchlight_chunk:
         estimator=SEARCHLIGHT["estimator"],
         cv=SEARCHLIGHT["cv"],
         scoring=SEARCHLIGHT["scoring"],
+        confusion=SEARCHLIGHT["confusion"],
+        cross=lambda wc: CROSS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
     script:
         "../scripts/searchlight_chunk.py"
@@ -57,9 +59,20 @@ rule merge:
         # The samples' runs: the sidecars record the folds that ran.
         table=rules.select_conditions.output.table,
     output:
-        map=results("sub-{subject}/{contrast}/searchlight.nii.gz"),
-        folds=results("sub-{subject}/{contrast}/searchlight_folds.nii.gz"),
+        # The primary output's maps, then every other output's (maps, per-fold maps, sidecars).
+        map=output_map(OUTPUTS[0]),
+        folds=output_map(OUTPUTS[0], folds=True),
         sidecars=multiext(results("sub-{subject}/{contrast}/searchlight"), ".json", "_folds.json"),
+        other_maps=[output_map(name) for name in OUTPUTS[1:]],
+        other_folds=[output_map(name, folds=True) for name in OUTPUTS[1:]],
+        other_sidecars=[
+            path.replace(".nii.gz", ".json")
+            for name in OUTPUTS[1:]
+            for path in (output_map(name), output_map(name, True))
+        ],
+        # searchlight.confusion: the confusion matrices and the recall maps, and their sidecars.
+        confusion=CONFUSION_MAPS,
+        confusion_sidecars=[path.replace(".nii.gz", ".json") for path in CONFUSION_MAPS],
     log:
         results("logs/sub-{subject}/{contrast}/merge.log"),
     benchmark:
@@ -70,5 +83,7 @@ rule merge:
         **job_resources(),
     params:
         config=lambda wc: map_config(wc, "process_mask", "searchlight"),
+        outputs=OUTPUTS,
+        cross=lambda wc: CROSS.get(wc.contrast),
     script:
         "../scripts/merge.py"

@@ -7,12 +7,23 @@ from snakelight.searchlight.cv import folds_record
 
 to_file(snakemake.log[0])
 output = snakemake.output
-n_folds = merge_chunks(snakemake.input.chunks, snakemake.input.process_mask, output.map, output.folds)
-write_sidecars(
-    [output.map, output.folds],
-    snakemake.params.config,
-    input_files(read_json(snakemake.input.dataset), process_mask=snakemake.input.process_mask),
-    cross_validation=folds_record(
-        snakemake.params.config["searchlight"]["cv"], read_samples_table(snakemake.input.table), n_folds
-    ),
+maps = [output.map, *output.other_maps]
+folds = [output.folds, *output.other_folds]
+table = read_samples_table(snakemake.input.table)
+n_folds = merge_chunks(
+    snakemake.input.chunks,
+    snakemake.input.process_mask,
+    dict(zip(snakemake.params.outputs, zip(maps, folds))),
+    confusion_paths=output.confusion or None,
 )
+sidecar = {
+    "config": snakemake.params.config,
+    "inputs": input_files(read_json(snakemake.input.dataset), process_mask=snakemake.input.process_mask),
+    "cross_validation": folds_record(
+        snakemake.params.config["searchlight"]["cv"], table, n_folds, cross=snakemake.params.cross
+    ),
+}
+write_sidecars([path for pair in zip(maps, folds) for path in pair], **sidecar)
+if output.confusion:
+    # The order of the confusion matrices' rows and columns, and of the recall volumes.
+    write_sidecars(list(output.confusion), **sidecar, conditions=sorted(set(table["label"])))

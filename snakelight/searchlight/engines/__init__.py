@@ -1,8 +1,11 @@
 """The engines that score spheres, and what each can run: ``exact`` (nilearn's scores, bit
 for bit; :mod:`.exact`) and ``fast`` (batched; :mod:`.fast`).
 
-This module imports nothing: the config is checked against it while Snakemake parses.
+This module imports nothing but the names of outputs: the config is checked against it
+while Snakemake parses.
 """
+
+from snakelight.searchlight.outputs import PREDICTION_SCORERS, output_name
 
 # nilearn's SearchLight estimator names, which the exact engine runs as nilearn does.
 NILEARN_ESTIMATORS = (
@@ -37,8 +40,8 @@ def fast_unsupported(estimator, scoring, n_classes=2):
     searchlight config key, why), or None."""
     if estimator not in FAST_ESTIMATORS:
         return "estimator", f"engine 'fast' has no estimator {estimator!r}; it has {', '.join(FAST_ESTIMATORS)}"
-    if scoring not in (None, "accuracy"):
-        return "scoring", f"engine 'fast' scores accuracy only, not {scoring!r}"
+    if output_name(scoring) not in PREDICTION_SCORERS:
+        return "scoring", f"engine 'fast' scores {' and '.join(PREDICTION_SCORERS)} only, not {scoring!r}"
     if estimator in FAST_BINARY_ESTIMATORS and n_classes > 2:
         return "estimator", f"engine 'fast' fits {estimator!r} on two classes only, not {n_classes}"
     return None

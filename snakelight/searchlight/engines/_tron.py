@@ -310,13 +310,15 @@ _TIE = 1e-9
 
 
 @njit(cache=True)
-def sphere_scores(X, columns, folds, settings, coef, tied):
+def sphere_scores(X, columns, folds, settings, coef, tied, decisions):
     """Accuracy per fold (folds,) of LinearSVC on the columns ``columns`` (k,) of ``X``
     (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
     ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature.
 
-    Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1) and flags in
-    ``tied[f]`` (folds,) a fold with a test decision too close to zero to call here.
+    Writes each fold's coefficients to ``coef[f]`` (folds, >= k + 1), each test sample's
+    decision value to ``decisions[t]`` (test samples of every fold, as ``folds.test_rows``)
+    and flags in ``tied[f]`` (folds,) a fold with a test decision too close to zero to
+    call here.
     """
     n_folds = folds.train_start.size - 1
     k = columns.size
@@ -346,6 +348,7 @@ def sphere_scores(X, columns, folds, settings, coef, tied):
                 decision += term
                 size += abs(term)
             decision += intercept
+            decisions[t] = decision
             if abs(decision) <= _TIE * size:
                 tied[f] = True
             correct += (1 if decision > 0 else 0) == folds.test_codes[t]

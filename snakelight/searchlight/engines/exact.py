@@ -26,13 +26,17 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, make_scorer
 from sklearn.model_selection import cross_val_score
 from sklearn.svm import LinearSVC
 from sklearn.utils.class_weight import compute_class_weight
 
 from snakelight._compat import liblinear, liblinear_solver_type, resolve_dual
 from snakelight.searchlight.engines import _tron
+from snakelight.searchlight.measures import Predictions, fold_starts, reduce
+from snakelight.searchlight.outputs import PREDICTION_SCORERS, output_name
 
 
 class _Fold(NamedTuple):
@@ -40,6 +44,7 @@ class _Fold(NamedTuple):
     test: np.ndarray
     train_codes: np.ndarray  # float64 class indices among the fold's training classes
     test_codes: np.ndarray  # the same for the test samples, -1 for a class not trained on
+    classes: np.ndarray  # the fold's training classes, as indices into all classes
     class_weight: np.ndarray
     sample_weight: np.ndarray
 
@@ -51,10 +56,13 @@ class LiblinearFolds:
     """
 
     def __init__(self, estimator, y, folds):
-        if not self.supports(estimator, None):
+        if not self.supports(estimator, [None]):
             raise ValueError(f"{estimator!r} is not a LinearSVC liblinear can fit directly")
         self.estimator = estimator
         self.classes, codes = np.unique(y, return_inverse=True)
+        self.truth = np.concatenate([codes[test] for _, test in folds])
+        self.fold_start = fold_starts(folds)
+        self.test_fold = np.repeat(np.arange(len(folds)), np.diff(self.fold_start))
         self.folds = []
         for train, test in folds:
             classes = np.unique(codes[train])
@@ -70,6 +78,7 @@ class LiblinearFolds:
                     test=test,
                     train_codes=position[codes[train]].astype(np.float64),
                     test_codes=position[codes[test]],
+                    classes=classes,
                     class_weight=compute_class_weight(estimator.class_weight, classes=classes, y=codes[train]),
                     sample_weight=np.ones(train.size),
                 )
@@ -82,13 +91,16 @@ class LiblinearFolds:
         self.solvers = {}  # liblinear's solver per training shape
         self.compiled_widths = {}  # sphere width -> whether snakelight.searchlight.engines._tron fits every fold
         self.layout = self._tron_layout()
+        if self.layout is not None:  # two training classes per fold
+            self.fold_classes = np.stack([fold.classes for fold in self.folds])
         self.settings = _tron.Settings(float(self.bias), float(self.intercept_scaling), int(estimator.max_iter))
 
     @staticmethod
-    def supports(estimator, scoring):
+    def supports(estimator, scorers):
+        """Whether LiblinearFolds fits ``estimator`` for the scorers ``scorers`` (a list)."""
         return (
             type(estimator) is LinearSVC
-            and scoring in (None, "accuracy")
+            and all(output_name(scorer) in PREDICTION_SCORERS for scorer in scorers)
             and estimator.multi_class == "ovr"
             and isinstance(estimator.random_state, int)
         )
@@ -165,69 +177,185 @@ class LiblinearFolds:
         if self._compiled(sphere.size):
             coef = np.empty((len(self.folds), sphere.size + 1))
             tied = np.empty(len(self.folds), dtype=bool)
-            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied)
+            decisions = np.empty(self.truth.size)
+            scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied, decisions)
             n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
             for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
                 scores[f] = self._score(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
             return scores
         X_sphere = X[:, sphere]
-        scores = np.empty(len(self.folds))
-        for i, fold in enumerate(self.folds):
-            X_train = X_sphere[fold.train]
-            raw_coef, _ = liblinear.train_wrap(
-                X_train,
-                fold.train_codes,
-                False,
-                self._solver(X_train.shape),
-                estimator.tol,
-                self.bias,
-                estimator.C,
-                fold.class_weight,
-                estimator.max_iter,
-                self.seed,
-                0.1,
-                fold.sample_weight,
-            )
-            scores[i] = self._score(X_sphere, fold, raw_coef)
-        return scores
+        return np.array([self._score(X_sphere, fold, self._liblinear_coef(X_sphere, fold)) for fold in self.folds])
 
-    def _score(self, X_sphere, fold, raw_coef):
-        """Accuracy on the fold's test samples of liblinear's coefficients ``raw_coef``,
-        through LinearSVC.decision_function with coef_ and intercept_ as LinearSVC.fit sets them."""
+    def predictions(self, X, sphere):
+        """The predicted class (indices into all classes) of every test sample, fold after
+        fold, (n_tests,), for the columns ``sphere`` of ``X`` (as :meth:`scores`)."""
+        estimator = self.estimator
+        if not self._compiled(sphere.size):
+            X_sphere = X[:, sphere]
+            return np.concatenate(
+                [
+                    fold.classes[self._predicted(X_sphere, fold, self._liblinear_coef(X_sphere, fold))]
+                    for fold in self.folds
+                ]
+            )
+        coef = np.empty((len(self.folds), sphere.size + 1))
+        tied = np.empty(len(self.folds), dtype=bool)
+        decisions = np.empty(self.truth.size)
+        _tron.sphere_scores(X, sphere, self.layout, self.settings, coef, tied, decisions)
+        positive = (decisions > 0).astype(np.intp)
+        n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
+        for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
+            start, stop = self.fold_start[f], self.fold_start[f + 1]
+            positive[start:stop] = self._predicted(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
+        return self.fold_classes[self.test_fold, positive]
+
+    def _liblinear_coef(self, X_sphere, fold):
+        """liblinear's raw coefficients for the fold's training samples of ``X_sphere``."""
+        estimator = self.estimator
+        X_train = X_sphere[fold.train]
+        raw_coef, _ = liblinear.train_wrap(
+            X_train,
+            fold.train_codes,
+            False,
+            self._solver(X_train.shape),
+            estimator.tol,
+            self.bias,
+            estimator.C,
+            fold.class_weight,
+            estimator.max_iter,
+            self.seed,
+            0.1,
+            fold.sample_weight,
+        )
+        return raw_coef
+
+    def _predicted(self, X_sphere, fold, raw_coef):
+        """The fold's test predictions (indices among its training classes) of liblinear's
+        coefficients ``raw_coef``, through LinearSVC.decision_function with coef_ and
+        intercept_ as LinearSVC.fit sets them."""
         if self.estimator.fit_intercept:
             decision = X_sphere[fold.test] @ raw_coef[:, :-1].T + self.intercept_scaling * raw_coef[:, -1]
         else:
             decision = X_sphere[fold.test] @ raw_coef.T
-        predicted = decision[:, 0] > 0 if decision.shape[1] == 1 else decision.argmax(axis=1)
+        return (decision[:, 0] > 0).astype(np.intp) if decision.shape[1] == 1 else decision.argmax(axis=1)
+
+    def _score(self, X_sphere, fold, raw_coef):
+        """Accuracy on the fold's test samples of liblinear's coefficients ``raw_coef``."""
+        predicted = self._predicted(X_sphere, fold, raw_coef)
         return np.count_nonzero(predicted == fold.test_codes) / fold.test.size
+
+
+def pearson_r(y_true, y_pred):
+    """Pearson's correlation of the targets and the predictions of a regression (0 where
+    the predictions are constant)."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    if np.ptp(y_pred) == 0 or np.ptp(y_true) == 0:
+        return 0.0
+    return float(np.corrcoef(y_true, y_pred)[0, 1])
+
+
+# snakelight's scorers beside scikit-learn's, by name.
+SCORERS = {"pearson_r": make_scorer(pearson_r)}
+
+
+def scorer_object(scoring):
+    """What cross_val_score takes for ``scoring``: snakelight's scorer of that name, else
+    ``scoring`` itself (a scikit-learn scorer name, a callable or None)."""
+    return SCORERS.get(scoring, scoring) if isinstance(scoring, str) else scoring
 
 
 def score_spheres_exact(X, y, spheres, estimator, folds, scoring=None, progress=None, groups=None):
     """Scores (n_spheres, n_folds) equal to nilearn's, sphere by sphere; with
     ``folds=None``, the estimator's own score of each whole sphere (n_spheres, 1)."""
-    scores = np.empty((len(spheres), 1 if folds is None else len(folds)))
+    return score_outputs_exact(X, y, spheres, estimator, folds, [scoring], progress, groups)[output_name(scoring)]
+
+
+def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None, groups=None, confusion=False):
+    """{output name: scores (n_spheres, n_folds)} of each of ``scorers`` (scorer names or
+    None: the estimator's own score), each equal to nilearn's SearchLight run with that
+    scorer, from one fit per sphere and fold; with ``confusion``, also the output
+    ``confusion`` (:func:`snakelight.searchlight.measures.confusion`).
+
+    With ``folds=None`` (one scorer only), the estimator's own score of each whole sphere
+    (n_spheres, 1).
+    """
+    names = [output_name(scorer) for scorer in scorers] + (["confusion"] if confusion else [])
     if folds is None:
 
         def score(sphere):
             estimator.fit(X[:, sphere], y, groups=groups)
-            return estimator.score(X[:, sphere], y, groups=groups)
-    elif LiblinearFolds.supports(estimator, scoring):
+            return [estimator.score(X[:, sphere], y, groups=groups)]
+    elif LiblinearFolds.supports(estimator, scorers):
         # liblinear prints its iterations unless told not to; LinearSVC.fit does the same.
         liblinear.set_verbosity_wrap(int(estimator.verbose))
         fits = LiblinearFolds(estimator, y, folds)
         X = np.ascontiguousarray(X, dtype=np.float64)  # once, rather than sphere by sphere
+        if names != ["accuracy"]:
+            return reduce(_liblinear_predictions(fits, X, spheres, progress), names)
 
         def score(sphere):
-            return fits.scores(X, np.asarray(sphere, dtype=np.intp))
+            return [fits.scores(X, np.asarray(sphere, dtype=np.intp))]
+    elif len(names) == 1:
+
+        def score(sphere):
+            return [cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scorer_object(scorers[0]), n_jobs=1)]
     else:
+        return _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, progress)
 
-        def score(sphere):
-            return cross_val_score(estimator, X[:, sphere], y, cv=folds, scoring=scoring, n_jobs=1)
-
+    scores = {name: np.empty((len(spheres), 1 if folds is None else len(folds))) for name in names}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
         for i, sphere in enumerate(spheres):
-            scores[i] = score(sphere)
+            for name, value in zip(names, score(sphere)):
+                scores[name][i] = value
             if progress is not None:
                 progress(i + 1, len(spheres))
     return scores
+
+
+def _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, progress):
+    """cross_val_score's fit and score per fold, every scorer on the one fit (so each
+    equals cross_val_score with that scorer), and with ``confusion`` the fits'
+    predictions reduced to confusion matrices."""
+    callables = [None if scorer is None else get_scorer(scorer_object(scorer)) for scorer in scorers]
+    classes, codes = np.unique(y, return_inverse=True)
+    values = np.empty((len(scorers), len(spheres), len(folds)))
+    predicted = np.empty((len(spheres), sum(len(test) for _, test in folds)), dtype=np.intp)
+    start = fold_starts(folds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
+        for i, sphere in enumerate(spheres):
+            for f, (train, test) in enumerate(folds):
+                model = clone(estimator).fit(X[train][:, sphere], y[train])
+                X_test = X[test][:, sphere]
+                for k, scorer in enumerate(callables):
+                    values[k, i, f] = model.score(X_test, y[test]) if scorer is None else scorer(model, X_test, y[test])
+                if confusion:
+                    predicted[i, start[f] : start[f + 1]] = np.searchsorted(classes, model.predict(X_test))
+            if progress is not None:
+                progress(i + 1, len(spheres))
+    outputs = {output_name(scorer): scores for scorer, scores in zip(scorers, values)}
+    if confusion:
+        truth = np.concatenate([codes[test] for _, test in folds])
+        outputs.update(reduce(Predictions(predicted, truth, start, classes.size), ["confusion"]))
+    return outputs
+
+
+def predict_spheres_exact(X, y, spheres, estimator, folds, progress=None):
+    """The :class:`~snakelight.searchlight.measures.Predictions` of a LinearSVC ``estimator``
+    (LiblinearFolds.supports it) for ``spheres``."""
+    fits = LiblinearFolds(estimator, y, folds)
+    return _liblinear_predictions(fits, np.ascontiguousarray(X, dtype=np.float64), spheres, progress)
+
+
+def _liblinear_predictions(fits, X, spheres, progress):
+    """The :class:`~snakelight.searchlight.measures.Predictions` of ``fits`` (LiblinearFolds)
+    for ``spheres`` of the float64, C-ordered ``X``."""
+    predicted = np.empty((len(spheres), fits.truth.size), dtype=np.intp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
+        for i, sphere in enumerate(spheres):
+            predicted[i] = fits.predictions(X, np.asarray(sphere, dtype=np.intp))
+            if progress is not None:
+                progress(i + 1, len(spheres))
+    return Predictions(predicted, fits.truth, fits.fold_start, fits.classes.size)

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from snakelight.searchlight.cv import class_missing_from_training
+from snakelight.searchlight.measures import Predictions, fold_starts
 
 # Memory for one batch's largest arrays: each stays below glibc's largest mmap
 # threshold (32 MiB), so that freed arrays can be reused (see _reuse_freed_memory).
@@ -148,6 +149,17 @@ def _accuracy(predicted, truth):
     return np.mean(predicted == truth, axis=-1)
 
 
+def _fold_accuracies(predicted, design):
+    """Accuracies (b, F) of the predictions (b, n_tests) of a FoldDesign's test samples,
+    fold after fold."""
+    start = 0
+    scores = np.empty((len(predicted), design.n_folds))
+    for f, (_, test) in enumerate(design.folds):
+        scores[:, f] = _accuracy(predicted[:, start : start + test.size], design.codes[test])
+        start += test.size
+    return scores
+
+
 class GaussianNBScorer:
     """scikit-learn's GaussianNB (var_smoothing=1e-9, priors from the training fold).
 
@@ -172,20 +184,26 @@ class GaussianNBScorer:
         return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1] * 3))
 
     def scores(self, index):
+        return _fold_accuracies(self.predictions(index), self.design)
+
+    def predictions(self, index):
+        """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
         valid = index < self.rows.shape[0] - 1
         powers = _powers(self.rows[index])
-        scores = np.empty((len(index), self.design.n_folds))
-        for f, (_, test) in enumerate(self.design.folds):
-            scores[:, f] = _gaussian_nb_accuracy(
-                self.mean[f][:, index].transpose(1, 0, 2),
-                self.var[f][:, index].transpose(1, 0, 2),
-                self.smoothing(f, index, valid),
-                valid,
-                self.log_prior[f],
-                powers[:, :, test],
-                self.design.codes[test],
-            )
-        return scores
+        return np.concatenate(
+            [
+                _gaussian_nb_predicted(
+                    self.mean[f][:, index].transpose(1, 0, 2),
+                    self.var[f][:, index].transpose(1, 0, 2),
+                    self.smoothing(f, index, valid),
+                    valid,
+                    self.log_prior[f],
+                    powers[:, :, test],
+                )
+                for f, (_, test) in enumerate(self.design.folds)
+            ],
+            axis=-1,
+        )
 
     def smoothing(self, f, index, valid):
         """GaussianNB's epsilon for fold ``f``, per sphere (b,): var_smoothing times the
@@ -199,13 +217,20 @@ def _powers(x):
 
 
 def _gaussian_nb_accuracy(mean, var, epsilon, valid, log_prior, powers, truth):
-    """GaussianNB's accuracy on one fold's test samples, per sphere and model: (b, ...).
+    """GaussianNB's accuracy on one fold's test samples, per sphere and model: (b, ...);
+    ``truth`` (..., n_test): the test samples' classes (the rest: _gaussian_nb_predicted)."""
+    return _accuracy(_gaussian_nb_predicted(mean, var, epsilon, valid, log_prior, powers), truth)
+
+
+def _gaussian_nb_predicted(mean, var, epsilon, valid, log_prior, powers):
+    """GaussianNB's predicted classes of one fold's test samples, per sphere and model:
+    (b, ..., n_test).
 
     A model is one set of labels (the real ones, or one permutation); ``...`` are its axes,
     none for one model. ``mean``, ``var`` (b, ..., C, K): the training classes' voxel
     statistics; ``epsilon`` (b,): the smoothing added to ``var``; ``valid`` (b, K): the
     sphere's real voxels; ``log_prior`` (..., C); ``powers`` (b, 2K, n_test): [x^2, x] of the
-    test samples; ``truth`` (..., n_test): their classes.
+    test samples.
     """
     b, K = valid.shape
     valid = valid.reshape((b,) + (1,) * (var.ndim - 2) + (K,))
@@ -218,7 +243,7 @@ def _gaussian_nb_accuracy(mean, var, epsilon, valid, log_prior, powers, truth):
     squares = (weights.reshape(b, -1, 2 * K) @ powers).reshape(weights.shape[:-1] + powers.shape[-1:])
     squares += np.sum(mean**2 * inv_var, axis=-1)[..., None]
     log_likelihood = log_prior[..., None] - 0.5 * log_det[..., None] - 0.5 * squares
-    return _accuracy(log_likelihood.argmax(axis=-2), truth)
+    return log_likelihood.argmax(axis=-2)
 
 
 class ShrinkageLDAScorer:
@@ -235,13 +260,11 @@ class ShrinkageLDAScorer:
         # the scatter matrices built from sums.
         self.rows = _with_pad_voxel(X - X.mean(axis=0))
         self.membership = design.membership.reshape(-1, design.n_groups).astype(float)
-        # Per group: its class, and the folds that train on it.
+        # Per group: its class, and the folds that train on it (none for a group that only
+        # tests, as a cross-classification's test conditions).
         self.group_folds = [
-            (
-                int(np.nonzero(design.membership[:, :, g].any(axis=0))[0][0]),
-                np.nonzero(design.membership[:, :, g].any(axis=1))[0],
-            )
-            for g in range(design.n_groups)
+            (int(design.codes[group.start]), np.nonzero(design.membership[:, :, g].any(axis=1))[0])
+            for g, group in enumerate(design.groups)
         ]
 
     def batch_size(self, width):
@@ -249,6 +272,10 @@ class ShrinkageLDAScorer:
         return max(1, BATCH_BYTES // per_sphere)
 
     def scores(self, index):
+        return _fold_accuracies(self.predictions(index), self.design)
+
+    def predictions(self, index):
+        """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
         d = self.design
         b, K = index.shape
         F, C = d.n_folds, d.n_classes
@@ -270,14 +297,12 @@ class ShrinkageLDAScorer:
                 fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
             return fourth
 
-        return _shrinkage_lda_accuracy(
-            x, valid, mean, cov, n, fourth_powers, [test for _, test in d.folds], [d.codes[test] for _, test in d.folds]
-        )
+        return _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, [test for _, test in d.folds])
 
 
-def _shrinkage_lda_accuracy(x, valid, mean, cov, n, fourth_powers, tests, truths):
-    """LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")'s accuracy per sphere,
-    model and fold: (b, ..., F).
+def _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, tests):
+    """LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")'s predicted classes per
+    sphere, model and test sample, fold after fold: (b, ..., n_tests).
 
     A model is one set of labels (``...`` its axes, none for one model). ``x`` (b, K, n):
     the sphere data; ``valid`` (b, K): its real voxels; ``mean`` (b, ..., F, C, K), ``cov``
@@ -285,8 +310,7 @@ def _shrinkage_lda_accuracy(x, valid, mean, cov, n, fourth_powers, tests, truths
     its sample count; ``fourth_powers(powers, weights, offset)`` -> (b, ..., F, C): the sum
     over each training class of (weights . powers_i + offset)^2 = |z_i|^4, z_i its
     standardised samples, with ``powers`` = [x^2, x] (b, 2K, n), ``weights`` (b, ..., F, C, 2K)
-    and ``offset`` (b, ..., F, C); ``tests``: each fold's test samples; ``truths``: their
-    classes per model, (..., n_test) each.
+    and ``offset`` (b, ..., F, C); ``tests``: each fold's test samples.
     """
     b, K = valid.shape
     k = valid.sum(axis=1).reshape((b,) + (1,) * (mean.ndim - 2))  # features per sphere
@@ -316,17 +340,16 @@ def _shrinkage_lda_accuracy(x, valid, mean, cov, n, fourth_powers, tests, truths
     within += diagonal[..., None] * np.eye(K)
     coef = np.linalg.solve(within, np.swapaxes(mean, -1, -2))  # (b, ..., F, K, C)
     intercept = -0.5 * np.einsum("...ck,...kc->...c", mean, coef) + np.log(prior)
-    scores = np.empty(coef.shape[:-2])
     lead = (b,) + (1,) * (coef.ndim - 4)
-    for f, (test, truth) in enumerate(zip(tests, truths)):
+    predicted = []
+    for f, test in enumerate(tests):
         x_test = x[..., test].transpose(0, 2, 1).reshape(lead + (test.size, K))
         decision = x_test @ coef[..., f, :, :] + intercept[..., f, None, :]
         if mean.shape[-2] == 2:
-            predicted = (decision[..., 1] - decision[..., 0] > 0).astype(int)
+            predicted.append((decision[..., 1] - decision[..., 0] > 0).astype(int))
         else:
-            predicted = decision.argmax(axis=-1)
-        scores[..., f] = _accuracy(predicted, truth)
-    return scores
+            predicted.append(decision.argmax(axis=-1))
+    return np.concatenate(predicted, axis=-1)
 
 
 class SquaredHingeSVCScorer:
@@ -354,20 +377,24 @@ class SquaredHingeSVCScorer:
         return max(1, BATCH_BYTES // per_sphere)
 
     def scores(self, index):
+        return _fold_accuracies(self.predictions(index), self.design)
+
+    def predictions(self, index):
+        """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
         d = self.design
         b = len(index)
         x = np.ones((b, self.rows.shape[1], index.shape[1] + 1))
         x[..., :-1] = self.rows[index].transpose(0, 2, 1)  # (b, n, D), last column = bias
         group_scatter = [x[:, g].transpose(0, 2, 1) @ x[:, g] for g in d.groups]
         group_target = [x[:, g].transpose(0, 2, 1) @ self.sign[g] for g in d.groups]
-        scores = np.empty((b, d.n_folds))
+        predicted = []
         for f, (train, test) in enumerate(d.folds):
             gram = sum(group_scatter[g] for g in self.train_groups[f])
             target = sum(group_target[g] for g in self.train_groups[f])
             w = self._solve(x[:, train], self.sign[train], gram, target)
             decision = (x[:, test] @ w[..., None])[..., 0]
-            scores[:, f] = _accuracy((decision > 0).astype(int), d.codes[test])
-        return scores
+            predicted.append((decision > 0).astype(int))
+        return np.concatenate(predicted, axis=-1)
 
     def _solve(self, x, y, gram, target):
         """Exact minimisers for a batch: x (b, m, D), y (m,), gram = x^T x, target = x^T y."""
@@ -553,7 +580,7 @@ def _concatenated(index_arrays):
 def _permuted_lda_scores(
     x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
 ):
-    """_shrinkage_lda_accuracy for each sphere, permutation and fold: (P, b, F).
+    """The accuracy of _shrinkage_lda_predicted for each sphere, permutation and fold: (P, b, F).
 
     ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
     ``membership`` (C, n, P): 1 where sample i has class c under permutation p;
@@ -792,6 +819,31 @@ def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads
 
     Batches run on ``n_threads`` threads: numpy releases the GIL in the array work.
     """
+    return _by_batch(X, y, spheres, estimator, folds, "scores", len(folds), progress, n_threads)[0]
+
+
+def predict_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads=1):
+    """The classification measure's :class:`~snakelight.searchlight.measures.Predictions`
+    of ``estimator`` (one of the fast engine's estimators) for ``spheres``."""
+    n_tests = sum(len(test) for _, test in folds)
+    predicted, design = _by_batch(X, y, spheres, estimator, folds, "predictions", n_tests, progress, n_threads)
+    # Back to the folds' own order of test samples, from the design's.
+    position = np.empty_like(design.order)
+    position[design.order] = np.arange(design.order.size)
+    start = fold_starts(folds)
+    columns = np.concatenate(
+        [
+            first + np.searchsorted(ordered, position[test])
+            for first, (_, test), (_, ordered) in zip(start, folds, design.folds)
+        ]
+    )
+    truth = design.codes[np.concatenate([position[test] for _, test in folds])]
+    return Predictions(predicted[:, columns], truth, start, design.n_classes)
+
+
+def _by_batch(X, y, spheres, estimator, folds, method, width, progress, n_threads):
+    """The model's ``method`` ("scores" or "predictions") of every sphere, (n_spheres,
+    width), computed in batches on ``n_threads`` threads; and the FoldDesign."""
     _reuse_freed_memory()
     _, codes = np.unique(y, return_inverse=True)
     design = FoldDesign(codes, folds)
@@ -799,15 +851,16 @@ def score_spheres_fast(X, y, spheres, estimator, folds, progress=None, n_threads
     index = padded_spheres(spheres, pad=X.shape[1])
     size = model.batch_size(index.shape[1])
     batches = _slices(len(spheres), size)
-    scores = np.empty((len(spheres), len(folds)))
+    result = np.empty((len(spheres), width), dtype=np.float64 if method == "scores" else np.intp)
+    compute = getattr(model, method)
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         done = 0
-        for batch, batch_scores in zip(batches, pool.map(lambda b: model.scores(index[b]), batches)):
-            scores[batch] = batch_scores
+        for batch, batch_result in zip(batches, pool.map(lambda b: compute(index[b]), batches)):
+            result[batch] = batch_result
             done += batch.stop - batch.start
             if progress is not None:
                 progress(done, len(spheres))
-    return scores
+    return result, design
 
 
 # The scorers that batch permutations; the others score them one by one (svc: a Newton
