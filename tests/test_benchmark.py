@@ -99,3 +99,24 @@ def test_scale_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, cap
     assert len(re.findall(r"identical to nilearn on \d+\.\d% of spheres", out)) == 3
     assert len(re.findall(r"identical to scikit-learn's on (\d+) of \1 spheres$", out, re.M)) == 6
     assert len(re.findall(r"peak +\d+ MB$", out, re.M)) == 4
+
+
+def test_rsa_benchmark_runs_and_agrees_with_rsatoolbox(capsys):
+    """benchmarks/rsa.py --quick: every step timed against rsatoolbox with a ratio, the
+    results equal to rsatoolbox's on the spheres both computed."""
+    spec = importlib.util.spec_from_file_location("rsa_benchmark", REPO / "benchmarks" / "rsa.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    benchmark.main(["--quick"])
+    rows = re.findall(
+        r"^(\S.{25}) rsatoolbox .* ratio +([\d.]+) +largest difference ([\d.e+-]+)$", capsys.readouterr().out, re.M
+    )
+    assert [step.strip() for step, _, _ in rows] == [
+        "neighbourhoods",
+        "correlation RDMs",
+        "Spearman fits",
+        "correlation + Spearman",
+        "crossnobis univariate",
+        "crossnobis shrinkage_diag",
+    ]
+    assert all(float(ratio) > 0 and float(difference) < 1e-10 for _, ratio, difference in rows)
