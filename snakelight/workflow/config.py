@@ -5,6 +5,7 @@ the key and the offending value, so a typo stops the run before any job starts.
 """
 
 import copy
+import math
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import fast_unsupported, resolve_engine
-from snakelight.searchlight.outputs import inference_output, output_names, scorers
+from snakelight.searchlight.outputs import inference_output, output_names, outputs_spec, scorers
 from snakelight.searchlight.scorer_names import scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subject_labels, subjects
 
@@ -120,6 +121,8 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
                 f"{haxby_design.SUBJECTS[-1]}, not {outside[0]}"
             )
     _check_cross_classification(config)
+    if config["searchlight"]["measure"] == "rsa":
+        _check_rsa(config)
     for name, conditions in config["contrasts"].items():
         cross = config["cross_classification"].get(name)
         _check_scoring(config["searchlight"], name, len(set(cross["test"].values())) if cross else len(conditions))
@@ -184,6 +187,47 @@ def _check_cross_classification(config):
             raise ConfigError(
                 f"{key}: permutation inference does not yet permute a cross-classification's training and test "
                 "sets apart; set inference.permutations: 0"
+            )
+
+
+def _check_rsa(config):
+    """searchlight.measure rsa: models that name each contrast's conditions, a noise
+    normalisation only for crossnobis, and none of the classification-only keys."""
+    from snakelight.rsa.models import model_from_groups, model_from_tsv  # numba: only for rsa
+
+    rsa = config["rsa"]
+    if not rsa["models"]:
+        raise ConfigError("config key rsa.models: searchlight.measure rsa needs at least one model RDM")
+    if "rdms" in rsa["models"]:
+        raise ConfigError("config key rsa.models: 'rdms' names the RDM map (rsa.rdms); call the model otherwise")
+    if rsa["noise"] != "none" and rsa["distance"] != "crossnobis":
+        raise ConfigError(f"config key rsa.noise: {rsa['noise']} normalises crossnobis only; set rsa.distance: crossnobis")
+    if config["cross_classification"]:
+        raise ConfigError("config key cross_classification: classification only; searchlight.measure is rsa")
+    if config["searchlight"]["confusion"]:
+        raise ConfigError("config key searchlight.confusion: classification only; searchlight.measure is rsa")
+    for contrast, conditions in config["contrasts"].items():
+        if len(conditions) < 3:
+            raise ConfigError(
+                f"config key contrasts.{contrast}: an RDM fit needs 3 or more conditions (2 give one "
+                f"dissimilarity), got {', '.join(conditions)}"
+            )
+        for name, spec in rsa["models"].items():
+            key = f"config key rsa.models.{name}"
+            if isinstance(spec, str) and not Path(spec).is_file():
+                raise _not_found(f"rsa.models.{name}", spec)
+            try:
+                if isinstance(spec, str):
+                    model_from_tsv(spec, sorted(conditions), name)
+                else:
+                    model_from_groups(spec, sorted(conditions), name)
+            except (ValueError, KeyError) as error:
+                raise ConfigError(f"{key}: {error} (contrast {contrast!r})") from None
+        relabellings = math.factorial(len(conditions))
+        if config["inference"]["permutations"] >= relabellings:
+            raise ConfigError(
+                f"config key inference.permutations: the randomization test of contrast {contrast!r} relabels "
+                f"its {len(conditions)} conditions, which have {relabellings} orders; set it below {relabellings}"
             )
 
 
@@ -254,15 +298,16 @@ def _check_inference(config):
         )
     except InputError as error:
         raise ConfigError(str(error)) from None
-    scoring = config["searchlight"]["scoring"]
+    scoring = outputs_spec(config)
     names = output_names(scoring)
+    rsa = config["searchlight"]["measure"] == "rsa"
     if inference["output"] is not None and inference["output"] not in names:
         raise ConfigError(
-            f"config key inference.output: {inference['output']!r} is not an output of searchlight.scoring "
-            f"(it has {', '.join(names)})"
+            f"config key inference.output: {inference['output']!r} is not an output of "
+            f"{'rsa.models' if rsa else 'searchlight.scoring'} (it has {', '.join(names)})"
         )
     tested = inference_output(scoring, inference["output"])
-    if inference["permutations"] and chance_level(tested, 2) is None:
+    if inference["permutations"] and not rsa and chance_level(tested, 2) is None:
         key = "inference.output" if inference["output"] else "searchlight.scoring"
         raise ConfigError(
             f"config key {key}: permutation inference measures scores above chance, and "

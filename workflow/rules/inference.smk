@@ -76,6 +76,9 @@ rule null_chunk:
         cv=SEARCHLIGHT["cv"],
         scoring=TESTED_SCORER,
         engine=SEARCHLIGHT["engine"],
+        # searchlight.measure rsa: its settings, and the model whose null this is.
+        rsa=RSA,
+        model=TESTED,
     script:
         "../scripts/null_chunk.py"
 

@@ -5,6 +5,8 @@ INFERENCE = config["inference"]
 # What the permutation files of a subject's contrast depend on (rules permutations and
 # permutation_block).
 PERMUTATION_SETTINGS = {key: INFERENCE[key] for key in ("permute", "seed")}
+# searchlight.measure rsa permutes the conditions of the model RDM instead of the samples' labels.
+PERMUTATION_SETTINGS["rsa"] = bool(RSA)
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every
 # block already scored and run only the new ones.

@@ -1,0 +1,157 @@
+"""RSA through the workflow (searchlight.measure: rsa): config errors, the relabellings
+file, and Snakemake runs on generated data with a planted geometry (marker ``workflow``)."""
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from snakelight.io import read_json, read_masked_samples, read_samples_table
+from snakelight.rsa import evaluate_models_searchlight, get_searchlight_RDMs
+from snakelight.rsa.job import read_relabellings, write_relabellings
+from snakelight.rsa.models import model_from_groups
+from snakelight.rsa.synthetic import ANIMACY, SHAPE
+from snakelight.searchlight.spheres import process_seeds, sphere_members
+from snakelight.workflow.config import ConfigError, validate_config
+
+from .conftest import REPO, SCHEMA, TINY_CONFIG, job_counts, run_snakemake, write_config
+
+CATEGORIES = ["face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"]
+MODELS = {"animacy": ANIMACY, "shape": SHAPE}
+
+
+def rsa_config(rsa=None, inference=None, group=None, subjects=(2,), n_runs=4):
+    """The tiny config over its whole generated volume, the 8 categories, the planted geometry."""
+    dataset = TINY_CONFIG["dataset"]
+    return {
+        **TINY_CONFIG,
+        "dataset": {**dataset, "synthetic": {**dataset["synthetic"], "n_runs": n_runs, "geometry": "rsa"}},
+        "subjects": list(subjects),
+        "contrasts": {"categories": CATEGORIES},
+        "process_mask": {},
+        "searchlight": {**TINY_CONFIG["searchlight"], "measure": "rsa", "n_chunks": 2},
+        "rsa": {"models": MODELS, **(rsa or {})},
+        "inference": inference or {"permutations": 0},
+        "group": group or {"methods": []},
+        "figures": {"cut_coords": [-2], "searchlight_vmin": 0, "searchlight_threshold": 0.1},
+    }
+
+
+# Configuration
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"rsa": {"models": {}}}, "config key rsa.models: searchlight.measure rsa needs at least one model"),
+        (
+            {"rsa": {"models": {"animacy": {"animate": ["face", "cat"], "inanimate": ["house"]}}}},
+            "config key rsa.models.animacy: model 'animacy': groups must cover the conditions",
+        ),
+        (
+            {"rsa": {"models": {"animacy": {"animate": ["face", "dog"], "inanimate": CATEGORIES[1:]}}}},
+            "unknown ['dog']",
+        ),
+        ({"rsa": {"models": {"model": "missing.tsv"}}}, "config key rsa.models.model: file not found: 'missing.tsv'"),
+        ({"rsa": {"models": MODELS, "noise": "univariate"}}, "config key rsa.noise: univariate normalises crossnobis"),
+        ({"rsa": {"models": MODELS, "evaluation": "cosine"}}, "config key rsa.evaluation"),
+        ({"contrasts": {"two": ["face", "house"]}}, "config key contrasts.two: an RDM fit needs 3 or more conditions"),
+        ({"inference": {"permutations": 30}, "contrasts": {"c": ["face", "house", "cat", "shoe"]}}, "below 24"),
+        ({"inference": {"output": "size"}}, "config key inference.output: 'size' is not an output of rsa.models"),
+    ],
+)
+def test_bad_rsa_configs_are_refused_when_the_config_is_read(change, expected):
+    config = {**rsa_config(), **change}
+    if "contrasts" in change and "rsa" not in change:
+        conditions = next(iter(change["contrasts"].values()))
+        config["rsa"] = {"models": {"one": {"a": conditions[:1], "b": conditions[1:]}}}
+    with pytest.raises(ConfigError, match=None) as error:
+        validate_config(config, SCHEMA)
+    assert expected in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_model_tsv_naming_the_conditions_is_accepted(tmp_path):
+    matrix = np.abs(np.subtract.outer(np.arange(8.0), np.arange(8.0)))
+    pd.DataFrame(matrix, index=CATEGORIES, columns=CATEGORIES).to_csv(tmp_path / "order.tsv", sep="\t")
+    config = validate_config(rsa_config(rsa={"models": {"order": str(tmp_path / "order.tsv")}}), SCHEMA)
+    assert config["rsa"]["evaluation"] == "spearman"
+    pd.DataFrame(matrix[:7, :7], index=CATEGORIES[:7], columns=CATEGORIES[:7]).to_csv(tmp_path / "seven.tsv", sep="\t")
+    with pytest.raises(ConfigError, match=r"rsa.models.seven: model RDM 'seven' lacks conditions \['shoe'\]"):
+        validate_config(rsa_config(rsa={"models": {"seven": str(tmp_path / "seven.tsv")}}), SCHEMA)
+
+
+def test_relabellings_round_trip_and_depend_on_seed_and_k_alone(tmp_path):
+    write_relabellings(tmp_path / "all.tsv", np.repeat(CATEGORIES, 3), seed=4, n_permutations=6)
+    write_relabellings(tmp_path / "block.tsv", CATEGORIES, seed=4, n_permutations=2, first=5)
+    every = read_relabellings(tmp_path / "all.tsv", CATEGORIES)
+    assert every.shape == (6, 8)
+    assert np.array_equal(np.sort(every, axis=1), np.tile(np.arange(8), (6, 1)))
+    assert np.array_equal(read_relabellings(tmp_path / "block.tsv", CATEGORIES, first=5), every[4:])
+    with pytest.raises(Exception, match="not the condition relabellings"):
+        read_relabellings(tmp_path / "block.tsv", CATEGORIES, first=1)
+
+
+# Snakemake runs
+
+
+def region_means(fit_map, truth):
+    """The map's mean in region 1, region 2 and outside both."""
+    return [fit_map[truth == 1].mean(), fit_map[truth == 2].mean(), fit_map[truth == 0].mean()]
+
+
+@pytest.fixture(scope="module")
+def rsa_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("rsa")
+    config = rsa_config(rsa={"rdms": True})
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    counts = job_counts(result.stdout)
+    assert (counts["searchlight_chunk"], counts["merge"]) == (2, 1)
+    return workdir
+
+
+@pytest.mark.workflow
+def test_workflow_finds_each_model_in_its_region(rsa_run):
+    out = rsa_run / "results/config/sub-02/categories"
+    truth = nib.load(rsa_run / "results/config/synthetic/haxby2001/subj2/truth.nii.gz").get_fdata()
+    animacy = nib.load(out / "searchlight.nii.gz").get_fdata()
+    shape = nib.load(out / "searchlight_shape.nii.gz").get_fdata()
+    in_animacy, in_shape, outside = region_means(animacy, truth)
+    assert in_animacy > 0.3 and in_animacy > in_shape + 0.2 and in_animacy > outside + 0.2
+    in_animacy, in_shape, outside = region_means(shape, truth)
+    assert in_shape > 0.3 and in_shape > in_animacy + 0.2 and in_shape > outside + 0.2
+    assert abs(outside) < 0.1
+    sidecar = read_json(out / "searchlight.json")
+    assert sidecar["conditions"] == sorted(CATEGORIES)
+    assert sidecar["config"]["rsa"]["models"] == MODELS
+
+
+@pytest.mark.workflow
+def test_workflow_maps_equal_the_python_entry_on_the_same_spheres(rsa_run):
+    """The merged fit maps and RDMs equal snakelight.rsa's rsatoolbox-like functions (which
+    tests/test_rsa.py compares with rsatoolbox) on the spheres the workflow builds."""
+    subject = rsa_run / "results/config/sub-02"
+    table = read_samples_table(subject / "categories/samples.tsv")
+    X = read_masked_samples(subject / "categories/masked_samples.npy")
+    mask_img = nib.load(read_json(subject / "dataset.json")["mask"])
+    process_mask = np.asarray(nib.load(subject / "process_mask.nii.gz").dataobj) > 0
+    seeds = process_seeds(process_mask)
+    spheres = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, seeds, 5.6)
+    rdms = get_searchlight_RDMs(X, np.arange(len(spheres)), spheres, table["label"].to_numpy())
+    conditions = rdms.conditions
+    models = [model_from_groups(MODELS[name], conditions, name) for name in ("animacy", "shape")]
+    fits = evaluate_models_searchlight(rdms, models, method="spearman")
+    for k, name in enumerate(["searchlight", "searchlight_shape"]):
+        written = nib.load(subject / f"categories/{name}.nii.gz").get_fdata()[tuple(seeds.T)]
+        np.testing.assert_allclose(written, fits[:, k], rtol=0, atol=1e-12)
+    written_rdms = nib.load(subject / "categories/searchlight_rdms.nii.gz").get_fdata()[tuple(seeds.T)]
+    assert written_rdms.shape == (len(seeds), 28)
+    np.testing.assert_allclose(written_rdms, rdms.dissimilarities, rtol=0, atol=1e-12)
+
+
+@pytest.mark.workflow
+def test_config_rsa_yaml_is_valid_and_names_the_planted_models():
+    config = validate_config(yaml.safe_load((REPO / "config/rsa.yaml").read_text()), SCHEMA)
+    assert config["rsa"]["models"] == MODELS
+    assert config["dataset"]["synthetic"]["geometry"] == "rsa"
