@@ -78,7 +78,7 @@ def test_a_model_tsv_naming_the_conditions_is_accepted(tmp_path):
     config = validate_config(rsa_config(rsa={"models": {"order": str(tmp_path / "order.tsv")}}), SCHEMA)
     assert config["rsa"]["evaluation"] == "spearman"
     pd.DataFrame(matrix[:7, :7], index=CATEGORIES[:7], columns=CATEGORIES[:7]).to_csv(tmp_path / "seven.tsv", sep="\t")
-    with pytest.raises(ConfigError, match=r"rsa.models.seven: model RDM 'seven' lacks conditions \['shoe'\]"):
+    with pytest.raises(ConfigError, match=r"rsa.models.seven: model RDM 'seven' lacks conditions \['scrambledpix'\]"):
         validate_config(rsa_config(rsa={"models": {"seven": str(tmp_path / "seven.tsv")}}), SCHEMA)
 
 

@@ -47,10 +47,10 @@ def run_rsa_chunk(inputs, *, chunk, n_chunks, radius, cv, rsa, output):
 
 
 def write_relabellings(path, conditions, seed, n_permutations, first=1):
-    """The randomization test's relabellings first .. first + n_permutations - 1 as a TSV:
-    one row per condition (sorted), column ``perm_k`` the condition whose model-RDM row and
+    """The randomization test's relabellings first .. first + n_permutations - 1 of the
+    distinct ``conditions`` (e.g. the samples' labels) as a TSV: one row per condition (sorted), column ``perm_k`` the condition whose model-RDM row and
     column it takes under permutation k, drawn from (seed, k) alone."""
-    conditions = np.sort(np.asarray(conditions).astype(str))
+    conditions = np.unique(np.asarray(conditions).astype(str))
     block = [np.random.default_rng([seed, k]).permutation(len(conditions)) for k in range(first, first + n_permutations)]
     table = pd.DataFrame(np.stack([conditions[p] for p in block], axis=1), columns=column_names(n_permutations, first))
     with atomic_path(path) as tmp:
@@ -62,7 +62,7 @@ def read_relabellings(path, conditions, first=1):
     """(P, C) relabellings of the sorted ``conditions`` from :func:`write_relabellings`'s
     file, checked, else InputError."""
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    conditions = np.sort(np.asarray(conditions).astype(str))
+    conditions = np.unique(np.asarray(conditions).astype(str))
     columns = [c for c in table.columns if c.startswith(COLUMN_PREFIX)]
     if list(table.get("condition", [])) != list(conditions) or columns != column_names(len(columns), first):
         raise InputError(
