@@ -10,7 +10,7 @@ import yaml
 from snakelight.io import read_json, read_masked_samples, read_samples_table
 from snakelight.rsa import evaluate_models_searchlight, get_searchlight_RDMs
 from snakelight.rsa.job import read_relabellings, write_relabellings
-from snakelight.rsa.models import model_from_groups
+from snakelight.rsa.models import model_from_groups, permuted_models
 from snakelight.rsa.synthetic import ANIMACY, SHAPE
 from snakelight.searchlight.spheres import process_seeds, sphere_members
 from snakelight.workflow.config import ConfigError, validate_config
@@ -155,3 +155,63 @@ def test_config_rsa_yaml_is_valid_and_names_the_planted_models():
     config = validate_config(yaml.safe_load((REPO / "config/rsa.yaml").read_text()), SCHEMA)
     assert config["rsa"]["models"] == MODELS
     assert config["dataset"]["synthetic"]["geometry"] == "rsa"
+
+
+def sphere_rdm(subject, seed):
+    """The correlation RDM of the sphere at voxel ``seed`` of a subject's categories."""
+    table = read_samples_table(subject / "categories/samples.tsv")
+    X = read_masked_samples(subject / "categories/masked_samples.npy")
+    mask_img = nib.load(read_json(subject / "dataset.json")["mask"])
+    sphere = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, np.array([seed]), 5.6)
+    return get_searchlight_RDMs(X, np.arange(1), sphere, table["label"].to_numpy())
+
+
+@pytest.fixture(scope="module")
+def rsa_group(tmp_path_factory):
+    """Five subjects, each's randomization test (19 relabellings, one chunk), and the
+    group's sign-flip and prevalence tests of the animacy fit maps."""
+    workdir = tmp_path_factory.mktemp("rsa_group")
+    config = rsa_config(
+        inference={"permutations": 19, "permutations_per_job": 19, "alpha": 0.05},
+        group={"methods": ["signflip", "prevalence"], "prevalence": {"permutations": 2000}},
+        subjects=range(1, 6),
+    )
+    config["searchlight"]["n_chunks"] = 1
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config), timeout=1500)
+    counts = job_counts(result.stdout)
+    assert (counts["null_chunk"], counts["group_signflip"], counts["group_prevalence"]) == (5, 1, 1)
+    return workdir / "results/config"
+
+
+@pytest.mark.workflow
+def test_randomization_test_relabels_the_models_conditions(rsa_group):
+    subject = rsa_group / "sub-01/categories"
+    relabellings = read_relabellings(subject / "permutations.tsv", CATEGORIES)
+    assert relabellings.shape == (19, 8)
+    truth = nib.load(rsa_group / "synthetic/haxby2001/subj1/truth.nii.gz").get_fdata()
+    observed = nib.load(subject / "searchlight.nii.gz").get_fdata()
+    null = nib.load(subject / "searchlight_null.nii.gz").get_fdata()
+    assert null.shape[3] == 19
+    # The null fits of a sphere are the Spearman fits of its RDM with the animacy model's
+    # conditions relabelled (snakelight.rsa.models.permuted_models, tested in test_rsa.py).
+    seed = np.argwhere(truth == 1)[0]
+    rdm = sphere_rdm(rsa_group / "sub-01", seed)
+    model = model_from_groups(ANIMACY, rdm.conditions)
+    expected = evaluate_models_searchlight(rdm, list(permuted_models(model, relabellings)), method="spearman")
+    np.testing.assert_allclose(null[tuple(seed)], expected[0], rtol=0, atol=1e-12)
+    seed = tuple(seed)
+    # No relabelling fits the planted region's RDMs better than the true model (one that
+    # swaps conditions within a group is the same model: 1 in 28 of them for animacy).
+    assert observed[seed] >= null[seed].max()
+    # p_FWE <= 0.1, at most one of the 19 null maxima as high, inside the region; none far off.
+    significant = nib.load(subject / "searchlight_logp_fwe.nii.gz").get_fdata() >= -np.log10(0.1) - 1e-9
+    assert significant[truth == 1].mean() > 0.5 and significant[truth == 0].mean() < 0.1
+
+
+@pytest.mark.workflow
+def test_group_signflip_finds_the_animacy_region(rsa_group):
+    truth = nib.load(rsa_group / "synthetic/haxby2001/subj1/truth.nii.gz").get_fdata()
+    logp = nib.load(rsa_group / "group/categories/signflip/logp_max_t.nii.gz").get_fdata()
+    significant = logp > -np.log10(0.05)
+    assert significant[truth == 1].mean() > 0.5 and significant[truth == 0].mean() < 0.05
+    assert (rsa_group / "group/categories/prevalence/logp_prevalence_fwe.nii.gz").exists()
