@@ -151,6 +151,21 @@ def test_workflow_maps_equal_the_python_entry_on_the_same_spheres(rsa_run):
 
 
 @pytest.mark.workflow
+def test_report_shows_the_peak_spheres_rdm_beside_the_models(rsa_run):
+    subject = rsa_run / "results/config/sub-02"
+    truth = nib.load(rsa_run / "results/config/synthetic/haxby2001/subj2/truth.nii.gz").get_fdata()
+    animacy = nib.load(subject / "categories/searchlight.nii.gz").get_fdata()
+    peak = np.unravel_index(np.argmax(animacy), animacy.shape)
+    assert truth[peak] == 1
+    written = pd.read_csv(subject / "categories/rsa_peak.tsv", sep="\t", index_col=0)
+    rdm = sphere_rdm(subject, np.array(peak))
+    assert list(written.columns) == list(rdm.conditions) == sorted(CATEGORIES)
+    rows, cols = np.triu_indices(8, 1)
+    np.testing.assert_allclose(written.to_numpy()[rows, cols], rdm.dissimilarities[0], rtol=0, atol=1e-12)
+    assert (subject / "categories/rsa_rdms.png").stat().st_size > 0
+
+
+@pytest.mark.workflow
 def test_config_rsa_yaml_is_valid_and_names_the_planted_models():
     config = validate_config(yaml.safe_load((REPO / "config/rsa.yaml").read_text()), SCHEMA)
     assert config["rsa"]["models"] == MODELS

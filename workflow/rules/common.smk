@@ -102,6 +102,7 @@ SUBJECT_OUTPUTS = [
     *(file(name, SPEC) for name in output_names(SPEC) for file in (map_file, folds_file)),
     *(CONFUSION_FILES if config["searchlight"]["confusion"] else ()),
     *(RDMS_FILES if RSA and RSA["rdms"] else ()),
+    *(("rsa_peak.tsv", "rsa_rdms.png") if RSA else ()),
     "fscores.nii.gz",
     "searchlight.png",
     "fscores.png",
