@@ -21,6 +21,8 @@ def draw_rdms(peak, path, *, model_label, voxel_to_mm):
         ax.set_yticks(ticks, matrix.index, fontsize=7)
         figure.colorbar(image, ax=ax, shrink=0.7)
     xyz = voxel_to_mm[:3, :3] @ peak.ijk + voxel_to_mm[:3, 3]
-    figure.suptitle(f"RDM at the {model_label} map's peak ({', '.join(f'{v:.0f}' for v in xyz)} mm), fit {peak.fit:.2f}")
+    figure.suptitle(
+        f"RDM at the {model_label} map's peak ({', '.join(f'{v:.0f}' for v in xyz)} mm), fit {peak.fit:.2f}"
+    )
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -6,6 +6,7 @@ files, merge, null maps and inference.
 """
 
 import logging
+import math
 
 import numpy as np
 import pandas as pd
@@ -34,12 +35,16 @@ def run_rsa_chunk(inputs, *, chunk, n_chunks, radius, cv, rsa, output):
     and with ``rsa.rdms`` the RDMs (spheres, pairs)."""
     problem, labels, runs = _loaded(inputs, chunk, n_chunks, radius, cv)
     rsa_settings = settings(rsa)
-    log.info("rsa: %s RDMs, noise %s, %s fits of %s", rsa["distance"], rsa["noise"], rsa["evaluation"], list(rsa["models"]))
+    log.info(
+        "rsa: %s RDMs, noise %s, %s fits of %s", rsa["distance"], rsa["noise"], rsa["evaluation"], list(rsa["models"])
+    )
     if problem.spheres:
         found = rsa_measure(problem.X, labels, runs, problem.spheres, rsa["models"], rsa_settings)
     else:  # an empty chunk (more chunks than seeds)
         n_pairs = len(np.unique(labels)) * (len(np.unique(labels)) - 1) // 2
-        found = {name: np.empty(0) for name in rsa["models"]} | ({"rdms": np.empty((0, n_pairs))} if rsa["rdms"] else {})
+        found = {name: np.empty(0) for name in rsa["models"]} | (
+            {"rdms": np.empty((0, n_pairs))} if rsa["rdms"] else {}
+        )
     # A fit is one value per sphere: one "fold" in the merge's terms.
     outputs = {name: values if name == "rdms" else values[:, None] for name, values in found.items()}
     write_chunk(output, problem.positions, outputs)
@@ -48,11 +53,16 @@ def run_rsa_chunk(inputs, *, chunk, n_chunks, radius, cv, rsa, output):
 
 def write_relabellings(path, conditions, seed, n_permutations, first=1):
     """The randomization test's relabellings first .. first + n_permutations - 1 of the
-    distinct ``conditions`` (e.g. the samples' labels) as a TSV: one row per condition (sorted), column ``perm_k`` the condition whose model-RDM row and
-    column it takes under permutation k, drawn from (seed, k) alone."""
+    distinct ``conditions`` (e.g. the samples' labels) as a TSV: one row per condition
+    (sorted), column ``perm_k`` the condition whose model-RDM row and column it takes under
+    permutation k, drawn from (seed, k) alone."""
     conditions = np.unique(np.asarray(conditions).astype(str))
-    block = [np.random.default_rng([seed, k]).permutation(len(conditions)) for k in range(first, first + n_permutations)]
-    table = pd.DataFrame(np.stack([conditions[p] for p in block], axis=1), columns=column_names(n_permutations, first))
+    last = first + n_permutations - 1
+    if math.factorial(len(conditions)) <= last:
+        raise InputError(f"{len(conditions)} conditions have fewer than {last + 1} orders; ask for fewer relabellings")
+    # snakelight.rsa.models' draws (random, as the config allows fewer than C! of them).
+    block = models.condition_permutations(len(conditions), last, seed)[first - 1 :]
+    table = pd.DataFrame(conditions[block].T, columns=column_names(n_permutations, first))
     with atomic_path(path) as tmp:
         table.insert(0, "condition", conditions)
         table.to_csv(tmp, sep="\t", index=False)

@@ -201,7 +201,9 @@ def _check_rsa(config):
     if "rdms" in rsa["models"]:
         raise ConfigError("config key rsa.models: 'rdms' names the RDM map (rsa.rdms); call the model otherwise")
     if rsa["noise"] != "none" and rsa["distance"] != "crossnobis":
-        raise ConfigError(f"config key rsa.noise: {rsa['noise']} normalises crossnobis only; set rsa.distance: crossnobis")
+        raise ConfigError(
+            f"config key rsa.noise: {rsa['noise']} normalises crossnobis only; set rsa.distance: crossnobis"
+        )
     if config["cross_classification"]:
         raise ConfigError("config key cross_classification: classification only; searchlight.measure is rsa")
     if config["searchlight"]["confusion"]:
