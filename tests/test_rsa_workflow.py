@@ -232,3 +232,23 @@ def test_group_signflip_finds_the_animacy_region(rsa_group):
     significant = logp > -np.log10(0.05)
     assert significant[truth == 1].mean() > 0.5 and significant[truth == 0].mean() < 0.05
     assert (rsa_group / "group/categories/prevalence/logp_prevalence_fwe.nii.gz").exists()
+
+
+@pytest.mark.workflow
+def test_haxby_source_offline_finds_the_models(tmp_path):
+    """The haxby source reading a dataset laid out as nilearn's fetch_haxby leaves it (the
+    planted geometry written there), nothing downloaded."""
+    from snakelight.data import synthetic
+
+    haxby = tmp_path / "nilearn_data" / "haxby2001"
+    shape, voxel_size = TINY_CONFIG["dataset"]["synthetic"]["shape"], (3.5, 3.75, 3.75)
+    synthetic.write_mask(haxby, shape, voxel_size)
+    synthetic.write_subject(haxby, 2, n_runs=4, effect_size=1.5, seed=0, geometry="rsa")
+    config = rsa_config()
+    config["dataset"] = {"source": "haxby", "data_dir": str(tmp_path / "nilearn_data")}
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    truth = nib.load(haxby / "subj2/truth.nii.gz").get_fdata()
+    out = tmp_path / "results/config/sub-02/categories"
+    animacy, shape_fit = (nib.load(out / f"{name}.nii.gz").get_fdata() for name in ("searchlight", "searchlight_shape"))
+    assert region_means(animacy, truth)[0] > region_means(animacy, truth)[2] + 0.2
+    assert region_means(shape_fit, truth)[1] > region_means(shape_fit, truth)[2] + 0.2
