@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from snakelight.io import read_json, read_masked_samples, read_samples_table
+from snakelight.io import read_json, read_labels, read_masked_samples, read_samples_table
 from snakelight.rsa import evaluate_models_searchlight, get_searchlight_RDMs
 from snakelight.rsa.job import read_relabellings, write_relabellings
 from snakelight.rsa.models import model_from_groups, permuted_models
@@ -235,9 +235,11 @@ def test_group_signflip_finds_the_animacy_region(rsa_group):
 
 
 @pytest.mark.workflow
-def test_haxby_source_offline_finds_the_models(tmp_path):
+@pytest.mark.parametrize("source", ["haxby", "table"])
+def test_haxby_and_table_sources_find_the_models(tmp_path, source):
     """The haxby source reading a dataset laid out as nilearn's fetch_haxby leaves it (the
-    planted geometry written there), nothing downloaded."""
+    planted geometry written there; nothing downloaded), and the table source reading the
+    same subject's BOLD image, labels and mask from a subjects table."""
     from snakelight.data import synthetic
 
     haxby = tmp_path / "nilearn_data" / "haxby2001"
@@ -245,7 +247,15 @@ def test_haxby_source_offline_finds_the_models(tmp_path):
     synthetic.write_mask(haxby, shape, voxel_size)
     synthetic.write_subject(haxby, 2, n_runs=4, effect_size=1.5, seed=0, geometry="rsa")
     config = rsa_config()
-    config["dataset"] = {"source": "haxby", "data_dir": str(tmp_path / "nilearn_data")}
+    if source == "haxby":
+        config["dataset"] = {"source": "haxby", "data_dir": str(tmp_path / "nilearn_data")}
+    else:
+        read_labels(haxby / "subj2/labels.txt").to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+        files = {"bold": haxby / "subj2/bold.nii.gz", "labels": tmp_path / "labels.tsv", "mask": haxby / "mask.nii.gz"}
+        row = {"subject": 2, **{column: str(path) for column, path in files.items()}}
+        pd.DataFrame([row]).to_csv(tmp_path / "subjects.tsv", sep="\t", index=False)
+        config["dataset"] = {"source": "table", "subjects_table": str(tmp_path / "subjects.tsv")}
+        del config["subjects"]
     run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
     truth = nib.load(haxby / "subj2/truth.nii.gz").get_fdata()
     out = tmp_path / "results/config/sub-02/categories"
