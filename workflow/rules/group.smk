@@ -3,7 +3,7 @@
 # common.smk).
 rule group_stelzer:
     input:
-        maps=each_subject("{contrast}/" + TESTED_MAP),
+        maps=each_subject(f"{{contrast}}/{TESTED_MAP}"),
         process_masks=each_subject("process_mask.nii.gz"),
         null_maps=each_subject("{contrast}/searchlight_null.nii.gz"),
     output:
@@ -35,7 +35,7 @@ use rule group_stelzer as group_prevalence with:
 
 use rule group_stelzer as group_signflip with:
     input:
-        maps=each_subject("{contrast}/" + TESTED_MAP),
+        maps=each_subject(f"{{contrast}}/{TESTED_MAP}"),
         process_masks=each_subject("process_mask.nii.gz"),
     output:
         **group_method_outputs("signflip"),
