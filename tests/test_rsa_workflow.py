@@ -57,7 +57,7 @@ def rsa_config(rsa=None, inference=None, group=None, subjects=(2,), n_runs=4):
         ({"rsa": {"models": MODELS, "noise": "univariate"}}, "config key rsa.noise: univariate normalises crossnobis"),
         ({"rsa": {"models": MODELS, "evaluation": "cosine"}}, "config key rsa.evaluation"),
         ({"contrasts": {"two": ["face", "house"]}}, "config key contrasts.two: an RDM fit needs 3 or more conditions"),
-        ({"inference": {"permutations": 30}, "contrasts": {"c": ["face", "house", "cat", "shoe"]}}, "below 24"),
+        ({"inference": {"permutations": 24}, "contrasts": {"c": ["face", "house", "cat", "shoe"]}}, "below 24 (23:"),
         ({"inference": {"output": "size"}}, "config key inference.output: 'size' is not an output of rsa.models"),
     ],
 )
@@ -91,6 +91,22 @@ def test_relabellings_round_trip_and_depend_on_seed_and_k_alone(tmp_path):
     assert np.array_equal(read_relabellings(tmp_path / "block.tsv", CATEGORIES, first=5), every[4:])
     with pytest.raises(Exception, match="not the condition relabellings"):
         read_relabellings(tmp_path / "block.tsv", CATEGORIES, first=1)
+
+
+def test_exhaustive_relabellings_are_every_order_but_the_identity(tmp_path):
+    conditions = ["a", "b", "c", "d"]
+    write_relabellings(tmp_path / "all.tsv", conditions, seed=0, n_permutations=23, exhaustive=True)
+    write_relabellings(tmp_path / "block.tsv", conditions, seed=0, n_permutations=5, first=11, exhaustive=True)
+    every = read_relabellings(tmp_path / "all.tsv", conditions)
+    orders = {tuple(order) for order in every}
+    assert len(orders) == 23 and (0, 1, 2, 3) not in orders
+    assert np.array_equal(read_relabellings(tmp_path / "block.tsv", conditions, first=11), every[10:15])
+    with pytest.raises(Exception, match="4 conditions have 24 orders"):
+        write_relabellings(tmp_path / "more.tsv", conditions, seed=0, n_permutations=24)
+    config = rsa_config(inference={"permutations": 23})
+    config["contrasts"] = {"c": ["face", "house", "cat", "shoe"]}
+    config["rsa"] = {"models": {"one": {"a": ["face", "cat"], "b": ["house", "shoe"]}}}
+    assert validate_config(config, SCHEMA)["inference"]["permutations"] == 23
 
 
 # Snakemake runs

@@ -5,6 +5,7 @@ them. The chunk's spheres and samples are the classification chunk's
 files, merge, null maps and inference.
 """
 
+import itertools
 import logging
 import math
 
@@ -51,17 +52,20 @@ def run_rsa_chunk(inputs, *, chunk, n_chunks, radius, cv, rsa, output):
     return outputs
 
 
-def write_relabellings(path, conditions, seed, n_permutations, first=1):
+def write_relabellings(path, conditions, seed, n_permutations, first=1, exhaustive=False):
     """The randomization test's relabellings first .. first + n_permutations - 1 of the
     distinct ``conditions`` (e.g. the samples' labels) as a TSV: one row per condition
     (sorted), column ``perm_k`` the condition whose model-RDM row and column it takes under
-    permutation k, drawn from (seed, k) alone."""
+    permutation k, drawn from (seed, k) alone; ``exhaustive``: permutation k is the k-th
+    of the C! - 1 orders other than the identity, in itertools.permutations' order."""
     conditions = np.unique(np.asarray(conditions).astype(str))
-    last = first + n_permutations - 1
-    if math.factorial(len(conditions)) <= last:
-        raise InputError(f"{len(conditions)} conditions have fewer than {last + 1} orders; ask for fewer relabellings")
-    # snakelight.rsa.models' draws (random, as the config allows fewer than C! of them).
-    block = models.condition_permutations(len(conditions), last, seed)[first - 1 :]
+    last, orders = first + n_permutations - 1, math.factorial(len(conditions))
+    if orders <= last:
+        raise InputError(f"{len(conditions)} conditions have {orders} orders; ask for fewer than {orders} relabellings")
+    if exhaustive:
+        block = np.array(list(itertools.permutations(range(len(conditions))))[first : last + 1], dtype=np.intp)
+    else:  # snakelight.rsa.models' random draws
+        block = models.condition_permutations(len(conditions), last, seed)[first - 1 :]
     table = pd.DataFrame(conditions[block].T, columns=column_names(n_permutations, first))
     with atomic_path(path) as tmp:
         table.insert(0, "condition", conditions)

@@ -225,11 +225,12 @@ def _check_rsa(config):
                     model_from_groups(spec, sorted(conditions), name)
             except (ValueError, KeyError) as error:
                 raise ConfigError(f"{key}: {error} (contrast {contrast!r})") from None
-        relabellings = math.factorial(len(conditions))
-        if config["inference"]["permutations"] >= relabellings:
+        orders = math.factorial(len(conditions))
+        if config["inference"]["permutations"] >= orders:
             raise ConfigError(
                 f"config key inference.permutations: the randomization test of contrast {contrast!r} relabels "
-                f"its {len(conditions)} conditions, which have {relabellings} orders; set it below {relabellings}"
+                f"its {len(conditions)} conditions, which have {orders} orders; set it below {orders} "
+                f"({orders - 1}: every other order, an exact test)"
             )
 
 

@@ -1,4 +1,6 @@
 # The inference rules' settings, paths and resources (rules in inference.smk).
+import math
+
 from snakelight.inference.permutations import PERMUTED, permutation_blocks
 
 INFERENCE = config["inference"]
@@ -7,6 +9,10 @@ INFERENCE = config["inference"]
 PERMUTATION_SETTINGS = {key: INFERENCE[key] for key in ("permute", "seed")}
 # searchlight.measure rsa permutes the conditions of the model RDM instead of the samples' labels.
 PERMUTATION_SETTINGS["rsa"] = bool(RSA)
+# rsa: inference.permutations = C! - 1 enumerates every relabelling but the identity.
+PERMUTATION_SETTINGS["exhaustive"] = (
+    lambda wc: bool(RSA) and INFERENCE["permutations"] == math.factorial(len(config["contrasts"][wc.contrast])) - 1
+)
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every
 # block already scored and run only the new ones.

@@ -16,6 +16,7 @@ if snakemake.params.rsa:
         seed=snakemake.params.seed,
         n_permutations=snakemake.params.n_permutations,
         first=snakemake.params.first,
+        exhaustive=snakemake.params.exhaustive,
     )
 else:
     # Single volumes of label blocks are not exchangeable: permute: samples is refused on them.
