@@ -174,6 +174,8 @@ def test_permutations_exhaustive_when_few():
     drawn = models.condition_permutations(8, 50, seed=3)
     assert drawn.shape == (50, 8)
     np.testing.assert_array_equal(models.condition_permutations(8, 20, seed=3), drawn[:20])
+    np.testing.assert_array_equal(models.condition_permutations(8, 50, seed=3, block=(10, 30)), drawn[10:30])
+    np.testing.assert_array_equal(models.condition_permutations(4, 100, block=(5, 12)), perms[5:12])
 
 
 def test_null_fits_equal_fits_of_relabelled_models():

@@ -77,13 +77,14 @@ def rsa_measure(X, labels, runs, spheres, model_specs, settings=DEFAULT):
     return outputs
 
 
-def rsa_null(X, labels, runs, spheres, model_specs, model, n_permutations, seed=0, settings=DEFAULT):
+def rsa_null(X, labels, runs, spheres, model_specs, model, n_permutations, seed=0, settings=DEFAULT, block=None):
     """The randomization test's null of model ``model``: its fits with the conditions
-    relabelled (all C! relabellings when there are at most ``n_permutations``)."""
+    relabelled (all C! relabellings when there are at most ``n_permutations``; ``block``
+    (first, stop): only those permutations, a null-map job's share)."""
     conditions, rdms = data_rdms(X, labels, runs, spheres, settings)
     names, vectors = model_vectors(model_specs, conditions)
     if model not in names:
         raise ValueError(f"rsa null: model {model!r} is not one of {names}")
-    permutations = models.condition_permutations(len(conditions), n_permutations, seed)
+    permutations = models.condition_permutations(len(conditions), n_permutations, seed, block)
     fits = models.null_fits(rdms, vectors, settings.fit, permutations, names.index(model))
     return NullFits(permutations, fits)

@@ -167,16 +167,17 @@ def fit(data, models, method):
     raise ValueError(f"rsa fit must be one of {', '.join(FITS)}, got {method!r}")
 
 
-def condition_permutations(n_conditions, n_permutations, seed=0):
+def condition_permutations(n_conditions, n_permutations, seed=0, block=None):
     """(P, C) relabellings of the conditions: all C! (the identity first) when there are at
     most ``n_permutations`` of them, else ``n_permutations`` random ones, permutation k
-    drawn from the generator [seed, k] alone (asking for more keeps the first ones)."""
+    drawn from the generator [seed, k] alone (asking for more keeps the first ones).
+    ``block`` (first, stop) keeps rows first..stop-1 only: a null-map job's share."""
+    first, stop = block or (0, min(n_permutations, math.factorial(n_conditions)))
     if math.factorial(n_conditions) <= n_permutations:
-        return np.array(list(itertools.permutations(range(n_conditions))), dtype=np.intp)
-    return np.array(
-        [np.random.default_rng([seed, k]).permutation(n_conditions) for k in range(1, n_permutations + 1)],
-        dtype=np.intp,
-    )
+        rows = itertools.islice(itertools.permutations(range(n_conditions)), first, stop)
+        return np.array(list(rows), dtype=np.intp).reshape(-1, n_conditions)
+    rows = [np.random.default_rng([seed, k]).permutation(n_conditions) for k in range(first + 1, stop + 1)]
+    return np.array(rows, dtype=np.intp).reshape(-1, n_conditions)
 
 
 def permuted_models(model, permutations):
