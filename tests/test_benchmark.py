@@ -39,15 +39,17 @@ def test_measures_benchmark_runs_and_the_accuracy_maps_agree(capsys):
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     benchmark.main(["--quick", "--repeats", "1"])
-    rows = re.findall(
-        r"^(exact|fast) (\w+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)x  (True|False)$", capsys.readouterr().out, re.M
-    )
+    out = capsys.readouterr().out
+    rows = re.findall(r"^(exact|fast) (\w+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)x  (True|False)$", out, re.M)
     assert [f"{engine} {estimator}" for engine, estimator, _, _ in rows] == [
         "exact svc",
         "fast svc",
         "fast gnb",
         "fast lda",
     ]
+    assert re.search(
+        r"^cross-classification \(exact svc\) [\d.]+ s, leave-one-run-out [\d.]+ s: ratio [\d.]+x$", out, re.M
+    )
     assert all(same == "True" and float(ratio) > 0 for _, _, ratio, same in rows)
 
 

@@ -25,7 +25,7 @@ def planted(n_runs=6, per_condition=6, seed=0):
     labels = np.tile(np.repeat(CONDITIONS, per_condition), n_runs)
     runs = np.repeat(np.arange(n_runs), len(CONDITIONS) * per_condition)
     X = np.stack([np.concatenate([shared[label], own[label]]) for label in labels])
-    return X + 1.5 * rng.standard_normal(X.shape), labels, runs
+    return X + rng.standard_normal(X.shape), labels, runs
 
 
 def hand_written(X, labels, runs, sphere, estimator, directions):

@@ -161,7 +161,7 @@ def test_fast_svc_predictions_keep_the_folds_order(problem, monkeypatch):
     assert fold_starts(folds)[-1] == len(y)
 
 
-@pytest.mark.parametrize(("estimator", "engine"), [("svc", "auto"), ("logistic", "exact"), ("gnb", "fast")])
+@pytest.mark.parametrize(("estimator", "engine"), [("svc", "auto"), ("ridge_classifier", "exact"), ("gnb", "fast")])
 def test_searchlight_api_gives_each_scorers_map(face_house, estimator, engine):
     """snakelight.SearchLight with a list of scorers: scores_ is the first's, nilearn's bit
     for bit (gnb: scikit-learn's GaussianNB through nilearn's SearchLight), and outputs_

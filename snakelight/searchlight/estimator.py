@@ -52,8 +52,8 @@ class SearchLight(NilearnSearchLight):
         ``LinearSVC`` object) with accuracy is compiled; any other estimator or scorer
         runs scikit-learn's ``cross_val_score`` per sphere on the same folds, as nilearn
         does. ``fast`` batches many spheres at once (estimators ``svc``, ``svc_l2``,
-        ``gnb``, ``lda`` by name, accuracy only; the docs' "The engines" says how close
-        it is). ``auto``: ``fast`` for ``gnb`` and ``lda``, else ``exact``.
+        ``gnb``, ``lda`` by name, accuracy and balanced accuracy; the docs' "The engines"
+        says how close it is). ``auto``: ``fast`` for ``gnb`` and ``lda``, else ``exact``.
     scoring : str, callable, list of str or None
         As nilearn's, or a list of scorer names (e.g. ``["accuracy",
         "balanced_accuracy"]``): every scorer is computed from one fit per sphere and

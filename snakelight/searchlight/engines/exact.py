@@ -325,9 +325,12 @@ def _scikit_learn_outputs(X, y, spheres, estimator, folds, scorers, confusion, p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
         for i, sphere in enumerate(spheres):
+            # The sphere's columns first, then the fold's rows, as cross_val_score indexes
+            # them: float32 fits (RidgeCV's) differ in their last bits otherwise.
+            X_sphere = X[:, sphere]
             for f, (train, test) in enumerate(folds):
-                model = clone(estimator).fit(X[train][:, sphere], y[train])
-                X_test = X[test][:, sphere]
+                model = clone(estimator).fit(X_sphere[train], y[train])
+                X_test = X_sphere[test]
                 for k, scorer in enumerate(callables):
                     values[k, i, f] = model.score(X_test, y[test]) if scorer is None else scorer(model, X_test, y[test])
                 if confusion:
