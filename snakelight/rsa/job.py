@@ -5,7 +5,6 @@ them. The chunk's spheres and samples are the classification chunk's
 files, merge, null maps and inference.
 """
 
-import itertools
 import logging
 import math
 
@@ -62,10 +61,12 @@ def write_relabellings(path, conditions, seed, n_permutations, first=1, exhausti
     last, orders = first + n_permutations - 1, math.factorial(len(conditions))
     if orders <= last:
         raise InputError(f"{len(conditions)} conditions have {orders} orders; ask for fewer than {orders} relabellings")
+    # snakelight.rsa.models' relabellings: all C! (the identity first, so permutation k is
+    # row k) or random ones (permutation k is row k - 1).
     if exhaustive:
-        block = np.array(list(itertools.permutations(range(len(conditions))))[first : last + 1], dtype=np.intp)
-    else:  # snakelight.rsa.models' random draws
-        block = models.condition_permutations(len(conditions), last, seed)[first - 1 :]
+        block = models.condition_permutations(len(conditions), orders, seed, block=(first, last + 1))
+    else:
+        block = models.condition_permutations(len(conditions), last, seed, block=(first - 1, last))
     table = pd.DataFrame(conditions[block].T, columns=column_names(n_permutations, first))
     with atomic_path(path) as tmp:
         table.insert(0, "condition", conditions)
