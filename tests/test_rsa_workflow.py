@@ -183,7 +183,6 @@ def test_report_shows_the_peak_spheres_rdm_beside_the_models(rsa_run):
     assert (subject / "categories/rsa_rdms.png").stat().st_size > 0
 
 
-@pytest.mark.workflow
 def test_config_rsa_yaml_is_valid_and_names_the_planted_models():
     config = validate_config(yaml.safe_load((REPO / "config/rsa.yaml").read_text()), SCHEMA)
     assert config["rsa"]["models"] == MODELS
