@@ -97,9 +97,28 @@ def subject_variation(seed, subject, *, jitter_mm, amplitude_spread):
     return shifts, 1 + amplitude_spread * rng.uniform(-1, 1)
 
 
-def simulate_bold(mask_img, design, effect_size, rng, truth_img=None, *, threads=2):
+def geometry_patterns(truth, rng):
+    """(categories, voxels) float32 response patterns of the ``rsa`` geometry over the mask
+    voxels whose truth values are ``truth`` (voxels,): in region 1 the categories follow
+    snakelight.rsa.synthetic.ANIMACY, in region 2 SHAPE (the categories of a group share one
+    standard normal pattern); zero elsewhere."""
+    from snakelight.rsa.synthetic import ANIMACY, SHAPE
+
+    patterns = np.zeros((len(CATEGORIES), len(truth)), dtype=np.float32)
+    for region, groups in enumerate((ANIMACY, SHAPE), start=1):
+        inside = truth == region
+        for members in groups.values():
+            pattern = rng.standard_normal(int(inside.sum()))
+            for category in members:
+                patterns[CATEGORIES.index(category), inside] = pattern
+    return patterns
+
+
+def simulate_bold(mask_img, design, effect_size, rng, truth_img=None, *, threads=2, patterns=None):
     """int16 BOLD series (x, y, z, volumes) on the mask's grid; the signal is planted
-    where ``truth_img`` (default: :func:`truth_map` of the mask) says.
+    where ``truth_img`` (default: :func:`truth_map` of the mask) says: one response to
+    each region's category (face, house), or with ``patterns`` (categories, mask voxels;
+    :func:`geometry_patterns`) each category's response times its pattern.
 
     The calling thread draws the noise volume by volume (the generator's draws follow
     each other: the numbers of one (volumes, x, y, z) draw) while ``threads`` threads
@@ -131,13 +150,17 @@ def simulate_bold(mask_img, design, effect_size, rng, truth_img=None, *, threads
             boxcar = (labels[volumes] == category).astype(float)
             response = np.convolve(boxcar, hrf)[: len(volumes)] / hrf.max()
             signal[:, value] = effect_size * response
+        if patterns is not None:
+            responses = [np.convolve((labels[volumes] == c).astype(float), hrf)[: len(volumes)] for c in CATEGORIES]
+            planted = (effect_size * np.stack(responses, axis=1) / hrf.max()).astype(np.float32) @ patterns
         # baseline + noise_sd * (noise + drift + signal), rounded from float32: volume by
         # volume, the same operations on each value as on the whole run, with temporaries
         # that stay in cache rather than new (volumes, voxels) arrays, each of whose pages
         # the kernel zeroes (about 1 s of the 12 runs here).
-        for volume, volume_noise, volume_signal, time in zip(volumes, noise, signal, np.linspace(-1, 1, len(volumes))):
+        times = np.linspace(-1, 1, len(volumes))
+        for i, (volume, volume_noise, volume_signal, time) in enumerate(zip(volumes, noise, signal, times)):
             series = volume_noise + slopes * time
-            series += volume_signal[truth]
+            series += volume_signal[truth] if patterns is None else planted[i]
             series *= noise_sd
             series += baseline
             data[positions, volume] = np.round(series.astype(np.float32)).astype(np.int16)
@@ -241,10 +264,12 @@ def write_subject(
     amplitude_spread=0.0,
     carries_effect=True,
     threads=2,
+    geometry="selective",
 ):
     """Write ``subj<N>/`` as fetch_haxby lays it out, for a mask written by write_mask
     (the module docstring says what jitter_mm, amplitude_spread and carries_effect do;
-    ``threads`` is :func:`simulate_bold`'s, which the bytes do not depend on)."""
+    ``threads`` is :func:`simulate_bold`'s, which the bytes do not depend on; ``geometry``
+    ``rsa`` plants :func:`geometry_patterns` in the two regions instead)."""
     haxby_dir = Path(haxby_dir)
     mask_img = nib.load(haxby_dir / "mask.nii.gz")
     rng = np.random.default_rng([seed, subject])
@@ -259,6 +284,10 @@ def write_subject(
     if not carries_effect:
         truth = nib.Nifti1Image(np.zeros(mask_img.shape, dtype=np.uint8), mask_img.affine)
     truth_data = np.asarray(truth.dataobj)
+    patterns = None
+    if geometry == "rsa":
+        mask = np.asarray(mask_img.dataobj) > 0
+        patterns = geometry_patterns(truth_data[mask], np.random.default_rng([seed, subject, 3]))
     for name, region in _MASK_REGIONS.items():
         data = np.isin(truth_data, region).astype(np.uint8)
         write_nifti(subject_dir / f"{name}.nii.gz", nib.Nifti1Image(data, truth.affine))
@@ -268,5 +297,5 @@ def write_subject(
         design.to_csv(path, sep=" ", index=False)
     write_nifti(
         subject_dir / "bold.nii.gz",
-        simulate_bold(mask_img, design, effect_size * amplitude, rng, truth, threads=threads),
+        simulate_bold(mask_img, design, effect_size * amplitude, rng, truth, threads=threads, patterns=patterns),
     )

@@ -19,12 +19,13 @@ def chunk_positions(n_seeds, n_chunks, chunk):
     return np.array_split(np.arange(n_seeds), n_chunks)[chunk]
 
 
-def merge_chunks(chunk_paths, process_mask_img, paths, confusion_paths=None):
+def merge_chunks(chunk_paths, process_mask_img, paths, confusion_paths=None, rdms_path=None):
     """Assemble chunk outputs into each output's score map (nilearn's ``scores_``) and
     per-fold maps, written to ``paths`` {output name: (map path, folds path)}, and with
     ``confusion_paths`` (confusion path, recall path) the confusion matrices (one volume
     per (true, predicted) class pair, row by row) and each class's recall (one volume per
-    class); returns the number of folds the chunks were scored on. Fails if the chunks do
+    class), and with ``rdms_path`` the RSA measure's RDMs (one volume per condition pair);
+    returns the number of folds the chunks were scored on. Fails if the chunks do
     not cover every seed exactly once, or lack an output."""
     process_mask_img = nib.load(process_mask_img)
     process_mask = np.asarray(process_mask_img.dataobj) != 0
@@ -58,6 +59,8 @@ def merge_chunks(chunk_paths, process_mask_img, paths, confusion_paths=None):
         confusion = gathered("confusion")
         for path, values in zip(confusion_paths, (confusion, recall(confusion))):
             write(path, score_maps(process_mask, values)[1])
+    if rdms_path is not None:
+        write(rdms_path, score_maps(process_mask, gathered("rdms"))[1])
     return fold_scores.shape[1]
 
 

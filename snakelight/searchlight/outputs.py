@@ -12,6 +12,15 @@ This module imports nothing: the config is checked against it while Snakemake pa
 PREDICTION_SCORERS = ("accuracy", "balanced_accuracy")
 
 
+def outputs_spec(config):
+    """What names a configuration's outputs, for the functions here that take ``scoring``:
+    ``searchlight.scoring``, or for ``searchlight.measure: rsa`` the list of ``rsa.models``'
+    names (one fit map per model, the first the primary output)."""
+    if config["searchlight"].get("measure") == "rsa":
+        return list(config["rsa"]["models"])
+    return config["searchlight"]["scoring"]
+
+
 def scorers(scoring):
     """The scorers of ``searchlight.scoring``: a scorer name, None (the estimator's own
     score) or a list of names, as a list of at least one."""
@@ -52,6 +61,10 @@ def chunk_key(name):
 # row by row, classes sorted as np.unique sorts the condition names), each class's recall
 # (C volumes).
 CONFUSION_FILES = ("searchlight_confusion.nii.gz", "searchlight_recall.nii.gz")
+
+# rsa.rdms's map: each sphere's RDM, one volume per condition pair (the upper triangle row
+# by row, conditions sorted by name), under the chunk key of output "rdms".
+RDMS_FILES = ("searchlight_rdms.nii.gz",)
 
 
 def inference_output(scoring, output):

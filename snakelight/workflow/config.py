@@ -5,6 +5,7 @@ the key and the offending value, so a typo stops the run before any job starts.
 """
 
 import copy
+import math
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from snakelight.io import InputError
 from snakelight.report.cuts import check_cut_coords
 from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import NILEARN_REGRESSORS, fast_unsupported, resolve_engine
-from snakelight.searchlight.outputs import inference_output, output_names, scorers
+from snakelight.searchlight.outputs import inference_output, output_names, outputs_spec, scorers
 from snakelight.searchlight.scorer_names import REGRESSION_SCORERS, scoring_problem
 from snakelight.workflow.subjects_table import read_subjects_table, subject_labels, subjects
 
@@ -121,6 +122,8 @@ def validate_config_and_table(config, schema_path, subjects_schema_path=None):
             )
     _check_cross_classification(config)
     _check_continuous_targets(config, table)
+    if config["searchlight"]["measure"] == "rsa":
+        _check_rsa(config)
     for name, conditions in config["contrasts"].items():
         if name in config["continuous_targets"]:
             continue  # a regression's scorers: checked above
@@ -243,6 +246,54 @@ def _check_numeric_column(path, column, key):
         raise ConfigError(f"{key}: {path} column {column!r} is not numeric (e.g. {labels[column].iloc[0]!r})")
 
 
+def _check_rsa(config):
+    """searchlight.measure rsa: models that name each contrast's conditions, a noise
+    normalisation only for crossnobis, and none of the classification-only keys."""
+    from snakelight.rsa.models import model_from_groups, model_from_tsv  # numba: only for rsa
+
+    rsa = config["rsa"]
+    if not rsa["models"]:
+        raise ConfigError("config key rsa.models: searchlight.measure rsa needs at least one model RDM")
+    if "rdms" in rsa["models"]:
+        raise ConfigError("config key rsa.models: 'rdms' names the RDM map (rsa.rdms); call the model otherwise")
+    if rsa["noise"] != "none" and rsa["distance"] != "crossnobis":
+        raise ConfigError(
+            f"config key rsa.noise: {rsa['noise']} normalises crossnobis only; set rsa.distance: crossnobis"
+        )
+    if config["cross_classification"]:
+        raise ConfigError("config key cross_classification: classification only; searchlight.measure is rsa")
+    if config["searchlight"]["confusion"]:
+        raise ConfigError("config key searchlight.confusion: classification only; searchlight.measure is rsa")
+    if config["continuous_targets"]:
+        raise ConfigError(
+            "config key continuous_targets: classification and regression only; searchlight.measure is rsa"
+        )
+    for contrast, conditions in config["contrasts"].items():
+        if len(conditions) < 3:
+            raise ConfigError(
+                f"config key contrasts.{contrast}: an RDM fit needs 3 or more conditions (2 give one "
+                f"dissimilarity), got {', '.join(conditions)}"
+            )
+        for name, spec in rsa["models"].items():
+            key = f"config key rsa.models.{name}"
+            if isinstance(spec, str) and not Path(spec).is_file():
+                raise _not_found(f"rsa.models.{name}", spec)
+            try:
+                if isinstance(spec, str):
+                    model_from_tsv(spec, sorted(conditions), name)
+                else:
+                    model_from_groups(spec, sorted(conditions), name)
+            except (ValueError, KeyError) as error:
+                raise ConfigError(f"{key}: {error} (contrast {contrast!r})") from None
+        orders = math.factorial(len(conditions))
+        if config["inference"]["permutations"] >= orders:
+            raise ConfigError(
+                f"config key inference.permutations: the randomization test of contrast {contrast!r} relabels "
+                f"its {len(conditions)} conditions, which have {orders} orders; set it below {orders} "
+                f"({orders - 1}: every other order, an exact test)"
+            )
+
+
 def _check_scoring(searchlight, contrast, n_classes):
     """Each scorer exists and fits the contrast, and the engine (auto's choice included)
     runs the estimator with it: what each chunk job would otherwise fail on."""
@@ -310,15 +361,16 @@ def _check_inference(config):
         )
     except InputError as error:
         raise ConfigError(str(error)) from None
-    scoring = config["searchlight"]["scoring"]
+    scoring = outputs_spec(config)
     names = output_names(scoring)
+    rsa = config["searchlight"]["measure"] == "rsa"
     if inference["output"] is not None and inference["output"] not in names:
         raise ConfigError(
-            f"config key inference.output: {inference['output']!r} is not an output of searchlight.scoring "
-            f"(it has {', '.join(names)})"
+            f"config key inference.output: {inference['output']!r} is not an output of "
+            f"{'rsa.models' if rsa else 'searchlight.scoring'} (it has {', '.join(names)})"
         )
     tested = inference_output(scoring, inference["output"])
-    if inference["permutations"] and chance_level(tested, 2) is None:
+    if inference["permutations"] and not rsa and chance_level(tested, 2) is None:
         key = "inference.output" if inference["output"] else "searchlight.scoring"
         raise ConfigError(
             f"config key {key}: permutation inference measures scores above chance, and "

@@ -13,11 +13,13 @@ from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import resolve_engine
 from snakelight.searchlight.outputs import (
     CONFUSION_FILES,
+    RDMS_FILES,
     folds_file,
     inference_output,
     map_file,
     output_names,
     output_scorer,
+    outputs_spec,
 )
 from snakelight.workflow import resources as cluster
 from snakelight.workflow.config import ConfigError, analysis_name, changed_keys, validate_config_and_table
@@ -66,6 +68,10 @@ if os.path.exists(results("config.yaml")):
 DATASET = config["dataset"]["source"]
 SEARCHLIGHT = config["searchlight"]
 RESOURCES = config["resources"]
+# searchlight.measure: rsa fits model RDMs (config key rsa) instead of classifying.
+RSA = config["rsa"] if SEARCHLIGHT["measure"] == "rsa" else None
+# What names the outputs: searchlight.scoring's scorers, or rsa.models' models.
+SPEC = outputs_spec(config)
 
 
 # A subject is spelled as analysis_subjects() spells it (02, 10, 123): sub-2 or sub-002
@@ -93,12 +99,10 @@ def analysis_subjects():
 
 # Each subject's maps, figures and tables of every contrast (rule all).
 SUBJECT_OUTPUTS = [
-    *(
-        file(name, config["searchlight"]["scoring"])
-        for name in output_names(config["searchlight"]["scoring"])
-        for file in (map_file, folds_file)
-    ),
+    *(file(name, SPEC) for name in output_names(SPEC) for file in (map_file, folds_file)),
     *(CONFUSION_FILES if config["searchlight"]["confusion"] else ()),
+    *(RDMS_FILES if RSA and RSA["rdms"] else ()),
+    *(("rsa_peak.tsv", "rsa_rdms.png") if RSA else ()),
     "fscores.nii.gz",
     "searchlight.png",
     "fscores.png",
@@ -165,18 +169,21 @@ def generated_files(wildcards):
 
 # The searchlight's named outputs (snakelight/searchlight/outputs.py), the first the
 # primary one (searchlight.nii.gz, the figures), and the one inference and the group test.
-OUTPUTS = output_names(SEARCHLIGHT["scoring"])
-TESTED = inference_output(SEARCHLIGHT["scoring"], config.get("inference", {}).get("output"))
-TESTED_SCORER = output_scorer(SEARCHLIGHT["scoring"], TESTED)
-TESTED_MAP = map_file(TESTED, SEARCHLIGHT["scoring"])
+OUTPUTS = output_names(SPEC)
+TESTED = inference_output(SPEC, config.get("inference", {}).get("output"))
+TESTED_SCORER = output_scorer(SPEC, TESTED)
+TESTED_MAP = map_file(TESTED, SPEC)
 CONFUSION_MAPS = (
     [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in CONFUSION_FILES] if SEARCHLIGHT["confusion"] else []
 )
 
 
+RDMS_MAPS = [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in RDMS_FILES] if RSA and RSA["rdms"] else []
+
+
 def output_map(name, folds=False):
     """The map (or per-fold maps) of output ``name``, for {subject} and {contrast}."""
-    return results("sub-{subject}/{contrast}/" + (folds_file if folds else map_file)(name, SEARCHLIGHT["scoring"]))
+    return results("sub-{subject}/{contrast}/" + (folds_file if folds else map_file)(name, SPEC))
 
 
 # contrast -> its cross-classification (train on some conditions, test on others).
@@ -196,12 +203,17 @@ def n_classes(contrast):
 
 
 def chance(wildcards):
-    """The contrast's chance score of the primary output, or None for a scorer without one."""
+    """The contrast's chance score of the primary output, or None for a scorer without one
+    (a model fit's: 0, no relation)."""
+    if RSA:
+        return 0.0
     return chance_level(OUTPUTS[0], n_classes(wildcards.contrast))
 
 
 def tested_chance(wildcards):
     """The contrast's chance score of the output inference and the group test."""
+    if RSA:
+        return 0.0
     return chance_level(TESTED, n_classes(wildcards.contrast))
 
 
@@ -353,7 +365,7 @@ def group_method_outputs(method):
 def check_group_without_subjects():
     """The group settings that do not depend on the subjects, checked at parse time."""
     for method in GROUP["methods"]:
-        if method == "signflip" and chance_level(TESTED, 2) is None:
+        if method == "signflip" and not RSA and chance_level(TESTED, 2) is None:
             raise InputError(f"config key group.methods: signflip tests score - chance; output {TESTED!r} has none")
         if method != "signflip" and NULL_MAPS_PER_SUBJECT == 0:
             raise InputError(

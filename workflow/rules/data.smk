@@ -43,6 +43,7 @@ rule synthetic_subject:
         jitter_mm=config["dataset"]["synthetic"]["jitter_mm"],
         amplitude_spread=config["dataset"]["synthetic"]["amplitude_spread"],
         carries_effect=lambda wc: carries_effect(int(wc.n)),
+        geometry=config["dataset"]["synthetic"]["geometry"],
     script:
         "../scripts/synthetic_subject.py"
 

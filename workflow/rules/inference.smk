@@ -80,6 +80,9 @@ rule null_chunk:
         cross=lambda wc: CROSS.get(wc.contrast),
         target=lambda wc: TARGETS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
+        # searchlight.measure rsa: its settings, and the model whose null this is.
+        rsa=RSA,
+        model=TESTED,
     script:
         "../scripts/null_chunk.py"
 

@@ -1,4 +1,6 @@
 # The inference rules' settings, paths and resources (rules in inference.smk).
+import math
+
 from snakelight.inference.feasibility import cluster_forming_threshold
 from snakelight.inference.permutations import PERMUTED, describe_null_maps, permutation_blocks
 
@@ -10,6 +12,12 @@ PERMUTATION_SETTINGS = {
     "cross": lambda wc: CROSS.get(wc.contrast),
     "target": lambda wc: TARGETS.get(wc.contrast),
 }
+# searchlight.measure rsa permutes the conditions of the model RDM instead of the samples' labels.
+PERMUTATION_SETTINGS["rsa"] = bool(RSA)
+# rsa: inference.permutations = C! - 1 enumerates every relabelling but the identity.
+PERMUTATION_SETTINGS["exhaustive"] = (
+    lambda wc: bool(RSA) and INFERENCE["permutations"] == math.factorial(len(config["contrasts"][wc.contrast])) - 1
+)
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every
 # block already scored and run only the new ones.

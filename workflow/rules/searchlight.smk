@@ -48,6 +48,8 @@ rule searchlight_chunk:
         cross=lambda wc: CROSS.get(wc.contrast),
         target=lambda wc: TARGETS.get(wc.contrast),
         engine=SEARCHLIGHT["engine"],
+        # searchlight.measure rsa: the rsa settings (the classification keys are then unused).
+        rsa=RSA,
     script:
         "../scripts/searchlight_chunk.py"
 
@@ -74,6 +76,9 @@ rule merge:
         # searchlight.confusion: the confusion matrices and the recall maps, and their sidecars.
         confusion=CONFUSION_MAPS,
         confusion_sidecars=[path.replace(".nii.gz", ".json") for path in CONFUSION_MAPS],
+        # rsa.rdms: each sphere's RDM, and its sidecar.
+        rdms=RDMS_MAPS,
+        rdms_sidecars=[path.replace(".nii.gz", ".json") for path in RDMS_MAPS],
     log:
         results("logs/sub-{subject}/{contrast}/merge.log"),
     benchmark:
@@ -83,10 +88,11 @@ rule merge:
     resources:
         **job_resources(),
     params:
-        config=lambda wc: map_config(wc, "process_mask", "searchlight"),
+        config=lambda wc: map_config(wc, "process_mask", "searchlight", *(["rsa"] if RSA else [])),
         outputs=OUTPUTS,
         cross=lambda wc: CROSS.get(wc.contrast),
         target=lambda wc: TARGETS.get(wc.contrast),
+        rsa=bool(RSA),
     script:
         "../scripts/merge.py"
 

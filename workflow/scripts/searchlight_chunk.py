@@ -3,10 +3,23 @@ from snakelight.logs import to_file
 from snakelight.searchlight.job import chunk_inputs, run_chunk
 
 to_file(snakemake.log[0])
-run_chunk(
-    chunk_inputs(snakemake.input),
-    chunk=int(snakemake.wildcards.chunk),
-    output=snakemake.output[0],
-    n_threads=snakemake.threads,
-    **dict(snakemake.params.items()),  # n_chunks and the searchlight settings
-)
+params = dict(snakemake.params.items())  # n_chunks and the searchlight settings
+rsa = params.pop("rsa")
+if rsa:
+    from snakelight.rsa.job import run_rsa_chunk
+
+    run_rsa_chunk(
+        chunk_inputs(snakemake.input),
+        chunk=int(snakemake.wildcards.chunk),
+        output=snakemake.output[0],
+        rsa=rsa,
+        **{key: params[key] for key in ("n_chunks", "radius", "cv")},
+    )
+else:
+    run_chunk(
+        chunk_inputs(snakemake.input),
+        chunk=int(snakemake.wildcards.chunk),
+        output=snakemake.output[0],
+        n_threads=snakemake.threads,
+        **params,
+    )

@@ -16,4 +16,5 @@ write_subject(
     amplitude_spread=params.amplitude_spread,
     carries_effect=params.carries_effect,
     threads=snakemake.threads,
+    geometry=params.geometry,
 )
