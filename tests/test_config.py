@@ -4,7 +4,7 @@ import pytest
 import yaml
 from nilearn.decoding._utils import SUPPORTED_ESTIMATORS
 
-from snakelight.searchlight.engines import FAST_ESTIMATORS, NILEARN_ESTIMATORS
+from snakelight.searchlight.engines import FAST_ESTIMATORS, NILEARN_ESTIMATORS, NILEARN_REGRESSORS
 from snakelight.workflow import config_files
 from snakelight.workflow.config import ConfigError, validate_config
 from snakelight.workflow.config_files import check_config_file, config_entries
@@ -80,7 +80,8 @@ def test_seed_config_is_the_seed():
 
 ESTIMATORS = (
     "['svc', 'svc_l2', 'svc_l1', 'logistic', 'logistic_l2', 'logistic_l1', 'ridge_classifier', "
-    "'dummy_classifier', 'gnb', 'lda']"
+    "'dummy_classifier', 'gnb', 'lda', 'ridge', 'ridge_regressor', 'svr', 'lasso', 'lasso_regressor', "
+    "'dummy_regressor']"
 )
 
 
@@ -131,11 +132,13 @@ def test_bad_values_name_key_and_value_on_one_line(config, expected):
     assert str(error.value) == f"config key {expected}"
 
 
-def test_estimator_names_are_nilearns_classifiers_and_the_fast_ones():
+def test_estimator_names_are_nilearns_and_the_fast_ones():
     schema = yaml.safe_load(SCHEMA.read_text())
     names = schema["properties"]["searchlight"]["properties"]["estimator"]["enum"]
-    assert sorted(names) == sorted([*SUPPORTED_ESTIMATORS["classifier"], "gnb", "lda"])
+    nilearns = [*SUPPORTED_ESTIMATORS["classifier"], *SUPPORTED_ESTIMATORS["regressor"]]
+    assert sorted(names) == sorted([*nilearns, "gnb", "lda"])
     assert set(NILEARN_ESTIMATORS) == set(SUPPORTED_ESTIMATORS["classifier"])
+    assert set(NILEARN_REGRESSORS) == set(SUPPORTED_ESTIMATORS["regressor"])
     assert set(FAST_ESTIMATORS) <= set(names)
 
 
