@@ -124,7 +124,7 @@ def worker(job):
             import snakelight.searchlight.estimator as scoring_module
             from snakelight import SearchLight
 
-        scoring = "search_light" if job["engine"] == "nilearn" else "score_spheres"
+        scoring = "search_light" if job["engine"] == "nilearn" else "score_outputs"
         timed(scoring_module, scoring, figures, "scoring")
 
         y = pd.read_csv(paths["table"], sep="\t")["label"]  # a Series, as in the seed

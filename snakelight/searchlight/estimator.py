@@ -5,7 +5,7 @@ the per-fold maps (``fold_scores_``).
 It is nilearn's class (a subclass: same constructor, checks, attributes, errors and
 scikit-learn behaviour) whose ``fit`` and ``transform`` build the spheres with
 :mod:`~snakelight.searchlight.spheres`, the folds with :mod:`~snakelight.searchlight.cv`
-and score them with :func:`~snakelight.searchlight.scoring.score_spheres`: the functions
+and score them with :func:`~snakelight.searchlight.scoring.score_outputs`: the functions
 the workflow's chunk job calls.
 """
 
