@@ -377,11 +377,12 @@ def read_permutations(path, labels, runs, first=1):
 
 
 def permutation_count(path):
-    """How many null maps ``permutations.tsv`` (or a block file) holds: its columns, 0 for an
-    empty block file."""
+    """How many null maps ``permutations.tsv`` (or a block file) holds: its ``perm_k``
+    columns (the randomization test's files also name each row's condition), 0 for an empty
+    block file."""
     with open(path) as f:
         header = f.readline().rstrip("\n")
-    return len(header.split("\t")) if header else 0
+    return sum(name.startswith(COLUMN_PREFIX) for name in header.split("\t")) if header else 0
 
 
 def _counts(labels):
