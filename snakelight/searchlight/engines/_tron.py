@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-from snakelight.searchlight.engines._dual import dual_coordinate_descent
+from snakelight.searchlight.engines._dual import _max, _min, dual_coordinate_descent
 
 # scipy's BLAS, bound by symbol name rather than by address so that numba can cache the
 # compiled code on disk (an address baked into it would change from process to process).
@@ -103,16 +103,6 @@ class _Blas(NamedTuple):
 
     ints: np.ndarray  # (2,) int32
     scalar: np.ndarray  # (1,) float64
-
-
-@njit(cache=True)
-def _min(x, y):
-    return x if x < y else y  # C's min template: ties give y
-
-
-@njit(cache=True)
-def _max(x, y):
-    return x if x > y else y
 
 
 # BLAS level 1 on vectors of n (the features), with the pointers of a _Blas.
