@@ -118,9 +118,11 @@ def uncompressed_bold(manifest_path):
     return Path(manifest_path).with_name("bold.nii")
 
 
-def write_manifest(path, *, source, subject, t_r, uncompressed, **files):
+def write_manifest(path, *, source, subject, t_r, uncompressed, residuals=None, **files):
     """Write a subject's ``dataset.json``: its source, number, TR and the absolute paths
-    of the :data:`MANIFEST_FILES` given as keywords and of the ``uncompressed`` BOLD image."""
+    of the :data:`MANIFEST_FILES` given as keywords, of the ``uncompressed`` BOLD image
+    and, when given, of ``residuals`` (snakelight.data.glm.Residuals: a GLM's residuals,
+    the noise that RSA normalises by)."""
     if sorted(files) != sorted(MANIFEST_FILES):
         raise ValueError(f"a manifest names {', '.join(MANIFEST_FILES)}, not {', '.join(files)}")
     manifest = {
@@ -129,6 +131,7 @@ def write_manifest(path, *, source, subject, t_r, uncompressed, **files):
         "t_r": t_r,
         "uncompressed": str(Path(uncompressed).resolve()),
         **{name: str(Path(files[name]).resolve()) for name in MANIFEST_FILES},
+        **({"residuals": str(Path(residuals).resolve())} if residuals else {}),
     }
     write_json(path, manifest)
     return manifest

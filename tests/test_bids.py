@@ -323,7 +323,7 @@ def test_a_bad_onset_names_the_row(small_dataset):
 
 
 def test_lss_beta_equals_nilearns_fit_of_the_trial(event_runs, lss):
-    samples_img, table, mask_img = lss
+    samples_img, table, mask_img, _ = lss
     sample = 15  # run 2's fourth trial
     record = event_runs.iloc[int(table["run"][sample]) - 1]
     events = modelled_events(record.events, "trial_type")
@@ -339,7 +339,7 @@ def test_lss_beta_equals_nilearns_fit_of_the_trial(event_runs, lss):
 
 
 def test_samples_follow_the_generated_trials(event_dataset, lss):
-    samples_img, table, mask_img = lss
+    samples_img, table, mask_img, _ = lss
     truth = truth_samples(event_dataset, "01", "trial_type")
     assert list(table.columns) == list(glm.SAMPLES_COLUMNS)
     assert samples_img.shape == (*event_dataset.region.shape, len(truth)) and samples_img.get_data_dtype() == np.float32
@@ -371,7 +371,7 @@ def test_na_events_are_dropped_before_the_fit(event_dataset, event_runs, lss):
 
 def test_lsa_gives_one_beta_per_trial_from_one_glm(event_dataset, event_runs):
     runs = event_runs[event_runs["subject"] == "02"][:2]
-    samples_img, table, mask_img = glm.beta_series(runs, {"estimate": "lsa", "confounds": CONFOUNDS})
+    samples_img, table, mask_img, _ = glm.beta_series(runs, {"estimate": "lsa", "confounds": CONFOUNDS})
     truth = truth_samples(event_dataset, "02", "trial_type").query("run <= 2")
     assert samples_img.shape[3] == len(table) == len(truth)
     assert list(table["label"]) == list(truth["trial_type"]) and list(table["run"]) == list(truth["run"])
@@ -389,7 +389,7 @@ def test_condition_betas_and_the_stim_type_column(block_dataset, tmp_path):
     confounds = {"strategy": ["motion", "high_pass"]}
     options = {"hrf_model": "spm", "smoothing_fwhm": 6.0, "high_pass": 0.008}
     config = {"estimate": "condition", "label_column": "stim_type", "confounds": confounds, **options}
-    samples_img, table, mask_img = glm.beta_series(runs, config)
+    samples_img, table, mask_img, _ = glm.beta_series(runs, config)
     assert list(table["label"]) == ["face", "house"] * 2 and list(table["run"]) == [1, 1, 2, 2]
     events = block_dataset.events[("01", "", 1)]
     assert table["event_rows"][0] == ",".join(str(i + 1) for i in np.flatnonzero(events["stim_type"] == "face"))
@@ -461,7 +461,7 @@ def test_write_beta_series(event_runs, tmp_path):
 
 
 def test_decoding_is_above_chance_in_the_planted_region_only(event_dataset, lss):
-    samples_img, table, mask_img = lss
+    samples_img, table, mask_img, _ = lss
     betas = samples_img.get_fdata()
     outside = (np.asarray(mask_img.dataobj) > 0) & ~event_dataset.region
 

@@ -299,3 +299,46 @@ def test_group_sign_flip_on_model_fits_is_calibrated_without_geometry():
     interval = binomtest(int(positives), n_studies).proportion_ci()
     assert interval.low <= 0.05
     assert positives > 0  # the test can reject: not a test that never fires
+
+
+@pytest.fixture(scope="module")
+def bids_condition_betas(tmp_path_factory):
+    """Condition betas per run of the generated BIDS study with the planted geometry, and
+    its GLMs' residuals (snakelight.data.glm)."""
+    from snakelight.data import bids, glm, synthetic_bids
+
+    root = tmp_path_factory.mktemp("bids_rsa")
+    dataset = synthetic_bids.write_dataset(
+        root / "ds", geometry="rsa", n_runs=3, trials_per_condition=2, shape=(8,) * 3
+    )
+    runs = bids.discover({"bids_dir": dataset.bids_dir}, root / "pybids")
+    # Scrubbed volumes: the residuals and their dof count the kept volumes only.
+    series = glm.beta_series(
+        runs, {"estimate": "condition", "confounds": {"strategy": ["motion", "scrub"], "scrub": 0}}
+    )
+    mask = np.asarray(series.mask_img.dataobj) > 0
+    return series.samples_img.get_fdata()[mask].T, series.table, series.residuals
+
+
+@pytest.mark.parametrize(
+    "noise, method", [("univariate", "diag"), ("shrinkage_diag", "shrinkage_diag"), ("shrinkage_eye", "shrinkage_eye")]
+)
+def test_crossnobis_with_glm_residuals_equals_rsatoolbox(bids_condition_betas, noise, method):
+    """One beta per condition and run leaves no residuals of its own: the GLMs' residuals
+    are the noise, as rsatoolbox's prec_from_residuals takes them."""
+    X, table, residuals = bids_condition_betas
+    labels, runs = table["label"].to_numpy(), table["run"].to_numpy()
+    assert residuals.residuals.shape == (3 * 98, X.shape[1])  # 100 volumes a run, 2 scrubbed
+    spheres = random_spheres(3, X.shape[1], n_spheres=6)
+    settings = measure.RSASettings(method="crossnobis", noise=noise)
+    _, ours = measure.data_rdms(X, labels, runs, spheres, settings, residuals)
+    noise_samples = residuals.residuals.astype(np.float64)
+    theirs = []
+    for sphere in spheres:
+        ds = Dataset(X[:, sphere], obs_descriptors={"cond": labels, "run": runs})
+        precision = prec_from_residuals(noise_samples[:, sphere], dof=residuals.dof, method=method)
+        rdm = calc_rdm(ds, method="crossnobis", descriptor="cond", cv_descriptor="run", noise=precision)
+        theirs.append(rdm.dissimilarities[0])
+    np.testing.assert_allclose(ours, np.array(theirs), rtol=1e-9, atol=0)
+    with pytest.raises(ValueError, match="needs residuals"):
+        measure.data_rdms(X, labels, runs, spheres, settings)

@@ -115,10 +115,11 @@ def standardized_run(path):
     return standardized_img
 
 
-def write_betas_manifest(runs, betas_path, table_path, mask_path, labels_path, manifest_path):
+def write_betas_manifest(runs, betas_path, table_path, mask_path, labels_path, manifest_path, residuals_path=None):
     """``samples.mode: glm``: the subject's manifest naming the beta series as its
     series (one label row per beta: its label and run, from the samples table at
-    ``table_path``), after checking them against each other."""
+    ``table_path``) and the GLMs' residuals if given, after checking them against each
+    other."""
     write_labels(labels_path, pd.read_csv(table_path, sep="\t", dtype={"label": str}))
     uncompressed = uncompressed_bold(manifest_path)
     check_subject(betas_path, mask_path, labels_path, uncompressed)
@@ -131,4 +132,5 @@ def write_betas_manifest(runs, betas_path, table_path, mask_path, labels_path, m
         bold=Path(betas_path),
         mask=Path(mask_path),
         labels=Path(labels_path),
+        residuals=residuals_path,
     )

@@ -9,6 +9,7 @@ Layout, under the dataset's root::
     sub-<label>/func/sub-<label>_<entities>_desc-<estimate>_betaseries.nii.gz  (glm mode)
     sub-<label>/func/sub-<label>_<entities>_desc-<estimate>_betaseries.tsv     (its rows)
     sub-<label>/func/sub-<label>_<entities>_desc-brain_mask.nii.gz             (glm mode)
+    sub-<label>/func/sub-<label>_<entities>_desc-residuals_betaseries.npz      (estimate condition: the GLMs' residuals)
     sub-<label>/func/sub-<label>_<entities>_contrast-<c>_desc-searchlight_stat-<s>_statmap.nii.gz (+ .json)
 
 ``<entities>`` are the task and space entities of the subject's preprocessed bold
@@ -63,6 +64,11 @@ def func_name(subject, entities, rest):
 
 def betaseries_name(subject, entities, estimate, extension):
     return func_name(subject, entities, f"desc-{estimate}_betaseries{extension}")
+
+
+def residuals_name(subject, entities):
+    """The condition GLMs' residuals (snakelight.data.glm.Residuals: arrays in a .npz)."""
+    return betaseries_name(subject, entities, "residuals", ".npz")
 
 
 def mask_name(subject, entities):

@@ -30,7 +30,13 @@ cross-validation group; ``session`` and ``bids_run``, the run's BIDS labels;
 ``event_rows``, the events-file rows (from 1) the beta stands for, comma-separated;
 ``onset``, the trial's onset in seconds, empty for a condition beta), and the mask the
 GLMs were fitted in (the intersection of the runs' functional brain masks).
+
+With ``condition``, also the GLMs' residuals (:class:`Residuals`), the noise that RSA's
+crossnobis normalises by (rsatoolbox's ``prec_from_residuals`` takes a GLM's residuals):
+with one beta per condition and run the betas leave none of their own.
 """
+
+from typing import NamedTuple
 
 import nibabel as nib
 import numpy as np
@@ -61,26 +67,59 @@ SAMPLES_COLUMNS = ("label", "run", "session", "bids_run", "event_rows", "onset")
 TRIAL_SEPARATOR = "__"
 
 
+class Residuals(NamedTuple):
+    """``residuals`` (kept volumes of every run, mask voxels) float32, the runs' GLM
+    residuals stacked in the runs table's order, voxels as the masked samples' columns;
+    ``dof`` their degrees of freedom, the sum over runs of kept volumes minus the rank
+    of the design."""
+
+    residuals: np.ndarray
+    dof: int
+
+
+class BetaSeries(NamedTuple):
+    """:func:`beta_series`'s outputs; ``residuals`` a :class:`Residuals` (estimate
+    ``condition``) or None."""
+
+    samples_img: nib.Nifti1Image
+    table: pd.DataFrame
+    mask_img: nib.Nifti1Image
+    residuals: Residuals | None
+
+
+def write_residuals(path, residuals):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, residuals=residuals.residuals, dof=residuals.dof)
+
+
+def read_residuals(path):
+    """The :class:`Residuals` :func:`write_beta_series` wrote."""
+    with np.load(path) as data:
+        return Residuals(data["residuals"], int(data["dof"]))
+
+
 def glm_config(samples):
     """The GLM config (DEFAULTS' keys) from the workflow's ``samples`` section: its
     ``glm`` keys and the labelling keys (LABELS_KEY) beside them."""
     return {**samples["glm"], **{key: samples[key] for key in LABEL_KEYS}}
 
 
-def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_path):
-    """Write :func:`beta_series`'s image, table (TSV) and mask; return the table."""
-    samples_img, table, mask_img = beta_series(runs, config)
-    for path, img in ((samples_img_path, samples_img), (mask_path, mask_img)):
+def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_path, residuals_path=None):
+    """Write :func:`beta_series`'s image, table (TSV), mask and (estimate ``condition``)
+    residuals; return the table."""
+    series = beta_series(runs, config)
+    for path, img in ((samples_img_path, series.samples_img), (mask_path, series.mask_img)):
         with atomic_path(path) as tmp:
             img.to_filename(tmp)
     with atomic_path(samples_table_path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False)
-    return table
+        series.table.to_csv(tmp, sep="\t", index=False)
+    if residuals_path is not None:
+        write_residuals(residuals_path, series.residuals)
+    return series.table
 
 
 def beta_series(runs, config):
-    """One subject's samples: (4D beta image, samples table, mask image), as the module
-    docstring says. ``runs``: the subject's rows of the runs table; ``config``: the
+    """One subject's samples, a :class:`BetaSeries`, as the module docstring says. ``runs``: the subject's rows of the runs table; ``config``: the
     DEFAULTS' keys."""
     # confounds' keys merge with the default's: a parameter alone keeps the strategy.
     config = {**DEFAULTS, **config, "confounds": {**DEFAULTS["confounds"], **config.get("confounds", {})}}
@@ -91,16 +130,21 @@ def beta_series(runs, config):
     mask_img = subject_mask(runs["mask"])
     events = [read_events(path, config["label_column"]) for path in runs["events"]]
     kept = kept_labels(events, config, runs["events"])
-    betas, tables = [], []
+    betas, tables, residuals = [], [], []
     for group, (record, run_events) in enumerate(zip(runs.itertuples(index=False), events), start=1):
-        run_betas, table = run_beta_series(record, run_events, kept, config, mask_img)
+        run_betas, table, run_residuals = run_beta_series(record, run_events, kept, config, mask_img)
         betas += run_betas
         tables.append(table.assign(run=group, session=record.session, bids_run=record.run))
+        residuals.append(run_residuals)
     # float32, as the masked samples the searchlight reads.
     samples = np.stack([beta.get_fdata(dtype=np.float32) for beta in betas], axis=-1)
     samples_img = nib.Nifti1Image(samples, mask_img.affine)
     table = pd.concat(tables, ignore_index=True).reindex(columns=SAMPLES_COLUMNS)
-    return samples_img, table, mask_img
+    if config["estimate"] == "condition":
+        stacked = Residuals(np.concatenate([r.residuals for r in residuals]), sum(r.dof for r in residuals))
+    else:
+        stacked = None
+    return BetaSeries(samples_img, table, mask_img, stacked)
 
 
 def subject_mask(mask_paths):
@@ -129,8 +173,9 @@ def kept_labels(events, config, paths):
 
 
 def run_beta_series(record, events, kept, config, mask_img):
-    """One run's betas (3D images) and their rows of the samples table (label,
-    event_rows, onset). ``record``: the run's row of the runs table."""
+    """One run's betas (3D images), their rows of the samples table (label, event_rows,
+    onset) and (estimate ``condition``, one GLM) its :class:`Residuals`, else None.
+    ``record``: the run's row of the runs table."""
     from nilearn.glm.first_level import FirstLevelModel
     from nilearn.image import load_img
     from nilearn.maskers import NiftiMasker
@@ -142,7 +187,7 @@ def run_beta_series(record, events, kept, config, mask_img):
     # it ignores a mask computation nobody asked for. The masker smooths, as the
     # model's own would with smoothing_fwhm.
     masker = NiftiMasker(mask_img=mask_img, smoothing_fwhm=config["smoothing_fwhm"]).fit()
-    betas, rows = [], []
+    betas, rows, residuals = [], [], None
     for design_events, samples in designs(events, kept, config["estimate"]):
         model = FirstLevelModel(
             t_r=record.t_r,
@@ -150,6 +195,8 @@ def run_beta_series(record, events, kept, config, mask_img):
             hrf_model=config["hrf_model"],
             drift_model=config["drift_model"],
             high_pass=config["high_pass"],
+            # keeps the residuals (estimate condition: the run's one GLM)
+            minimize_memory=config["estimate"] != "condition",
         )
         model.fit(run_img, events=design_events, confounds=confounds, sample_masks=sample_mask)
         columns = model.design_matrices_[0].columns
@@ -158,7 +205,20 @@ def run_beta_series(record, events, kept, config, mask_img):
             # formulas, which labels with spaces or dashes break.
             betas.append(model.compute_contrast((columns == regressor).astype(float), output_type="effect_size"))
             rows.append(row)
-    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"])
+        if config["estimate"] == "condition":
+            residuals = _residuals(model, mask_img)
+    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"]), residuals
+
+
+def _residuals(model, mask_img):
+    """The :class:`Residuals` of a fitted one-run FirstLevelModel, in ``mask_img``'s voxels."""
+    from nilearn.masking import apply_mask
+
+    design = model.design_matrices_[0].to_numpy()  # its kept volumes' rows only
+    residuals = apply_mask(model.residuals_[0], mask_img).astype(np.float32)
+    if len(residuals) != len(design):
+        raise ValueError(f"{len(residuals)} residual volumes for a design of {len(design)}")
+    return Residuals(residuals, len(residuals) - int(np.linalg.matrix_rank(design)))
 
 
 def designs(events, kept, estimate):

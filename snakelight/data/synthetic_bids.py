@@ -15,6 +15,11 @@ noise, a slow drift, and inside a small cube (``region``) a condition-specific v
 pattern times the condition's regressor (the events convolved with nilearn's Glover
 HRF), so that a GLM's betas there are the patterns, in percent signal change. Each
 subject has its own patterns, the same in every run.
+
+With ``geometry="rsa"`` the conditions are Haxby's 8 categories with the planted
+representational geometry of :mod:`snakelight.rsa.synthetic`
+(:func:`snakelight.data.synthetic.geometry_patterns`): in the cube the categories follow
+the animacy model, in a second cube (``SHAPE_REGION``) the shape model.
 """
 
 from dataclasses import dataclass
@@ -25,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from snakelight.data.bids import BRAIN_MASK, CONFOUNDS, EVENTS, MISSING, bids_name
+from snakelight.data.haxby_design import CATEGORIES
+from snakelight.data.synthetic import geometry_patterns
 from snakelight.io import atomic_path, write_json
 
 CONDITIONS = ("face", "house")
@@ -34,6 +41,8 @@ VOXEL_SIZE = 3.0
 # The planted region: a cube of voxels, inside the functional mask (which leaves out a
 # one-voxel border).
 REGION = (slice(2, 5),) * 3
+# geometry "rsa": the shape model's cube, diagonally beside the animacy one.
+SHAPE_REGION = (slice(5, 8),) * 3
 # Event-related design: 1 s trials, 10-13 s apart; block design: 16 s blocks, 8 s apart.
 TRIAL_SECONDS, TRIAL_SOA = 1.0, (10.0, 13.0)
 BLOCK_SECONDS, BLOCK_GAP, BLOCKS_PER_CONDITION = 16.0, 8.0, 3
@@ -50,13 +59,16 @@ N_COMPCOR = 5
 class SyntheticBids:
     """What was written: the two folders, each run's events as written (n/a rows
     included; key (subject, session, run), session ``""`` without sessions), the
-    planted region (a boolean array on the bold grid) and the label column."""
+    planted region (a boolean array on the bold grid), the label column and, with
+    ``geometry="rsa"``, ``truth`` (an int array on the bold grid: 1 the animacy
+    model's cube, which is ``region``, 2 the shape model's, 0 elsewhere)."""
 
     bids_dir: Path
     derivatives: Path
     events: dict
     region: np.ndarray
     label_column: str
+    truth: np.ndarray | None = None
 
 
 def write_dataset(
@@ -77,6 +89,7 @@ def write_dataset(
     n_volumes=100,
     t_r=2.0,
     effect_size=3.0,
+    geometry=None,
     seed=0,
 ):
     """Write the dataset (module docstring) and return its :class:`SyntheticBids`.
@@ -88,7 +101,7 @@ def write_dataset(
     ``stim_type``: the conditions go in a ``stim_type`` column and ``trial_type`` is
     "stimulus" throughout; ``na_events``: two unmodelled events per run with n/a in the
     condition column; ``spaces``/``res``: the preprocessed outputs written (the same
-    data in each space).
+    data in each space); ``geometry``: None (face and house) or "rsa" (module docstring).
     """
     bids_dir = Path(bids_dir)
     derivatives = bids_dir / "derivatives" / "fmriprep" if derivatives is None else Path(derivatives)
@@ -96,6 +109,15 @@ def write_dataset(
     affine = np.diag([VOXEL_SIZE] * 3 + [1.0])
     region = np.zeros(shape, dtype=bool)
     region[REGION] = True
+    truth = None
+    if geometry == "rsa":
+        truth = region.astype(int)
+        truth[SHAPE_REGION] = 2
+        conditions, planted = CATEGORIES, truth > 0
+    elif geometry is None:
+        conditions, planted = CONDITIONS, region
+    else:
+        raise ValueError(f"geometry must be None or 'rsa', got {geometry!r}")
     write_json(bids_dir / "dataset_description.json", {"Name": "snakelight synthetic", "BIDSVersion": "1.9.0"})
     write_json(
         derivatives / "dataset_description.json",
@@ -109,27 +131,30 @@ def write_dataset(
     label_column = "stim_type" if stim_type else "trial_type"
     all_events = {}
     for subject in subjects:
-        patterns = effect_size * rng.standard_normal((len(CONDITIONS), int(region.sum())))
+        if truth is None:
+            patterns = effect_size * rng.standard_normal((len(conditions), int(planted.sum())))
+        else:
+            patterns = effect_size * geometry_patterns(truth[planted], rng)
         _write_anat_mask(derivatives, subject, spaces, res, affine, shape)
         for session in sessions or ("",):
             for run in range(1, n_runs + 1):
                 entities = {"subject": subject, "session": session or None, "task": task, "run": run}
-                events = _events(design, trials_per_condition, n_volumes * t_r, stim_type, na_events, rng)
-                bold = _bold(events, label_column, patterns, region, n_volumes, t_r, rng)
+                events = _events(design, conditions, trials_per_condition, n_volumes * t_r, stim_type, na_events, rng)
+                bold = _bold(events, label_column, dict(zip(conditions, patterns)), planted, n_volumes, t_r, rng)
                 _write_raw_run(bids_dir, entities, events, n_volumes, t_r)
                 _write_derivative_run(derivatives, entities, spaces, res, bold, affine, t_r, rng)
                 all_events[(subject, session, run)] = events
-    return SyntheticBids(bids_dir, derivatives, all_events, region, label_column)
+    return SyntheticBids(bids_dir, derivatives, all_events, region, label_column, truth)
 
 
-def _events(design, trials_per_condition, run_seconds, stim_type, na_events, rng):
+def _events(design, conditions, trials_per_condition, run_seconds, stim_type, na_events, rng):
     """A run's events table: onset, duration, trial_type (and stim_type), by onset."""
     if design == "event":
-        conditions = rng.permutation(np.repeat(CONDITIONS, trials_per_condition))
+        conditions = rng.permutation(np.repeat(conditions, trials_per_condition))
         onsets = FIRST_ONSET + np.concatenate([[0], np.cumsum(rng.uniform(*TRIAL_SOA, len(conditions) - 1))])
         durations = np.full(len(conditions), TRIAL_SECONDS)
     else:
-        conditions = rng.permutation(np.repeat(CONDITIONS, BLOCKS_PER_CONDITION))
+        conditions = rng.permutation(np.repeat(conditions, BLOCKS_PER_CONDITION))
         onsets = FIRST_ONSET + np.arange(len(conditions)) * (BLOCK_SECONDS + BLOCK_GAP)
         durations = np.full(len(conditions), BLOCK_SECONDS)
     if onsets[-1] + durations[-1] > run_seconds:
@@ -151,7 +176,8 @@ def _events(design, trials_per_condition, run_seconds, stim_type, na_events, rng
 
 
 def _bold(events, label_column, patterns, region, n_volumes, t_r, rng):
-    """float32 image data (x, y, z, volumes): the module docstring's model."""
+    """float32 image data (x, y, z, volumes): the module docstring's model; ``patterns``
+    condition -> its pattern over the ``region`` voxels."""
     from nilearn.glm.first_level import make_first_level_design_matrix  # nilearn.glm: ~1 s to import
 
     modelled = events[events[label_column] != MISSING]
@@ -166,7 +192,7 @@ def _bold(events, label_column, patterns, region, n_volumes, t_r, rng):
     shape = region.shape
     percent = rng.standard_normal((*shape, n_volumes))
     percent += rng.normal(0, 1, shape)[..., None] * np.cos(np.linspace(0, np.pi, n_volumes))
-    for condition, pattern in zip(CONDITIONS, patterns):
+    for condition, pattern in patterns.items():
         percent[region] += pattern[:, None] * regressors[condition].to_numpy()
     baseline = rng.uniform(500, 1500, shape)[..., None]
     return (baseline * (1 + 0.01 * percent)).astype(np.float32)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from snakelight.data.glm import read_residuals
 from snakelight.inference.permutations import COLUMN_PREFIX, column_names, describe_null_maps
 from snakelight.io import InputError, atomic_path, write_chunk, write_null_chunk
 from snakelight.rsa import models
@@ -30,6 +31,16 @@ def _loaded(inputs, chunk, n_chunks, radius, cv):
     return problem, problem.table["label"].to_numpy(), problem.table["run"].to_numpy()
 
 
+def noise_residuals(path, rsa, columns=None):
+    """The GLM residuals at ``path`` (the manifest's ``residuals``: snakelight.data.glm.
+    Residuals) in mask columns ``columns`` (default all), when ``rsa.noise`` normalises
+    by them; else None (the samples' own residuals, or no normalisation)."""
+    if path is None or rsa["noise"] == "none":
+        return None
+    found = read_residuals(path)
+    return found if columns is None else found._replace(residuals=found.residuals[:, columns])
+
+
 def run_rsa_chunk(inputs, *, chunk, n_chunks, radius, cv, rsa, output):
     """Write chunk ``chunk``'s outputs (``chunks/<i>.npz``): each model's fit (spheres, 1)
     and with ``rsa.rdms`` the RDMs (spheres, pairs)."""
@@ -39,7 +50,8 @@ def run_rsa_chunk(inputs, *, chunk, n_chunks, radius, cv, rsa, output):
         "rsa: %s RDMs, noise %s, %s fits of %s", rsa["distance"], rsa["noise"], rsa["evaluation"], list(rsa["models"])
     )
     if problem.spheres:
-        found = rsa_measure(problem.X, labels, runs, problem.spheres, rsa["models"], rsa_settings)
+        residuals = noise_residuals(inputs.residuals, rsa, problem.columns)
+        found = rsa_measure(problem.X, labels, runs, problem.spheres, rsa["models"], rsa_settings, residuals)
     else:  # an empty chunk (more chunks than seeds)
         n_pairs = len(np.unique(labels)) * (len(np.unique(labels)) - 1) // 2
         found = {name: np.empty(0) for name in rsa["models"]} | (
@@ -113,7 +125,8 @@ def run_rsa_null_chunk(inputs, relabellings_tsv, *, chunk, n_chunks, first, last
         raise InputError(f"{relabellings_tsv}: {len(permutations)} relabellings, this job scores {first}..{last}")
     rsa_settings = settings(rsa)
     if problem.spheres:
-        conditions, rdms = data_rdms(problem.X, labels, runs, problem.spheres, rsa_settings)
+        residuals = noise_residuals(inputs.residuals, rsa, problem.columns)
+        conditions, rdms = data_rdms(problem.X, labels, runs, problem.spheres, rsa_settings, residuals)
         names, vectors = model_vectors(rsa["models"], conditions)
         null = models.null_fits(rdms, vectors, rsa_settings.fit, permutations, names.index(model))
     else:

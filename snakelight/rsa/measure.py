@@ -59,16 +59,21 @@ def model_vectors(model_specs, conditions):
     return names, np.stack(vectors)
 
 
-def data_rdms(X, labels, runs, spheres, settings=DEFAULT):
-    """(conditions (C,), RDMs (n_spheres, n_pairs)) of samples X (N, V) per sphere."""
+def data_rdms(X, labels, runs, spheres, settings=DEFAULT, residuals=None):
+    """(conditions (C,), RDMs (n_spheres, n_pairs)) of samples X (N, V) per sphere.
+    ``residuals``: the noise that crossnobis normalises by, a GLM's
+    (snakelight.data.glm.Residuals: ``residuals`` (T, V), ``dof``), instead of the
+    samples' own (each sample minus its condition-run mean)."""
     found = patterns.condition_patterns(X, labels, runs)
+    if residuals is not None:
+        found = found._replace(residuals=np.asarray(residuals.residuals, dtype=np.float64), dof=residuals.dof)
     return found.conditions, distances.rdms(found, spheres, settings.method, settings.noise, settings.dof)
 
 
-def rsa_measure(X, labels, runs, spheres, model_specs, settings=DEFAULT):
+def rsa_measure(X, labels, runs, spheres, model_specs, settings=DEFAULT, residuals=None):
     """Named outputs: model name -> (n_spheres,) fit, and "rdms" -> (n_spheres, n_pairs)
-    when ``settings.keep_rdms``."""
-    conditions, rdms = data_rdms(X, labels, runs, spheres, settings)
+    when ``settings.keep_rdms``; ``residuals`` as :func:`data_rdms`'s."""
+    conditions, rdms = data_rdms(X, labels, runs, spheres, settings, residuals)
     names, vectors = model_vectors(model_specs, conditions)
     fits = models.fit(rdms, vectors, settings.fit)
     outputs = {name: fits[:, k] for k, name in enumerate(names)}

@@ -24,17 +24,18 @@ class PeakRDM(NamedTuple):
     models: dict
 
 
-def peak_rdm(fit_map, process_mask, mask_img, masked_samples, samples_table, radius, models, settings):
+def peak_rdm(fit_map, process_mask, mask_img, masked_samples, samples_table, radius, models, settings, residuals=None):
     """The :class:`PeakRDM` of the process-mask voxel where ``fit_map`` (a path) is largest:
     its sphere of ``radius`` mm in ``mask_img`` (the brain mask), RDM by ``settings``
-    (snakelight.rsa.measure.RSASettings) of ``masked_samples`` (samples, mask voxels)."""
+    (snakelight.rsa.measure.RSASettings) of ``masked_samples`` (samples, mask voxels);
+    ``residuals``: a GLM's, as :func:`snakelight.rsa.measure.data_rdms` takes them."""
     fits, process = (np.asarray(nib.load(path).dataobj) for path in (fit_map, process_mask))
     ijk = np.unravel_index(np.argmax(np.where(process != 0, fits, -np.inf)), fits.shape)
     mask_img = nib.load(mask_img)
     sphere = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, np.array([ijk]), radius)
     table = read_samples_table(samples_table)
     X = read_masked_samples(masked_samples)
-    conditions, rdms = data_rdms(X, table["label"].to_numpy(), table["run"].to_numpy(), sphere, settings)
+    conditions, rdms = data_rdms(X, table["label"].to_numpy(), table["run"].to_numpy(), sphere, settings, residuals)
     names, vectors = model_vectors(models, conditions)
 
     def frame(vector):

@@ -48,11 +48,12 @@ class ProgressLog:
 
 def used_columns(X, spheres):
     """The columns of ``X`` (samples, mask voxels) that ``spheres`` (sorted column
-    indices) hold, in order, and the spheres as indices into those columns."""
+    indices) hold, in order, the spheres as indices into those columns, and the
+    columns' indices (all of them without spheres)."""
     if not spheres:
-        return X, spheres
+        return X, spheres, np.arange(X.shape[1])
     columns = np.unique(np.concatenate(spheres))
-    return X[:, columns], [np.searchsorted(columns, sphere) for sphere in spheres]
+    return X[:, columns], [np.searchsorted(columns, sphere) for sphere in spheres], columns
 
 
 class ChunkProblem(NamedTuple):
@@ -62,6 +63,7 @@ class ChunkProblem(NamedTuple):
     table: pd.DataFrame  # samples.tsv: label and run per sample
     folds: list  # (train, test) index pairs of the real labels
     targets: np.ndarray  # (samples,) what is decoded: the labels, or a cross-classification's targets
+    columns: np.ndarray  # (X's columns,) their indices among the mask voxels
 
 
 class ChunkInputs(NamedTuple):
@@ -72,13 +74,21 @@ class ChunkInputs(NamedTuple):
     samples_table: str  # samples.tsv
     mask_img: str  # the brain mask
     process_mask_img: str  # process_mask.nii.gz
+    residuals: str | None = None  # a GLM's residuals (snakelight.data.glm.Residuals), if the source has them
 
 
 def chunk_inputs(job_input):
     """ChunkInputs from a chunk rule's input (``samples``, ``masked_samples``, ``table``,
-    ``dataset``, whose manifest names the brain mask, and ``process_mask``)."""
-    mask = read_json(job_input.dataset)["mask"]
-    return ChunkInputs(job_input.samples, job_input.masked_samples, job_input.table, mask, job_input.process_mask)
+    ``dataset``, whose manifest names the brain mask and any residuals, and ``process_mask``)."""
+    manifest = read_json(job_input.dataset)
+    return ChunkInputs(
+        job_input.samples,
+        job_input.masked_samples,
+        job_input.table,
+        manifest["mask"],
+        job_input.process_mask,
+        manifest.get("residuals"),
+    )
 
 
 def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None, target=None):
@@ -119,9 +129,9 @@ def load_chunk(inputs, *, chunk, n_chunks, radius, cv, cross=None, target=None):
         )
     # Only the voxels the chunk's spheres hold: a slice's chunk converts and reads a
     # fraction of the brain (the values, and so the scores, are the same).
-    X, spheres = used_columns(read_masked_samples(inputs.masked_samples), spheres)
+    X, spheres, columns = used_columns(read_masked_samples(inputs.masked_samples), spheres)
     targets, folds = contrast_targets_and_folds(cv, cross, table, target)
-    return ChunkProblem(positions, spheres, X, table, folds, targets)
+    return ChunkProblem(positions, spheres, X, table, folds, targets, columns)
 
 
 def run_chunk(

@@ -61,12 +61,16 @@ def bids_entities(runs):
 
 
 def betas_files(subject, entities):
-    """The glm mode's beta series, its samples table and its mask (wildcards allowed)."""
-    return {
+    """The glm mode's beta series, its samples table, its mask and (estimate condition)
+    the GLMs' residuals (wildcards allowed)."""
+    files = {
         "betas": derivative_path(derivatives.betaseries_name(subject, entities, GLM_ESTIMATE, ".nii.gz")),
         "table": derivative_path(derivatives.betaseries_name(subject, entities, GLM_ESTIMATE, ".tsv")),
         "mask": derivative_path(derivatives.mask_name(subject, entities)),
     }
+    if GLM_ESTIMATE == "condition":
+        files["residuals"] = derivative_path(derivatives.residuals_name(subject, entities))
+    return files
 
 
 def subject_betas(wildcards):

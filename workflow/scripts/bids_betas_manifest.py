@@ -12,4 +12,5 @@ write_betas_manifest(
     snakemake.input.mask,
     snakemake.output.labels,
     snakemake.output.manifest,
+    snakemake.input.get("residuals"),
 )

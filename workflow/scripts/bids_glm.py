@@ -11,4 +11,5 @@ write_beta_series(
     snakemake.output.betas,
     snakemake.output.table,
     snakemake.output.mask,
+    snakemake.output.get("residuals"),
 )
