@@ -119,8 +119,8 @@ def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_p
 
 
 def beta_series(runs, config):
-    """One subject's samples, a :class:`BetaSeries`, as the module docstring says. ``runs``: the subject's rows of the runs table; ``config``: the
-    DEFAULTS' keys."""
+    """One subject's samples, a :class:`BetaSeries`, as the module docstring says.
+    ``runs``: the subject's rows of the runs table; ``config``: the DEFAULTS' keys."""
     # confounds' keys merge with the default's: a parameter alone keeps the strategy.
     config = {**DEFAULTS, **config, "confounds": {**DEFAULTS["confounds"], **config.get("confounds", {})}}
     if config["estimate"] not in ESTIMATES:
