@@ -51,9 +51,10 @@ def versions():
 
 
 def input_files(manifest, **more):
-    """The input files named in a ``dataset.json`` manifest (bold, mask, labels), and
-    ``more`` (name -> path)."""
-    return {**{name: manifest[name] for name in MANIFEST_FILES}, **more}
+    """The input files named in a ``dataset.json`` manifest (bold, mask, labels, and a
+    GLM's residuals where it names them), and ``more`` (name -> path)."""
+    residuals = {"residuals": manifest["residuals"]} if "residuals" in manifest else {}
+    return {**{name: manifest[name] for name in MANIFEST_FILES}, **residuals, **more}
 
 
 def analysis_dir(path):

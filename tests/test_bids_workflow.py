@@ -1,17 +1,24 @@
 """The bids source through Snakemake's command line, on generated BIDS + fMRIPrep data
-(snakelight.data.synthetic_bids): volumes and GLM samples, the BIDS-like derivatives,
-and each bad input's one-line error before any searchlight job."""
+(snakelight.data.synthetic_bids): volumes and GLM samples, RSA of condition betas, the
+BIDS-like derivatives, and each bad input's one-line error before any searchlight job."""
 
 import json
 import re
 import shutil
 
 import nibabel as nib
+import numpy as np
 import pandas as pd
 import pytest
 
 from snakelight.data import synthetic_bids
-from snakelight.io import read_json, read_samples_table
+from snakelight.data.glm import read_residuals
+from snakelight.data.haxby_design import CATEGORIES
+from snakelight.io import read_json, read_masked_samples, read_samples_table
+from snakelight.rsa.measure import RSASettings, rsa_measure
+from snakelight.rsa.synthetic import ANIMACY
+from snakelight.rsa.synthetic import SHAPE as SHAPE_GROUPS
+from snakelight.searchlight.spheres import process_seeds, sphere_members
 
 from .conftest import run_snakemake, write_config
 
@@ -79,13 +86,26 @@ def lss_run(tmp_path_factory):
     return workdir, dataset
 
 
+RSA_MODELS = {"animacy": ANIMACY, "shape": SHAPE_GROUPS}
+# Crossnobis normalised by the condition GLMs' residuals (one beta per condition and run
+# leaves none of the betas' own).
+RSA = {"models": RSA_MODELS, "distance": "crossnobis", "noise": "univariate"}
+
+
 @pytest.fixture(scope="module")
 def condition_run(tmp_path_factory):
-    """Condition betas of a block design whose conditions are in stim_type."""
+    """Condition betas of an event design whose conditions, the 8 categories with the
+    planted RSA geometry, are in stim_type; the RSA measure of them."""
     workdir = tmp_path_factory.mktemp("bids_condition")
-    dataset = synthetic_bids.write_dataset(workdir / "ds", design="block", stim_type=True, n_runs=4, shape=SHAPE)
+    # 9^3: the shape model's cube (5:8) inside the functional mask.
+    dataset = synthetic_bids.write_dataset(
+        workdir / "ds", geometry="rsa", trials_per_condition=2, stim_type=True, n_runs=3, shape=(9, 9, 9)
+    )
     samples = {"mode": "glm", "label_column": "stim_type", "glm": {"estimate": "condition"}}
-    run_bids(workdir, bids_config(dataset, samples))
+    config = bids_config(dataset, samples)
+    config.update(contrasts={"categories": list(CATEGORIES)}, rsa=RSA)
+    config["searchlight"]["measure"] = "rsa"
+    run_bids(workdir, config)
     return workdir, dataset
 
 
@@ -102,10 +122,10 @@ def planted_and_elsewhere(workdir, subject, dataset):
 
 
 # The runs of each fixture's subject: the folds of its leave-one-run-out.
-RUNS = {"volumes_run": 3, "lss_run": 4, "condition_run": 4}
+RUNS = {"volumes_run": 3, "lss_run": 4}
 
 
-@pytest.mark.parametrize("run", ["volumes_run", "lss_run", "condition_run"])
+@pytest.mark.parametrize("run", ["volumes_run", "lss_run"])
 def test_the_searchlight_finds_the_planted_region(request, run):
     workdir, dataset, *_ = request.getfixturevalue(run)
     subject = next(iter(dataset.events))[0]
@@ -172,8 +192,40 @@ def test_lss_betas_are_the_trials_in_order(lss_run):
 def test_condition_betas_are_one_per_condition_and_run(condition_run):
     workdir, _ = condition_run
     table = pd.read_csv(derivative(workdir, "01", f"{ENTITIES}_desc-condition_betaseries.tsv"), sep="\t")
-    assert list(zip(table["label"], table["run"])) == [(c, run) for run in (1, 2, 3, 4) for c in ("face", "house")]
+    assert list(zip(table["label"], table["run"])) == [(c, run) for run in (1, 2, 3) for c in sorted(CATEGORIES)]
     assert derivative(workdir, "01", f"{ENTITIES}_desc-brain_mask.nii.gz").is_file()
+
+
+def test_rsa_of_condition_betas_finds_each_model_in_its_region(condition_run):
+    workdir, dataset = condition_run
+    subject = workdir / "results/config/sub-01"
+    searched = nib.load(subject / "process_mask.nii.gz").get_fdata() > 0
+    for region, name in enumerate(["searchlight", "searchlight_shape"], start=1):
+        fit = nib.load(subject / f"categories/{name}.nii.gz").get_fdata()
+        inside, elsewhere = (
+            fit[searched & (dataset.truth == region)].mean(),
+            fit[searched & (dataset.truth == 0)].mean(),
+        )
+        assert inside > 0.5 and inside > elsewhere + 0.3, (name, inside, elsewhere)
+    # The residuals are a derivative the manifest names; the merged maps (two chunks, each
+    # reading its spheres' columns of them) equal snakelight.rsa over the whole mask.
+    manifest = read_json(subject / "dataset.json")
+    assert manifest["residuals"] == str(derivative(workdir, "01", f"{ENTITIES}_desc-residuals_betaseries.npz"))
+    table = read_samples_table(subject / "categories/samples.tsv")
+    X = read_masked_samples(subject / "categories/masked_samples.npy")
+    mask_img = nib.load(manifest["mask"])
+    seeds = process_seeds(searched)
+    spheres = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, seeds, 5.6)
+    settings = RSASettings(method="crossnobis", noise="univariate")
+    residuals = read_residuals(manifest["residuals"])
+    expected = rsa_measure(X, table["label"], table["run"], spheres, RSA_MODELS, settings, residuals)
+    for model, name in (("animacy", "searchlight"), ("shape", "searchlight_shape")):
+        written = nib.load(subject / f"categories/{name}.nii.gz").get_fdata()[tuple(seeds.T)]
+        np.testing.assert_allclose(written, expected[model], rtol=0, atol=1e-12)
+    statmap = f"{ENTITIES}_contrast-categories_desc-searchlight_stat-animacy_statmap"
+    sidecar = read_json(derivative(workdir, "01", f"{statmap}.json"))
+    assert (sidecar["RSA"]["noise"], sidecar["ChanceLevel"]) == ("univariate", 0.0)
+    assert "'animacy'" in sidecar["Description"]
 
 
 def test_the_derivatives_are_a_bids_like_dataset(lss_run):

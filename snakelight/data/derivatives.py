@@ -130,17 +130,28 @@ def write_statmap(map_path, statmap_path, *, contrast, chance, samples, sources)
     searchlight = record["config"]["searchlight"]
     with atomic_path(statmap_path) as tmp:
         shutil.copyfile(map_path, tmp)
-    write_json(
-        sidecar_path(statmap_path),
-        {
+    if "rsa" in record["config"]:  # searchlight.measure rsa: the first model's fit
+        rsa = record["config"]["rsa"]
+        measure = {
+            "Description": "representational similarity searchlight: the fit of the model RDM "
+            f"{next(iter(rsa['models']))!r} to the RDM of the sphere centred on each voxel",
+            "RSA": rsa,
+        }
+    else:
+        measure = {
             "Description": "searchlight decoding: the mean cross-validated score of the sphere centred on each voxel",
-            "Contrast": {"Name": contrast, "Conditions": record["config"]["contrast"][contrast]},
             "Estimator": searchlight["estimator"],
             "Engine": searchlight["engine"],
             "CrossValidation": record["cross_validation"],
+            "Scoring": output_names(searchlight["scoring"])[0],
+        }
+    write_json(
+        sidecar_path(statmap_path),
+        {
+            **measure,
+            "Contrast": {"Name": contrast, "Conditions": record["config"]["contrast"][contrast]},
             "Radius": searchlight["radius"],
             "RadiusUnits": "mm",
-            "Scoring": output_names(searchlight["scoring"])[0],
             "ChanceLevel": chance,
             "ProcessMask": record["config"]["process_mask"],
             "Samples": samples,

@@ -1,6 +1,8 @@
 # dataset.source: bids (docs: Tutorials, "A BIDS + fMRIPrep study"). Discovery runs once, as a checkpoint:
 # the subjects and their runs are the dataset's, known only once it has run. Each
 # subject's step then writes the dataset.json every later step reads.
+from types import SimpleNamespace
+
 from snakelight.data import derivatives
 from snakelight.data.bids import read_runs_table
 from snakelight.data.glm import LABEL_KEYS, glm_config
@@ -250,7 +252,7 @@ rule bids_statmap:
         **job_resources(),
     params:
         contrast=lambda wc: CONTRAST_OF_LABEL[wc.label],
-        chance=lambda wc: chance_level(OUTPUTS[0], n_classes(CONTRAST_OF_LABEL[wc.label])),
+        chance=lambda wc: chance(SimpleNamespace(contrast=CONTRAST_OF_LABEL[wc.label])),
         samples=SAMPLES_RECORD,
         bids=BIDS,
     script:
