@@ -151,7 +151,8 @@ def crossnobis_rdms(patterns, spheres, noise="none", dof=None):
     if noise != "none" and (dof or patterns.dof) < 1:
         raise ValueError(
             f"rsa noise {noise!r} needs residuals, but every condition has one sample per run: "
-            "use noise 'none' or give several samples per condition and run"
+            "use noise 'none', several samples per condition and run, or the residuals of the GLM "
+            "that estimated them (the bids source's samples.glm.estimate condition saves them)"
         )
     if noise in ("none", "univariate"):
         rows, cols = pairs(n_cond)
