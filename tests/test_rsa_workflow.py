@@ -183,6 +183,17 @@ def test_report_shows_the_peak_spheres_rdm_beside_the_models(rsa_run):
     assert (subject / "categories/rsa_rdms.png").stat().st_size > 0
 
 
+def test_the_map_title_names_the_model_instead_of_chance():
+    from snakelight.report.figures import map_title
+
+    scores = np.array([-0.1, 0.6])
+    assert map_title(scores, vmin=0, chance=0.0) == "Searchlight, chance 0.00"
+    name = "RSA, model animacy, spearman fit"
+    assert map_title(scores, vmin=0, chance=0.0, name=name) == name
+    low = np.array([-0.3, -0.1])
+    assert map_title(low, vmin=-1, chance=0.0, name=name) == f"{name}: no sphere scores above chance (highest -0.10)"
+
+
 def test_config_rsa_yaml_is_valid_and_names_the_planted_models():
     config = validate_config(yaml.safe_load((REPO / "config/rsa.yaml").read_text()), SCHEMA)
     assert config["rsa"]["models"] == MODELS

@@ -23,6 +23,15 @@ def map_note(scores, *, vmin, chance):
     return None
 
 
+def map_title(scores, *, vmin, chance, name=None):
+    """The searchlight figure's title: ``name`` (default "Searchlight", with the chance
+    level where there is one) and, for a map that shows little, :func:`map_note`."""
+    if name is None:
+        name = "Searchlight" if chance is None else f"Searchlight, chance {chance:.2f}"
+    note = map_note(scores, vmin=vmin, chance=chance)
+    return f"{name}: {note}" if note else name
+
+
 def plot_searchlight(score_img, background, path, *, title, cut_coords, vmin, threshold):
     """Sphere accuracies, as the seed shows them (nilearn's ``plot_img``: scores are not
     zero-centred). ``vmax`` is at least ``vmin``: a map scoring below the colour scale is
@@ -45,12 +54,23 @@ def plot_fscores(fscore_img, process_mask, background, path, *, title, cut_coord
 
 
 def write_figures(
-    samples_img, score_map, fscores, process_mask, searchlight_png, fscores_png, *, cut_coords, vmin, threshold, chance
+    samples_img,
+    score_map,
+    fscores,
+    process_mask,
+    searchlight_png,
+    fscores_png,
+    *,
+    cut_coords,
+    vmin,
+    threshold,
+    chance,
+    title=None,
 ):
     """The two figures. ``cut_coords`` None cuts through the map's peak; ``vmin`` None
-    starts the colour scale at chance (else at the lowest sphere score). A configured cut
-    outside the image is an InputError naming it; an empty, constant or chance-level
-    map is drawn, its title saying so."""
+    starts the colour scale at chance (else at the lowest sphere score); ``title`` names
+    the map (:func:`map_title`). A configured cut outside the image is an InputError
+    naming it; an empty, constant or chance-level map is drawn, its title saying so."""
     samples, score_img, process_mask_img = nib.load(samples_img), nib.load(score_map), nib.load(process_mask)
     check_cut_coords(cut_coords, samples.shape, samples.affine, samples_img)
     background = background_layer(mean_volume(samples))
@@ -58,10 +78,7 @@ def write_figures(
     if vmin is None:
         vmin = chance if chance is not None else float(scores.min(initial=0))
     cut_coords = cut_coords or peak_cut(score_img, process_mask_img)
-    title = "Searchlight" if chance is None else f"Searchlight, chance {chance:.2f}"
-    note = map_note(scores, vmin=vmin, chance=chance)
-    if note:
-        title = f"{title}: {note}"
+    title = map_title(scores, vmin=vmin, chance=chance, name=title)
     plot_searchlight(
         score_img,
         background,

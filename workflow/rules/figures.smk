@@ -32,6 +32,8 @@ rule figures:
         vmin=config["figures"]["searchlight_vmin"],
         threshold=config["figures"]["searchlight_threshold"],
         chance=chance,
+        # rsa: the title names the model and its fit (chance, a fit of 0, says little there).
+        title=f"RSA, model {OUTPUTS[0]}, {RSA['evaluation']} fit" if RSA else None,
         # For the caption only: the figure shows the primary output.
         scoring=OUTPUTS[0],
         engine=resolve_engine(SEARCHLIGHT["engine"], SEARCHLIGHT["estimator"]),

@@ -15,4 +15,5 @@ write_figures(
     vmin=params.vmin,
     threshold=params.threshold,
     chance=params.chance,
+    title=params.title,
 )
