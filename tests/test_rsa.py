@@ -342,3 +342,34 @@ def test_crossnobis_with_glm_residuals_equals_rsatoolbox(bids_condition_betas, n
     np.testing.assert_allclose(ours, np.array(theirs), rtol=1e-9, atol=0)
     with pytest.raises(ValueError, match="needs residuals"):
         measure.data_rdms(X, labels, runs, spheres, settings)
+
+
+def test_setup_compiles_the_kernels_a_chunk_job_calls():
+    """``make setup``'s python -m snakelight.rsa.compile leaves every signature that
+    a chunk job's RSA (samples float32, as masked_samples.npy; spheres from
+    sphere_members) calls in numba's cache: a later process compiles nothing. (The cache
+    is the repository's, which setup filled: the compile here only reads it.)"""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "snakelight.rsa.compile"], check=True)
+    job = """
+import numpy as np
+from snakelight.rsa import distances, models
+from snakelight.rsa.measure import RSASettings, rsa_measure
+from snakelight.searchlight.spheres import process_seeds, sphere_members
+mask = np.ones((4, 4, 3), dtype=np.uint8)
+spheres = sphere_members(mask, np.eye(4), process_seeds(mask), 1.5)
+X = np.random.default_rng(0).standard_normal((24, 48)).astype(np.float32)
+labels, runs = np.tile(np.repeat(list("abcd"), 2), 3), np.repeat([1, 2, 3], 8)
+model = {"m": {"x": ["a", "b"], "y": ["c", "d"]}}
+for method, noise in [("correlation", "none"), ("euclidean", "none"), ("crossnobis", "shrinkage_diag"),
+                      ("crossnobis", "shrinkage_eye")]:
+    for fit in ("spearman", "tau-a"):
+        rsa_measure(X, labels, runs, spheres, model, RSASettings(method=method, noise=noise, fit=fit))
+kernels = [distances._pattern_rdms, distances._crossnobis_shrinkage, models._tau_a]
+print(sum(sum(k.stats.cache_misses.values()) for k in kernels), sum(sum(k.stats.cache_hits.values()) for k in kernels))
+"""
+    found = subprocess.run([sys.executable, "-c", job], check=True, capture_output=True, text=True)
+    misses, hits = map(int, found.stdout.split())
+    assert (misses, hits) == (0, 3)
