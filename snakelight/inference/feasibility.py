@@ -91,6 +91,18 @@ def cluster_forming_threshold(cluster_threshold, n_null):
     return max(cluster_threshold, 1 / (n_null + 1))
 
 
+def condition_orders(n_conditions):
+    """The orders of an RSA contrast's conditions, C!, the identity among them: the
+    relabellings its randomization test draws from (snakelight.rsa.models)."""
+    return math.factorial(n_conditions)
+
+
+def enumerates_every_order(n_conditions, n_permutations):
+    """Whether ``n_permutations`` relabellings are every order of the conditions but the
+    identity (C! - 1: the randomization test enumerates them, an exact test)."""
+    return n_permutations == condition_orders(n_conditions) - 1
+
+
 def distinct_null_maps(n_relabellings, n_renamings):
     """The null maps a design's relabellings can give: relabellings that differ only by a
     renaming of the labels (the same split of the samples) give the same map, so

@@ -6,12 +6,12 @@ files, merge, null maps and inference.
 """
 
 import logging
-import math
 
 import numpy as np
 import pandas as pd
 
 from snakelight.data.glm import read_residuals
+from snakelight.inference.feasibility import condition_orders
 from snakelight.inference.permutations import COLUMN_PREFIX, column_names, describe_null_maps
 from snakelight.io import InputError, atomic_path, write_chunk, write_null_chunk
 from snakelight.rsa import models
@@ -70,7 +70,7 @@ def write_relabellings(path, conditions, seed, n_permutations, first=1, exhausti
     permutation k, drawn from (seed, k) alone; ``exhaustive``: permutation k is the k-th
     of the C! - 1 orders other than the identity, in itertools.permutations' order."""
     conditions = np.unique(np.asarray(conditions).astype(str))
-    last, orders = first + n_permutations - 1, math.factorial(len(conditions))
+    last, orders = first + n_permutations - 1, condition_orders(len(conditions))
     if orders <= last:
         raise InputError(f"{len(conditions)} conditions have {orders} orders; ask for fewer than {orders} relabellings")
     # snakelight.rsa.models' relabellings: all C! (the identity first, so permutation k is
@@ -89,7 +89,7 @@ def relabelling_facts(conditions, n_permutations, exhaustive):
     """What ``permutations.json`` records of the randomization test's null maps, as
     :func:`snakelight.inference.permutations.null_map_facts` does for relabelled samples:
     the C! orders of the distinct ``conditions``, all but the identity when ``exhaustive``."""
-    orders = math.factorial(np.unique(np.asarray(conditions).astype(str)).size)
+    orders = condition_orders(np.unique(np.asarray(conditions).astype(str)).size)
     facts = {
         "null_maps": n_permutations,
         "distinct_null_maps": orders,

@@ -13,13 +13,13 @@ different groups 1). Fits, for data RDMs (n_spheres, n_pairs):
 """
 
 import itertools
-import math
 
 import numpy as np
 import pandas as pd
 from numba import njit
 from scipy import stats
 
+from snakelight.inference.feasibility import condition_orders
 from snakelight.rsa.distances import pairs, square
 
 COMPARISONS = ("spearman", "tau-a", "corr")
@@ -172,8 +172,9 @@ def condition_permutations(n_conditions, n_permutations, seed=0, block=None):
     most ``n_permutations`` of them, else ``n_permutations`` random ones, permutation k
     drawn from the generator [seed, k] alone (asking for more keeps the first ones).
     ``block`` (first, stop) keeps rows first..stop-1 only: a null-map job's share."""
-    first, stop = block or (0, min(n_permutations, math.factorial(n_conditions)))
-    if math.factorial(n_conditions) <= n_permutations:
+    orders = condition_orders(n_conditions)
+    first, stop = block or (0, min(n_permutations, orders))
+    if orders <= n_permutations:
         rows = itertools.islice(itertools.permutations(range(n_conditions)), first, stop)
         return np.array(list(rows), dtype=np.intp).reshape(-1, n_conditions)
     rows = [np.random.default_rng([seed, k]).permutation(n_conditions) for k in range(first + 1, stop + 1)]

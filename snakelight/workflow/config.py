@@ -5,7 +5,6 @@ the key and the offending value, so a typo stops the run before any job starts.
 """
 
 import copy
-import math
 import re
 from pathlib import Path
 
@@ -285,7 +284,7 @@ def _check_rsa(config):
                     model_from_groups(spec, sorted(conditions), name)
             except (ValueError, KeyError) as error:
                 raise ConfigError(f"{key}: {error} (contrast {contrast!r})") from None
-        orders = math.factorial(len(conditions))
+        orders = feasibility.condition_orders(len(conditions))
         if config["inference"]["permutations"] >= orders:
             raise ConfigError(
                 f"config key inference.permutations: the randomization test of contrast {contrast!r} relabels "

@@ -1,7 +1,5 @@
 # The inference rules' settings, paths and resources (rules in inference.smk).
-import math
-
-from snakelight.inference.feasibility import cluster_forming_threshold
+from snakelight.inference.feasibility import cluster_forming_threshold, enumerates_every_order
 from snakelight.inference.permutations import PERMUTED, describe_null_maps, permutation_blocks
 
 INFERENCE = config["inference"]
@@ -15,8 +13,8 @@ PERMUTATION_SETTINGS = {
 # searchlight.measure rsa permutes the conditions of the model RDM instead of the samples' labels.
 PERMUTATION_SETTINGS["rsa"] = bool(RSA)
 # rsa: inference.permutations = C! - 1 enumerates every relabelling but the identity.
-PERMUTATION_SETTINGS["exhaustive"] = (
-    lambda wc: bool(RSA) and INFERENCE["permutations"] == math.factorial(len(config["contrasts"][wc.contrast])) - 1
+PERMUTATION_SETTINGS["exhaustive"] = lambda wc: bool(RSA) and enumerates_every_order(
+    len(config["contrasts"][wc.contrast]), INFERENCE["permutations"]
 )
 # Block b: permutations b * per_job + 1 .. (b + 1) * per_job. A block file is named by its
 # range and its job gets no parameter that depends on P: more permutations keep every
