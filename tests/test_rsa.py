@@ -313,9 +313,8 @@ def bids_condition_betas(tmp_path_factory):
     )
     runs = bids.discover({"bids_dir": dataset.bids_dir}, root / "pybids")
     # Scrubbed volumes: the residuals and their dof count the kept volumes only.
-    series = glm.beta_series(
-        runs, {"estimate": "condition", "confounds": {"strategy": ["motion", "scrub"], "scrub": 0}}
-    )
+    confounds = {"strategy": ["motion", "scrub"], "scrub": 0}
+    series = glm.beta_series(runs, {"estimate": "condition", "confounds": confounds}, residuals=True)
     mask = np.asarray(series.mask_img.dataobj) > 0
     return series.samples_img.get_fdata()[mask].T, series.table, series.residuals
 

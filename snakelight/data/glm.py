@@ -31,9 +31,9 @@ cross-validation group; ``session`` and ``bids_run``, the run's BIDS labels;
 ``onset``, the trial's onset in seconds, empty for a condition beta), and the mask the
 GLMs were fitted in (the intersection of the runs' functional brain masks).
 
-With ``condition``, also the GLMs' residuals (:class:`Residuals`), the noise that RSA's
-crossnobis normalises by (rsatoolbox's ``prec_from_residuals`` takes a GLM's residuals):
-with one beta per condition and run the betas leave none of their own.
+With ``condition``, on request, also the GLMs' residuals (:class:`Residuals`), the noise
+that RSA's crossnobis normalises by (rsatoolbox's ``prec_from_residuals`` takes a GLM's
+residuals): with one beta per condition and run the betas leave none of their own.
 """
 
 from typing import NamedTuple
@@ -78,8 +78,8 @@ class Residuals(NamedTuple):
 
 
 class BetaSeries(NamedTuple):
-    """:func:`beta_series`'s outputs; ``residuals`` a :class:`Residuals` (estimate
-    ``condition``) or None."""
+    """:func:`beta_series`'s outputs; ``residuals`` a :class:`Residuals`, or None when
+    not asked for."""
 
     samples_img: nib.Nifti1Image
     table: pd.DataFrame
@@ -105,9 +105,9 @@ def glm_config(samples):
 
 
 def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_path, residuals_path=None):
-    """Write :func:`beta_series`'s image, table (TSV), mask and (estimate ``condition``)
-    residuals; return the table."""
-    series = beta_series(runs, config)
+    """Write :func:`beta_series`'s image, table (TSV), mask and, given a
+    ``residuals_path``, residuals; return the table."""
+    series = beta_series(runs, config, residuals=residuals_path is not None)
     for path, img in ((samples_img_path, series.samples_img), (mask_path, series.mask_img)):
         with atomic_path(path) as tmp:
             img.to_filename(tmp)
@@ -118,32 +118,34 @@ def write_beta_series(runs, config, samples_img_path, samples_table_path, mask_p
     return series.table
 
 
-def beta_series(runs, config):
+def beta_series(runs, config, residuals=False):
     """One subject's samples, a :class:`BetaSeries`, as the module docstring says.
-    ``runs``: the subject's rows of the runs table; ``config``: the DEFAULTS' keys."""
+    ``runs``: the subject's rows of the runs table; ``config``: the DEFAULTS' keys;
+    ``residuals``: also the GLMs' residuals (estimate ``condition`` only)."""
     # confounds' keys merge with the default's: a parameter alone keeps the strategy.
     config = {**DEFAULTS, **config, "confounds": {**DEFAULTS["confounds"], **config.get("confounds", {})}}
     if config["estimate"] not in ESTIMATES:
         raise InputError(
             f"config key {CONFIG_KEY}.estimate: {config['estimate']!r} is not one of {', '.join(ESTIMATES)}"
         )
+    if residuals and config["estimate"] != "condition":
+        raise ValueError(f"GLM residuals are kept for estimate 'condition' only, not {config['estimate']!r}")
     mask_img = subject_mask(runs["mask"])
     events = [read_events(path, config["label_column"]) for path in runs["events"]]
     kept = kept_labels(events, config, runs["events"])
-    betas, tables, residuals = [], [], []
+    betas, tables, run_residuals = [], [], []
     for group, (record, run_events) in enumerate(zip(runs.itertuples(index=False), events), start=1):
-        run_betas, table, run_residuals = run_beta_series(record, run_events, kept, config, mask_img)
+        run_betas, table, found = run_beta_series(record, run_events, kept, config, mask_img, residuals)
         betas += run_betas
         tables.append(table.assign(run=group, session=record.session, bids_run=record.run))
-        residuals.append(run_residuals)
+        run_residuals.append(found)
     # float32, as the masked samples the searchlight reads.
     samples = np.stack([beta.get_fdata(dtype=np.float32) for beta in betas], axis=-1)
     samples_img = nib.Nifti1Image(samples, mask_img.affine)
     table = pd.concat(tables, ignore_index=True).reindex(columns=SAMPLES_COLUMNS)
-    if config["estimate"] == "condition":
-        stacked = Residuals(np.concatenate([r.residuals for r in residuals]), sum(r.dof for r in residuals))
-    else:
-        stacked = None
+    stacked = None
+    if residuals:
+        stacked = Residuals(np.concatenate([r.residuals for r in run_residuals]), sum(r.dof for r in run_residuals))
     return BetaSeries(samples_img, table, mask_img, stacked)
 
 
@@ -172,10 +174,10 @@ def kept_labels(events, config, paths):
     return kept
 
 
-def run_beta_series(record, events, kept, config, mask_img):
+def run_beta_series(record, events, kept, config, mask_img, residuals=False):
     """One run's betas (3D images), their rows of the samples table (label, event_rows,
-    onset) and (estimate ``condition``, one GLM) its :class:`Residuals`, else None.
-    ``record``: the run's row of the runs table."""
+    onset) and, with ``residuals`` (estimate ``condition``: one GLM), its
+    :class:`Residuals`, else None. ``record``: the run's row of the runs table."""
     from nilearn.glm.first_level import FirstLevelModel
     from nilearn.image import load_img
     from nilearn.maskers import NiftiMasker
@@ -187,7 +189,7 @@ def run_beta_series(record, events, kept, config, mask_img):
     # it ignores a mask computation nobody asked for. The masker smooths, as the
     # model's own would with smoothing_fwhm.
     masker = NiftiMasker(mask_img=mask_img, smoothing_fwhm=config["smoothing_fwhm"]).fit()
-    betas, rows, residuals = [], [], None
+    betas, rows, found = [], [], None
     for design_events, samples in designs(events, kept, config["estimate"]):
         model = FirstLevelModel(
             t_r=record.t_r,
@@ -195,8 +197,7 @@ def run_beta_series(record, events, kept, config, mask_img):
             hrf_model=config["hrf_model"],
             drift_model=config["drift_model"],
             high_pass=config["high_pass"],
-            # keeps the residuals (estimate condition: the run's one GLM)
-            minimize_memory=config["estimate"] != "condition",
+            minimize_memory=not residuals,  # False keeps the residuals
         )
         model.fit(run_img, events=design_events, confounds=confounds, sample_masks=sample_mask)
         columns = model.design_matrices_[0].columns
@@ -205,9 +206,9 @@ def run_beta_series(record, events, kept, config, mask_img):
             # formulas, which labels with spaces or dashes break.
             betas.append(model.compute_contrast((columns == regressor).astype(float), output_type="effect_size"))
             rows.append(row)
-        if config["estimate"] == "condition":
-            residuals = _residuals(model, mask_img)
-    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"]), residuals
+        if residuals:
+            found = _residuals(model, mask_img)
+    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"]), found
 
 
 def _residuals(model, mask_img):

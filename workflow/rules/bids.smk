@@ -17,6 +17,8 @@ SAMPLES_RECORD = {
     **({"glm": SAMPLES["glm"]} if SAMPLES["mode"] == "glm" else {"events": config["dataset"]["events"]}),
 }
 GLM_ESTIMATE = SAMPLES["glm"]["estimate"]
+# The condition GLMs' residuals: the noise of RSA's crossnobis normalisation, kept only for it.
+GLM_RESIDUALS = SAMPLES["mode"] == "glm" and GLM_ESTIMATE == "condition" and bool(RSA) and RSA["noise"] != "none"
 STAT = derivatives.stat_label(OUTPUTS[0])  # the primary output's map
 # The task and space entities of the derivatives' names (derivatives.grid_entities).
 ENTITIES = r"task-[A-Za-z0-9]+(_[a-z]+-[A-Za-z0-9]+)*"
@@ -63,14 +65,14 @@ def bids_entities(runs):
 
 
 def betas_files(subject, entities):
-    """The glm mode's beta series, its samples table, its mask and (estimate condition)
-    the GLMs' residuals (wildcards allowed)."""
+    """The glm mode's beta series, its samples table, its mask and (GLM_RESIDUALS) the
+    GLMs' residuals (wildcards allowed)."""
     files = {
         "betas": derivative_path(derivatives.betaseries_name(subject, entities, GLM_ESTIMATE, ".nii.gz")),
         "table": derivative_path(derivatives.betaseries_name(subject, entities, GLM_ESTIMATE, ".tsv")),
         "mask": derivative_path(derivatives.mask_name(subject, entities)),
     }
-    if GLM_ESTIMATE == "condition":
+    if GLM_RESIDUALS:
         files["residuals"] = derivative_path(derivatives.residuals_name(subject, entities))
     return files
 
