@@ -1,5 +1,7 @@
 """RSA through the workflow (searchlight.measure: rsa): config errors, the relabellings
-file, and Snakemake runs on generated data with a planted geometry (marker ``workflow``)."""
+file, and Snakemake runs on generated data with a planted geometry (marker ``workflow``):
+the haxby source (rsa_run), the synthetic source with inference and the group stage
+(rsa_group), the table source."""
 
 import nibabel as nib
 import numpy as np
@@ -117,20 +119,40 @@ def region_means(fit_map, truth):
     return [fit_map[truth == 1].mean(), fit_map[truth == 2].mean(), fit_map[truth == 0].mean()]
 
 
+def write_haxby(root):
+    """Subject 2 with the planted geometry, laid out as nilearn's fetch_haxby leaves the
+    dataset (in ``root``/nilearn_data/haxby2001, returned): the haxby source reads it
+    offline."""
+    from snakelight.data import synthetic
+
+    haxby = root / "nilearn_data" / "haxby2001"
+    shape, voxel_size = TINY_CONFIG["dataset"]["synthetic"]["shape"], (3.5, 3.75, 3.75)
+    synthetic.write_mask(haxby, shape, voxel_size)
+    synthetic.write_subject(haxby, 2, n_runs=4, effect_size=1.5, seed=0, geometry="rsa")
+    return haxby
+
+
 @pytest.fixture(scope="module")
 def rsa_run(tmp_path_factory):
+    """The haxby source (the synthetic source runs in rsa_group), two chunks, the RDMs kept."""
     workdir = tmp_path_factory.mktemp("rsa")
+    write_haxby(workdir)
     config = rsa_config(rsa={"rdms": True})
+    config["dataset"] = {"source": "haxby", "data_dir": str(workdir / "nilearn_data")}
     result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
     counts = job_counts(result.stdout)
     assert (counts["searchlight_chunk"], counts["merge"]) == (2, 1)
     return workdir
 
 
+def run_truth(rsa_run):
+    return nib.load(rsa_run / "nilearn_data/haxby2001/subj2/truth.nii.gz").get_fdata()
+
+
 @pytest.mark.workflow
 def test_workflow_finds_each_model_in_its_region(rsa_run):
     out = rsa_run / "results/config/sub-02/categories"
-    truth = nib.load(rsa_run / "results/config/synthetic/haxby2001/subj2/truth.nii.gz").get_fdata()
+    truth = run_truth(rsa_run)
     animacy = nib.load(out / "searchlight.nii.gz").get_fdata()
     shape = nib.load(out / "searchlight_shape.nii.gz").get_fdata()
     in_animacy, in_shape, outside = region_means(animacy, truth)
@@ -169,7 +191,7 @@ def test_workflow_maps_equal_the_python_entry_on_the_same_spheres(rsa_run):
 @pytest.mark.workflow
 def test_report_shows_the_peak_spheres_rdm_beside_the_models(rsa_run):
     subject = rsa_run / "results/config/sub-02"
-    truth = nib.load(rsa_run / "results/config/synthetic/haxby2001/subj2/truth.nii.gz").get_fdata()
+    truth = run_truth(rsa_run)
     animacy = nib.load(subject / "categories/searchlight.nii.gz").get_fdata()
     peak = np.unravel_index(np.argmax(animacy), animacy.shape)
     # Its sphere reaches into the animacy region.
@@ -211,8 +233,9 @@ def sphere_rdm(subject, seed):
 
 @pytest.fixture(scope="module")
 def rsa_group(tmp_path_factory):
-    """Five subjects, each's randomization test (19 relabellings, one chunk), and the
-    group's sign-flip and prevalence tests of the animacy fit maps."""
+    """Five subjects of the synthetic source, each's randomization test (19 relabellings,
+    one chunk), and the group's sign-flip and prevalence tests of the animacy fit maps:
+    only the files tested (no figures: rsa_run draws them)."""
     workdir = tmp_path_factory.mktemp("rsa_group")
     config = rsa_config(
         inference={"permutations": 19, "permutations_per_job": 19, "alpha": 0.05},
@@ -220,7 +243,15 @@ def rsa_group(tmp_path_factory):
         subjects=range(1, 6),
     )
     config["searchlight"]["n_chunks"] = 1
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config), timeout=1500)
+    targets = [
+        "results/config/sub-01/categories/searchlight_logp_fwe.nii.gz",
+        "results/config/group/categories/signflip/logp_max_t.nii.gz",
+        "results/config/group/categories/prevalence/logp_prevalence_fwe.nii.gz",
+    ]
+    # The targets before --configfile, which takes several values.
+    result = run_snakemake(
+        workdir, *targets, "--cores", "2", "--configfile", write_config(workdir, config), timeout=1500
+    )
     counts = job_counts(result.stdout)
     assert (counts["null_chunk"], counts["group_signflip"], counts["group_prevalence"]) == (5, 1, 1)
     return workdir / "results/config"
@@ -261,27 +292,17 @@ def test_group_signflip_finds_the_animacy_region(rsa_group):
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("source", ["haxby", "table"])
-def test_haxby_and_table_sources_find_the_models(tmp_path, source):
-    """The haxby source reading a dataset laid out as nilearn's fetch_haxby leaves it (the
-    planted geometry written there; nothing downloaded), and the table source reading the
-    same subject's BOLD image, labels and mask from a subjects table."""
-    from snakelight.data import synthetic
-
-    haxby = tmp_path / "nilearn_data" / "haxby2001"
-    shape, voxel_size = TINY_CONFIG["dataset"]["synthetic"]["shape"], (3.5, 3.75, 3.75)
-    synthetic.write_mask(haxby, shape, voxel_size)
-    synthetic.write_subject(haxby, 2, n_runs=4, effect_size=1.5, seed=0, geometry="rsa")
+def test_table_source_finds_the_models(tmp_path):
+    """The table source reading rsa_run's subject (its BOLD image, labels and mask) from
+    a subjects table."""
+    haxby = write_haxby(tmp_path)
     config = rsa_config()
-    if source == "haxby":
-        config["dataset"] = {"source": "haxby", "data_dir": str(tmp_path / "nilearn_data")}
-    else:
-        read_labels(haxby / "subj2/labels.txt").to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
-        files = {"bold": haxby / "subj2/bold.nii.gz", "labels": tmp_path / "labels.tsv", "mask": haxby / "mask.nii.gz"}
-        row = {"subject": 2, **{column: str(path) for column, path in files.items()}}
-        pd.DataFrame([row]).to_csv(tmp_path / "subjects.tsv", sep="\t", index=False)
-        config["dataset"] = {"source": "table", "subjects_table": str(tmp_path / "subjects.tsv")}
-        del config["subjects"]
+    read_labels(haxby / "subj2/labels.txt").to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    files = {"bold": haxby / "subj2/bold.nii.gz", "labels": tmp_path / "labels.tsv", "mask": haxby / "mask.nii.gz"}
+    row = {"subject": 2, **{column: str(path) for column, path in files.items()}}
+    pd.DataFrame([row]).to_csv(tmp_path / "subjects.tsv", sep="\t", index=False)
+    config["dataset"] = {"source": "table", "subjects_table": str(tmp_path / "subjects.tsv")}
+    del config["subjects"]
     run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
     truth = nib.load(haxby / "subj2/truth.nii.gz").get_fdata()
     out = tmp_path / "results/config/sub-02/categories"
