@@ -9,11 +9,13 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.ndimage import binary_dilation
 from nilearn.decoding import SearchLight
 from sklearn.metrics import make_scorer
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from snakelight.data import synthetic
+from snakelight.data import synthetic, synthetic_bids
+from snakelight.data.table import volume_events, volume_labels, volume_values
 from snakelight.inference.permutations import read_permutations
 from snakelight.io import read_json, read_labels, read_samples_table
 from snakelight.searchlight.engines.exact import pearson_r
@@ -177,3 +179,122 @@ def write_labels_only(root):
         [{"subject": 1, "run": 0, "bold": str(root / "bold.nii.gz"), "labels": str(root / "labels.tsv"), "mask": ""}]
     ).to_csv(table, sep="\t", index=False)
     return table, None
+
+
+# The bids source: each trial's rating (an events column) decoded from its LSS beta.
+BIDS_SHAPE = (8, 8, 8)
+
+
+def bids_regression_config(dataset, samples=None, **inference):
+    return {
+        "dataset": {"source": "bids", "bids": {"bids_dir": str(dataset.bids_dir)}},
+        "samples": samples or {"mode": "glm", "glm": {"estimate": "lss"}},
+        "contrasts": {"rating": ["face", "house"]},
+        "continuous_targets": {"rating": synthetic_bids.RATING_COLUMN},
+        "searchlight": {"cv": {"method": "leave_one_run_out"}, "estimator": "ridge", "scoring": SCORERS},
+        "figures": {"cut_coords": [9]},
+        "inference": inference,
+    }
+
+
+def write_rated_dataset(root, **options):
+    """Three runs of 5 trials per condition, each trial rated, the rating planted."""
+    options = {"shape": BIDS_SHAPE, "n_runs": 3, "trials_per_condition": 5, **options}
+    return synthetic_bids.write_dataset(root, parametric_effect=2.0, **options)
+
+
+@pytest.fixture(scope="module")
+def bids_regression(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("bids_targets")
+    dataset = write_rated_dataset(workdir / "ds")
+    config = bids_regression_config(
+        dataset, permutations=4, permutations_per_job=4, permute="samples", alpha=0.2, cluster_threshold=0.2
+    )
+    run_snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    return workdir, dataset
+
+
+@pytest.mark.workflow
+def test_bids_events_ratings_are_decoded_from_the_trials_betas(bids_regression):
+    workdir, dataset = bids_regression
+    out = workdir / "results/config/sub-01/rating"
+    table = read_samples_table(out / "samples.tsv")
+    # Each beta carries the rating of its events row.
+    events = [dataset.events[key] for key in sorted(dataset.events)]
+    expected = [
+        int(run[synthetic_bids.RATING_COLUMN].iloc[int(row) - 1])
+        for run, (_, group) in zip(events, table.groupby("run"))
+        for row in group["event_rows"]
+    ]
+    assert table["rating"].tolist() == expected
+    mask = read_json(workdir / "results/config/sub-01/dataset.json")["mask"]
+    process_img = nib.load(workdir / "results/config/sub-01/process_mask.nii.gz")
+    process = np.asarray(process_img.dataobj) != 0
+    r = nib.load(out / map_file("pearson_r", SCORERS)).get_fdata()
+    searchlight = SearchLight(
+        mask,
+        process_mask_img=process_img,
+        radius=5.6,
+        estimator="ridge",
+        cv=LeaveOneGroupOut(),
+        scoring=make_scorer(pearson_r),
+    )
+    searchlight.fit(str(out / "samples.nii.gz"), table["rating"].to_numpy(float), groups=table["run"])
+    assert np.array_equal(r, searchlight.scores_)
+    # The planted parametric cube is found; spheres that do not reach it find nothing.
+    reached = binary_dilation(dataset.parametric_region, iterations=2)
+    planted, far = r[process & dataset.parametric_region].mean(), r[process & ~reached].mean()
+    assert planted > 0.5 and planted > far + 0.4  # measured: 0.63 and 0.11
+    permuted = read_permutations(out / "permutations.tsv", table["rating"].to_numpy(float), table["run"])
+    assert permuted.shape == (len(table), 4)
+    for run in table["run"].unique():  # the values move within runs
+        in_run = (table["run"] == run).to_numpy()
+        assert all(sorted(column[in_run]) == sorted(table["rating"][in_run]) for column in permuted.T.astype(float))
+    assert nib.load(out / "searchlight_null.nii.gz").shape[3] == 4
+    assert (out / "searchlight_logp_fwe.nii.gz").is_file()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"searchlight": {"scoring": "accuracy"}}, "searchlight.scoring: 'accuracy' scores classes"),
+        ({"continuous_targets": {"rating": "age"}}, "continuous_targets.rating: .*_events.tsv has no column 'age'"),
+        ({"samples": {"mode": "glm", "glm": {"estimate": "condition"}}}, "samples.glm.estimate: condition betas"),
+        (
+            {"contrasts": {"rating": ["face", "rest"]}, "samples": {"mode": "volumes"}},
+            "continuous_targets.rating: the 'rest'",
+        ),
+        ("n/a", "continuous_targets.rating: .*_events.tsv row 2 .*column 'rating': 'n/a' is not a number"),
+    ],
+)
+def test_bids_mismatches_are_refused_when_the_config_is_read(tmp_path, change, expected):
+    dataset = write_rated_dataset(tmp_path / "ds", n_volumes=60, trials_per_condition=2)
+    config = bids_regression_config(dataset)
+    if change == "n/a":
+        path = sorted(dataset.bids_dir.rglob("*_events.tsv"))[-1]
+        events = pd.read_csv(path, sep="\t", dtype=str)
+        events.loc[1, "rating"] = "n/a"
+        events.to_csv(path, sep="\t", index=False)
+    else:
+        config.update({key: {**config[key], **value} for key, value in change.items()})
+        config.update({key: change[key] for key in ("contrasts", "continuous_targets") if key in change})
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA)
+    assert re.match(f"config key {expected}", str(error.value)) and "\n" not in str(error.value)
+
+
+def test_volumes_carry_the_value_of_their_event():
+    events = pd.DataFrame(
+        {
+            "onset": [2.0, 8.0],
+            "duration": [4.0, 2.0],
+            "trial_type": ["face", "house"],
+            "row": [1, 2],
+            "rating": [3.0, 5.0],
+        }
+    )
+    owner = volume_events(events, 6, 2.0)
+    values = volume_values(events, owner)
+    assert list(volume_labels(events, 6, 2.0)) == ["rest", "face", "face", "rest", "house", "rest"]
+    np.testing.assert_array_equal(values["rating"], [np.nan, 3.0, 3.0, np.nan, 5.0, np.nan])
+    assert volume_values(events.astype({"rating": str}), owner) == {}  # the table source's events: text

@@ -28,7 +28,9 @@ row order, or in condition order), the row-aligned samples table (SAMPLES_COLUMN
 ``label``; ``run``, the run's position from 1 among the subject's runs, the
 cross-validation group; ``session`` and ``bids_run``, the run's BIDS labels;
 ``event_rows``, the events-file rows (from 1) the beta stands for, comma-separated;
-``onset``, the trial's onset in seconds, empty for a condition beta), and the mask the
+``onset``, the trial's onset in seconds, empty for a condition beta; then a trial
+beta's values, its events row's numeric columns such as a rating, the continuous targets'
+one home), and the mask the
 GLMs were fitted in (the intersection of the runs' functional brain masks).
 """
 
@@ -99,7 +101,9 @@ def beta_series(runs, config):
     # float32, as the masked samples the searchlight reads.
     samples = np.stack([beta.get_fdata(dtype=np.float32) for beta in betas], axis=-1)
     samples_img = nib.Nifti1Image(samples, mask_img.affine)
-    table = pd.concat(tables, ignore_index=True).reindex(columns=SAMPLES_COLUMNS)
+    table = pd.concat(tables, ignore_index=True)
+    # The trials' values (events' numeric columns) after the samples contract's columns.
+    table = table.reindex(columns=[*SAMPLES_COLUMNS, *(c for c in table.columns if c not in SAMPLES_COLUMNS)])
     return samples_img, table, mask_img
 
 
@@ -130,7 +134,7 @@ def kept_labels(events, config, paths):
 
 def run_beta_series(record, events, kept, config, mask_img):
     """One run's betas (3D images) and their rows of the samples table (label,
-    event_rows, onset). ``record``: the run's row of the runs table."""
+    event_rows, onset, and a trial's values). ``record``: the run's row of the runs table."""
     from nilearn.glm.first_level import FirstLevelModel
     from nilearn.image import load_img
     from nilearn.maskers import NiftiMasker
@@ -158,23 +162,38 @@ def run_beta_series(record, events, kept, config, mask_img):
             # formulas, which labels with spaces or dashes break.
             betas.append(model.compute_contrast((columns == regressor).astype(float), output_type="effect_size"))
             rows.append(row)
-    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"])
+    return betas, pd.DataFrame(rows)
 
 
 def designs(events, kept, estimate):
     """The GLMs of one run: pairs of (events as FirstLevelModel takes them: onset,
     duration, trial_type; {regressor name: its samples-table row (label, event_rows,
-    onset)}), one pair per GLM."""
+    onset, and a trial's values: its events row's numeric columns, the home of a
+    continuous target; a condition beta has none)}), one pair per GLM."""
     modelled = events[["onset", "duration", "trial_type"]]
     trials = events[events["trial_type"].isin(kept)]
     if estimate == "condition":
         labels = [label for label in kept if label in set(trials["trial_type"])]
         rows = {
-            label: (label, ",".join(map(str, trials["row"][trials["trial_type"] == label])), np.nan) for label in labels
+            label: {
+                "label": label,
+                "event_rows": ",".join(map(str, trials["row"][trials["trial_type"] == label])),
+                "onset": np.nan,
+            }
+            for label in labels
         }
         return [(modelled, rows)]
     names = {index: f"{trial.trial_type}{TRIAL_SEPARATOR}{trial.row:03d}" for index, trial in trials.iterrows()}
-    rows = {names[index]: (trial.trial_type, str(trial.row), trial.onset) for index, trial in trials.iterrows()}
+    values = [column for column in events.columns if column not in ("onset", "duration", "trial_type", "row")]
+    rows = {
+        names[index]: {
+            "label": trial.trial_type,
+            "event_rows": str(trial.row),
+            "onset": trial.onset,
+            **trial[values].to_dict(),
+        }
+        for index, trial in trials.iterrows()
+    }
     if estimate == "lsa":
         return [(_renamed(modelled, names), rows)]
     return [(_renamed(modelled, {index: name}), {name: rows[name]}) for index, name in names.items()]

@@ -15,6 +15,12 @@ noise, a slow drift, and inside a small cube (``region``) a condition-specific v
 pattern times the condition's regressor (the events convolved with nilearn's Glover
 HRF), so that a GLM's betas there are the patterns, in percent signal change. Each
 subject has its own patterns, the same in every run.
+
+With ``parametric_effect``, every event also has a ``rating`` (an integer 1..5) and a
+second cube beside the first (``parametric_region``) responds to it: a voxel pattern
+(``parametric_effect`` x unit normal values, per subject) times the events' regressor
+modulated by the centred rating (rating - 3), so that a trial's beta there moves along
+the pattern with its rating: a planted parametric effect for continuous targets.
 """
 
 from dataclasses import dataclass
@@ -34,6 +40,9 @@ VOXEL_SIZE = 3.0
 # The planted region: a cube of voxels, inside the functional mask (which leaves out a
 # one-voxel border).
 REGION = (slice(2, 5),) * 3
+# The parametric effect's cube: beside REGION along x (in the mask of 8^3 grids and up).
+PARAMETRIC_REGION = (slice(5, 7), slice(2, 5), slice(2, 5))
+RATINGS, RATING_COLUMN = (1, 5), "rating"
 # Event-related design: 1 s trials, 10-13 s apart; block design: 16 s blocks, 8 s apart.
 TRIAL_SECONDS, TRIAL_SOA = 1.0, (10.0, 13.0)
 BLOCK_SECONDS, BLOCK_GAP, BLOCKS_PER_CONDITION = 16.0, 8.0, 3
@@ -50,13 +59,15 @@ N_COMPCOR = 5
 class SyntheticBids:
     """What was written: the two folders, each run's events as written (n/a rows
     included; key (subject, session, run), session ``""`` without sessions), the
-    planted region (a boolean array on the bold grid) and the label column."""
+    planted region (a boolean array on the bold grid), the label column and the
+    parametric effect's region (all False without one)."""
 
     bids_dir: Path
     derivatives: Path
     events: dict
     region: np.ndarray
     label_column: str
+    parametric_region: np.ndarray = None
 
 
 def write_dataset(
@@ -77,6 +88,7 @@ def write_dataset(
     n_volumes=100,
     t_r=2.0,
     effect_size=3.0,
+    parametric_effect=None,
     seed=0,
 ):
     """Write the dataset (module docstring) and return its :class:`SyntheticBids`.
@@ -88,7 +100,8 @@ def write_dataset(
     ``stim_type``: the conditions go in a ``stim_type`` column and ``trial_type`` is
     "stimulus" throughout; ``na_events``: two unmodelled events per run with n/a in the
     condition column; ``spaces``/``res``: the preprocessed outputs written (the same
-    data in each space).
+    data in each space); ``parametric_effect``: a number writes the ``rating`` column and
+    plants its effect (module docstring), None neither.
     """
     bids_dir = Path(bids_dir)
     derivatives = bids_dir / "derivatives" / "fmriprep" if derivatives is None else Path(derivatives)
@@ -96,6 +109,11 @@ def write_dataset(
     affine = np.diag([VOXEL_SIZE] * 3 + [1.0])
     region = np.zeros(shape, dtype=bool)
     region[REGION] = True
+    parametric_region = np.zeros(shape, dtype=bool)
+    # Its own generator: the data without the effect stay those of the same seed.
+    parametric_rng = np.random.default_rng([seed, 1])
+    if parametric_effect is not None:
+        parametric_region[PARAMETRIC_REGION] = True
     write_json(bids_dir / "dataset_description.json", {"Name": "snakelight synthetic", "BIDSVersion": "1.9.0"})
     write_json(
         derivatives / "dataset_description.json",
@@ -110,16 +128,48 @@ def write_dataset(
     all_events = {}
     for subject in subjects:
         patterns = effect_size * rng.standard_normal((len(CONDITIONS), int(region.sum())))
+        parametric = (parametric_effect or 0.0) * parametric_rng.standard_normal(int(parametric_region.sum()))
         _write_anat_mask(derivatives, subject, spaces, res, affine, shape)
         for session in sessions or ("",):
             for run in range(1, n_runs + 1):
                 entities = {"subject": subject, "session": session or None, "task": task, "run": run}
                 events = _events(design, trials_per_condition, n_volumes * t_r, stim_type, na_events, rng)
-                bold = _bold(events, label_column, patterns, region, n_volumes, t_r, rng)
+                if parametric_effect is not None:
+                    events = _rated(events, label_column, parametric_rng)
+                planted = (parametric, parametric_region) if parametric_effect is not None else None
+                bold = _bold(events, label_column, patterns, region, n_volumes, t_r, rng, planted)
                 _write_raw_run(bids_dir, entities, events, n_volumes, t_r)
                 _write_derivative_run(derivatives, entities, spaces, res, bold, affine, t_r, rng)
                 all_events[(subject, session, run)] = events
-    return SyntheticBids(bids_dir, derivatives, all_events, region, label_column)
+    return SyntheticBids(bids_dir, derivatives, all_events, region, label_column, parametric_region)
+
+
+def _rated(events, label_column, rng):
+    """``events`` with a rating column: 1..5 for each condition's event, n/a for others."""
+    modelled = (events[label_column] != MISSING).to_numpy()
+    ratings = rng.integers(RATINGS[0], RATINGS[1] + 1, len(events)).astype(object)
+    ratings[~modelled] = MISSING
+    return events.assign(**{RATING_COLUMN: ratings})
+
+
+def _rating_regressor(modelled, n_volumes, t_r):
+    """(n_volumes,): the ``modelled`` events' regressor, each event modulated by its
+    centred rating (nilearn's ``modulation`` column)."""
+    from nilearn.glm.first_level import make_first_level_design_matrix
+
+    return make_first_level_design_matrix(
+        np.arange(n_volumes) * t_r,
+        pd.DataFrame(
+            {
+                "onset": modelled["onset"],
+                "duration": modelled["duration"],
+                "trial_type": RATING_COLUMN,
+                "modulation": modelled[RATING_COLUMN].astype(float) - np.mean(RATINGS),
+            }
+        ),
+        hrf_model="glover",
+        drift_model=None,
+    )[RATING_COLUMN].to_numpy()
 
 
 def _events(design, trials_per_condition, run_seconds, stim_type, na_events, rng):
@@ -150,8 +200,9 @@ def _events(design, trials_per_condition, run_seconds, stim_type, na_events, rng
     return events.rename(columns={"condition": "trial_type"})
 
 
-def _bold(events, label_column, patterns, region, n_volumes, t_r, rng):
-    """float32 image data (x, y, z, volumes): the module docstring's model."""
+def _bold(events, label_column, patterns, region, n_volumes, t_r, rng, parametric=None):
+    """float32 image data (x, y, z, volumes): the module docstring's model;
+    ``parametric``: (pattern, region) of the rating's effect, or None."""
     from nilearn.glm.first_level import make_first_level_design_matrix  # nilearn.glm: ~1 s to import
 
     modelled = events[events[label_column] != MISSING]
@@ -168,6 +219,9 @@ def _bold(events, label_column, patterns, region, n_volumes, t_r, rng):
     percent += rng.normal(0, 1, shape)[..., None] * np.cos(np.linspace(0, np.pi, n_volumes))
     for condition, pattern in zip(CONDITIONS, patterns):
         percent[region] += pattern[:, None] * regressors[condition].to_numpy()
+    if parametric is not None:
+        pattern, parametric_region = parametric
+        percent[parametric_region] += pattern[:, None] * _rating_regressor(modelled, n_volumes, t_r)
     baseline = rng.uniform(500, 1500, shape)[..., None]
     return (baseline * (1 + 0.01 * percent)).astype(np.float32)
 
