@@ -165,6 +165,6 @@ def test_a_split_permutes_each_part_apart():
     cross = {"test": MAPPING, "split": {"column": "half", "train": 1, "test": 2}}
     _, sets = permutation_targets(cross, table)
     condition_sets = cross_sets(labels, MAPPING)
-    assert np.array_equal(sets // 3, condition_sets)
-    assert np.array_equal(sets % 3, np.where(table["half"] == 1, 0, 1))
+    assert np.array_equal(sets // 2, condition_sets)
+    assert np.array_equal(sets % 2, np.where(table["half"] == 1, 0, 1))
     assert len(np.unique(sets)) == 4

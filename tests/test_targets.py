@@ -9,8 +9,8 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.ndimage import binary_dilation
 from nilearn.decoding import SearchLight
+from scipy.ndimage import binary_dilation
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
