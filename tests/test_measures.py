@@ -622,6 +622,35 @@ def brute_force_distinct(targets, groups, volumes):
 
 
 @pytest.mark.workflow
+def test_haxby_source_writes_each_scorers_map_as_nilearn(haxby_dir, tmp_path):
+    """The haxby source reading a dataset laid out as nilearn's fetch_haxby leaves it
+    (conftest's generated subject 2; nothing downloaded) with two scorers: each map equals
+    nilearn's SearchLight with that scorer. Only the maps are asked for."""
+    config = {
+        **TINY_CONFIG,
+        "dataset": {"source": "haxby", "data_dir": str(haxby_dir.parent)},
+        "searchlight": {**TINY_CONFIG["searchlight"], "scoring": SCORERS, "n_chunks": 1},
+    }
+    maps = [f"{OUT}/{map_file(name, SCORERS)}" for name in SCORERS]
+    run_snakemake(tmp_path, *maps, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / OUT
+    assert read_json(tmp_path / "results/config/sub-02/dataset.json")["source"] == "haxby"
+    labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
+    for name in SCORERS:
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+            radius=5.6,
+            cv=KFold(4),
+            scoring=name,
+        )
+        expected = searchlight.fit(str(out / "samples.nii.gz"), labels).scores_
+        assert np.array_equal(nib.load(tmp_path / maps[SCORERS.index(name)]).get_fdata(), expected), name
+    accuracy, balanced = (nib.load(tmp_path / path).get_fdata() for path in maps)
+    assert not np.array_equal(accuracy, balanced)  # KFold's test folds are unbalanced
+
+
+@pytest.mark.workflow
 def test_table_source_writes_each_scorers_map_as_nilearn(tmp_path):
     """The table source (a BIDS-like study of one subject) with two scorers: each map equals
     nilearn's SearchLight with that scorer."""
