@@ -28,38 +28,26 @@ SCORERS = ["r2", "pearson_r"]
 
 
 def write_parametric_study(root, seed=0):
-    """One generated subject without category effect, as the table source's study: per run
-    a 4D image and a labels table whose ``rating`` column gives each block (and rest period)
-    of a run its own value (1, 2, ...), planted in the face region as the centred rating x
-    1.5 noise standard deviations. Returns the
-    subjects table's path and the face region (a boolean volume)."""
+    """One generated subject without category effect and with a rating effect
+    (synthetic.write_subject's rating_effect: each block, rest periods included, of a run
+    gets its own value 1, 2, ..., planted in the face region as the centred rating x 1.5
+    noise standard deviations), as the table source's study: per run a 4D image and a
+    labels table with the ``rating`` column. Returns the subjects table's path and the
+    face region (a boolean volume)."""
     haxby = root / "generated"
     synthetic.write_mask(haxby, TINY["shape"], TINY["voxel_size"])
-    synthetic.write_subject(haxby, 1, n_runs=TINY["n_runs"], effect_size=0.0, seed=seed)
+    synthetic.write_subject(haxby, 1, n_runs=TINY["n_runs"], effect_size=0.0, seed=seed, rating_effect=1.5)
     labels = read_labels(haxby / "subj1" / "labels.txt")
     bold = nib.load(haxby / "subj1" / "bold.nii.gz")
-    mask_img = nib.load(haxby / "mask.nii.gz")
-    region = np.asarray(synthetic.truth_map(mask_img).dataobj) == 1
-    data = np.asarray(bold.dataobj).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    label = labels["label"].to_numpy()
-    starts = np.r_[True, (label[1:] != label[:-1]) | (labels["run"].to_numpy()[1:] != labels["run"].to_numpy()[:-1])]
-    # Each run's blocks (rest periods included) get the values 1.. in a random order: one
-    # run's face and house blocks differ, so every run has 2 arrangements.
-    block = np.cumsum(starts) - 1
-    first_blocks = [np.unique(block[labels["run"] == run]) for run in sorted(labels["run"].unique())]
-    values = np.concatenate([1.0 + rng.permutation(len(blocks)) for blocks in first_blocks])
-    rating = values[block]
-    noise = data[region].std(axis=1, keepdims=True)
-    data[region] += 1.5 * noise * (rating - rating.mean())
+    region = np.asarray(synthetic.truth_map(nib.load(haxby / "mask.nii.gz")).dataobj) == 1
     rows = []
     for run in sorted(labels["run"].unique()):
         volumes = np.flatnonzero(labels["run"] == run)
         name = root / f"run-{run}"
-        nib.Nifti1Image(data[..., volumes], bold.affine, bold.header).to_filename(f"{name}_bold.nii.gz")
-        pd.DataFrame({"label": label[volumes], "rating": rating[volumes]}).to_csv(
-            f"{name}_labels.tsv", sep="\t", index=False
+        nib.Nifti1Image(np.asarray(bold.dataobj)[..., volumes], bold.affine, bold.header).to_filename(
+            f"{name}_bold.nii.gz"
         )
+        labels.iloc[volumes][["label", "rating"]].to_csv(f"{name}_labels.tsv", sep="\t", index=False)
         rows.append(
             {"subject": 1, "run": run, "bold": f"{name}_bold.nii.gz", "labels": f"{name}_labels.tsv", "mask": ""}
         )
@@ -298,3 +286,56 @@ def test_volumes_carry_the_value_of_their_event():
     assert list(volume_labels(events, 6, 2.0)) == ["rest", "face", "face", "rest", "house", "rest"]
     np.testing.assert_array_equal(values["rating"], [np.nan, 3.0, 3.0, np.nan, 5.0, np.nan])
     assert volume_values(events.astype({"rating": str}), owner) == {}  # the table source's events: text
+
+
+@pytest.mark.workflow
+def test_the_synthetic_sources_rating_reaches_the_samples_table(tmp_path):
+    """dataset.synthetic.rating_effect: the generated labels carry each block's rating,
+    which the samples table of a continuous-target contrast keeps (only the samples are
+    made); without it the contrast is refused when the config is read."""
+    config = {
+        **{key: value for key, value in TINY_CONFIG.items()},
+        "dataset": {
+            **TINY_CONFIG["dataset"],
+            "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "rating_effect": 1.0},
+        },
+        "contrasts": {"rating": ["face", "house"]},
+        "continuous_targets": {"rating": "rating"},
+        "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "ridge", "scoring": SCORERS},
+    }
+    run_snakemake(
+        tmp_path,
+        "results/config/sub-02/rating/samples.tsv",
+        "--cores",
+        "2",
+        "--configfile",
+        write_config(tmp_path, config),
+    )
+    table = read_samples_table(tmp_path / "results/config/sub-02/rating/samples.tsv")
+    labels = read_labels(tmp_path / "results/config/synthetic/haxby2001/subj2/labels.txt")
+    assert table["rating"].tolist() == labels["rating"][table["volume"]].tolist()
+    block = np.cumsum(np.r_[True, np.diff(table["volume"]) != 1])
+    assert all(table["rating"][block == b].nunique() == 1 for b in np.unique(block))
+    assert table.groupby("run")["rating"].nunique().min() == 2  # a face and a house block per run
+    config["dataset"]["synthetic"]["rating_effect"] = None
+    with pytest.raises(ConfigError, match="config key continuous_targets.rating: the synthetic source's"):
+        validate_config(config, SCHEMA)
+
+
+def test_the_synthetic_rating_effect_is_planted_in_the_face_region():
+    """synthetic.rated: the region's voxels move by effect x their standard deviation x the
+    centred rating (to the int16 rounding), the others not at all."""
+    design = pd.DataFrame(
+        {"labels": ["rest", "face", "face", "rest", "house", "house"] * 2, "chunks": [0] * 6 + [1] * 6}
+    )
+    rng = np.random.default_rng(0)
+    data = rng.integers(100, 200, (2, 1, 1, 12)).astype(np.int16)
+    region = np.array([True, False]).reshape(2, 1, 1)
+    rated_design, img = synthetic.rated(design, nib.Nifti1Image(data, np.eye(4)), region, 0.5, rng)
+    rating = rated_design["rating"].to_numpy()
+    # Each run's 4 blocks take the values 1..4, one each.
+    assert set(rating[:6]) == set(rating[6:]) == {1, 2, 3, 4}
+    assert all(rating[i] == rating[i + 1] for i in (1, 4, 7, 10))
+    moved = np.asarray(img.dataobj)
+    expected = data[0, 0, 0] + 0.5 * data[0, 0, 0].std() * (rating - rating.mean())
+    assert np.abs(moved[0, 0, 0] - expected).max() <= 0.5 and np.array_equal(moved[1], data[1])

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from snakelight.data.bids import BRAIN_MASK, CONFOUNDS, EVENTS, MISSING, bids_name
+from snakelight.data.haxby_design import RATING_COLUMN
 from snakelight.io import atomic_path, write_json
 
 CONDITIONS = ("face", "house")
@@ -42,7 +43,7 @@ VOXEL_SIZE = 3.0
 REGION = (slice(2, 5),) * 3
 # The parametric effect's cube: beside REGION along x (in the mask of 8^3 grids and up).
 PARAMETRIC_REGION = (slice(5, 7), slice(2, 5), slice(2, 5))
-RATINGS, RATING_COLUMN = (1, 5), "rating"
+RATINGS = (1, 5)
 # Event-related design: 1 s trials, 10-13 s apart; block design: 16 s blocks, 8 s apart.
 TRIAL_SECONDS, TRIAL_SOA = 1.0, (10.0, 13.0)
 BLOCK_SECONDS, BLOCK_GAP, BLOCKS_PER_CONDITION = 16.0, 8.0, 3

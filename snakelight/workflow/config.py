@@ -226,6 +226,12 @@ def _check_continuous_targets(config, table):
             raise ConfigError(f"config key searchlight.engine: fast classifies; contrast {name!r} needs exact")
         if config["dataset"]["source"] == "bids":
             _check_events_column(config, name, column, key)
+        elif config["dataset"]["source"] == "synthetic":
+            if config["dataset"]["synthetic"]["rating_effect"] is None or column != haxby_design.RATING_COLUMN:
+                raise ConfigError(
+                    f"{key}: the synthetic source's volumes carry only a {haxby_design.RATING_COLUMN!r} column, "
+                    "written with dataset.synthetic.rating_effect (a number, 0 for none)"
+                )
         elif config["dataset"]["source"] != "table":
             raise ConfigError(
                 f"{key}: the {config['dataset']['source']} source's volumes carry conditions only; a numeric "
