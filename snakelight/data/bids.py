@@ -214,11 +214,14 @@ def read_events(path, label_column):
 
 def value_columns(events, label_column):
     """The columns of an events table (as read, n/a as NaN) that give each event a number:
-    numeric, not onset, duration, the label column or a name the samples table uses."""
+    numeric, not onset, duration, the label column or a name the samples table uses, and
+    without spaces (the labels file is space-separated)."""
     return [
         column
         for column in events.columns
-        if column not in (*RESERVED_COLUMNS, label_column) and pd.api.types.is_numeric_dtype(events[column])
+        if column not in (*RESERVED_COLUMNS, label_column)
+        and pd.api.types.is_numeric_dtype(events[column])
+        and not any(character.isspace() for character in str(column))
     ]
 
 
