@@ -108,7 +108,9 @@ rule directions:
     output:
         # Output by output, each direction's map.
         maps=[results(f"sub-{{subject}}/{{contrast}}/{path}") for path in DIRECTION_FILES],
-        sidecars=[results(f"sub-{{subject}}/{{contrast}}/{path}".replace(".nii.gz", ".json")) for path in DIRECTION_FILES],
+        sidecars=[
+            results(f"sub-{{subject}}/{{contrast}}/{path}".replace(".nii.gz", ".json")) for path in DIRECTION_FILES
+        ],
     log:
         results("logs/sub-{subject}/{contrast}/directions.log"),
     conda:
