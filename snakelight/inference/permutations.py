@@ -308,8 +308,10 @@ def check_relabellings(design, alpha, source):
     """None, or InputError when ``design`` allows too few distinct null maps for any p-value
     to reach ``alpha`` (:func:`snakelight.inference.feasibility.check_relabellings`)."""
     count = distinct_null_maps(design)
-    n_units = np.unique(design.units).size
-    moving = "samples" if n_units == design.units.size else "blocks"
+    # The samples that move: a fixed split's samples in no fold (set -1) do not.
+    free = np.ones(design.units.size, dtype=bool) if design.sets is None else design.sets >= 0
+    n_units = np.unique(design.units[free]).size
+    moving = "samples" if n_units == np.count_nonzero(free) else "blocks"
     logging.getLogger(__name__).info(
         "%s: %d %s, %d distinct relabellings within runs modulo %d renamings of the labels",
         source,
@@ -318,7 +320,7 @@ def check_relabellings(design, alpha, source):
         count,
         label_renamings(design),
     )
-    what = f"the {n_units} {moving} of {source} ({np.unique(design.runs).size} runs)"
+    what = f"the {n_units} {moving} of {source} ({np.unique(design.runs[free]).size} runs)"
     feasibility.check_relabellings(count, alpha, what)
 
 
