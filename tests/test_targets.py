@@ -339,3 +339,27 @@ def test_the_synthetic_rating_effect_is_planted_in_the_face_region():
     moved = np.asarray(img.dataobj)
     expected = data[0, 0, 0] + 0.5 * data[0, 0, 0].std() * (rating - rating.mean())
     assert np.abs(moved[0, 0, 0] - expected).max() <= 0.5 and np.array_equal(moved[1], data[1])
+
+
+def test_bids_volumes_carry_the_rating_of_their_event(tmp_path):
+    """samples.mode volumes: each volume in an event takes its events row's rating (block
+    design, 4 s shift), a volume in none NaN."""
+    from snakelight.data.bids import discover
+    from snakelight.data.bids_samples import collect_volumes
+
+    dataset = write_rated_dataset(tmp_path / "ds", design="block", n_runs=2)
+    runs = discover({"bids_dir": str(dataset.bids_dir)}, tmp_path / "db")
+    labelling = {"label_column": "trial_type", "include": None, "exclude": []}
+    manifest = collect_volumes(
+        runs, labelling, {"hemodynamic_shift": 4, "baseline": "rest"}, tmp_path / "data", tmp_path / "dataset.json"
+    )
+    labels = read_labels(manifest["labels"])
+    for run, (_, record) in enumerate(runs.iterrows(), start=1):
+        events = dataset.events[("01", "", int(record["run"]))]
+        volumes = labels[labels["run"] == run].reset_index(drop=True)
+        times = np.arange(len(volumes)) * 2.0 - 4
+        for event in events.itertuples():
+            during = (times >= event.onset) & (times < event.onset + event.duration)
+            assert (volumes["label"][during] == event.trial_type).all()
+            assert (volumes["rating"][during] == float(event.rating)).all()
+        assert volumes["rating"][volumes["label"] == "rest"].isna().all()
