@@ -165,6 +165,44 @@ def test_a_split_permutes_each_part_apart():
     cross = {"test": MAPPING, "split": {"column": "half", "train": 1, "test": 2}}
     _, sets = permutation_targets(cross, table)
     condition_sets = cross_sets(labels, MAPPING)
-    assert np.array_equal(sets // 3, condition_sets)
-    assert np.array_equal(sets % 3, np.where(table["half"] == 1, 0, 1))
+    assert np.array_equal(sets // 2, condition_sets)
+    assert np.array_equal(sets % 2, np.where(table["half"] == 1, 0, 1))
     assert len(np.unique(sets)) == 4
+
+
+def test_each_scorers_direction_maps_equal_a_hand_written_loop(tmp_path):
+    """directions: each, every scorer (snakelight.searchlight.chunks.write_direction_maps on
+    each output's per-fold maps, as the directions step runs it): each direction's map is
+    the mean over that direction's folds of a hand-written loop of scikit-learn fits scored
+    by that scorer. Unbalanced test sets (chair samples dropped) make the scorers differ."""
+    import nibabel as nib
+    from sklearn.metrics import balanced_accuracy_score
+
+    from snakelight.searchlight.chunks import write_direction_maps
+
+    X, labels, runs = planted(n_runs=3, per_condition=4)
+    keep = ~((labels == "chair") & (np.arange(labels.size) % 4 < 2))
+    X, labels, runs = X[keep], labels[keep], runs[keep]
+    design = cross_design(labels, runs, MAPPING, directions="both")
+    spheres = [np.arange(0, 10), np.arange(10, 20), np.array([3, 12])]
+    scorers = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score}
+    outputs = score_outputs(X, design.targets, spheres, "svc", design.folds, scoring=list(scorers))
+    mapped = np.array([MAPPING.get(label, label) for label in labels])
+    for name, scorer in scorers.items():
+        folds_path = tmp_path / f"{name}_folds.nii.gz"
+        nib.Nifti1Image(outputs[name].reshape(len(spheres), 1, 1, -1), np.eye(4)).to_filename(folds_path)
+        paths = {direction: tmp_path / f"{name}_{direction}.nii.gz" for direction in ("forward", "reverse")}
+        write_direction_maps(folds_path, design, paths)
+        for direction, (train_set, test_set) in (("forward", (0, 1)), ("reverse", (1, 0))):
+            sets = [np.isin(labels, ["face", "house"]), np.isin(labels, ["cat", "chair"])]
+            expected = []
+            for sphere in spheres:
+                scores = []
+                for run in np.unique(runs):
+                    train, test = sets[train_set] & (runs != run), sets[test_set] & (runs == run)
+                    model = make_estimator("svc").fit(X[train][:, sphere], mapped[train])
+                    scores.append(scorer(mapped[test], model.predict(X[test][:, sphere])))
+                expected.append(np.mean(scores))
+            got = nib.load(paths[direction]).get_fdata().ravel()
+            assert np.allclose(got, expected), (name, direction)
+    assert not np.allclose(outputs["accuracy"], outputs["balanced_accuracy"])

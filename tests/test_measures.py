@@ -19,7 +19,7 @@ from snakelight.searchlight import scoring as scoring_module
 from snakelight.searchlight.cross import cross_design
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.measures import Predictions, fold_starts
-from snakelight.searchlight.outputs import PREDICTION_SCORERS, folds_file, map_file
+from snakelight.searchlight.outputs import PREDICTION_SCORERS, direction_file, folds_file, map_file
 from snakelight.searchlight.scoring import make_estimator, score_outputs
 from snakelight.workflow.config import ConfigError, validate_config
 from tests.conftest import OUT, SCHEMA, TINY_CONFIG, job_counts, run_snakemake, write_config
@@ -537,16 +537,23 @@ def test_workflow_permutes_a_cross_classifications_training_and_test_sets_apart(
 
 
 @pytest.mark.workflow
-def test_workflow_splits_by_a_column_and_keeps_each_direction(tmp_path):
+def test_workflow_splits_by_a_column_keeps_each_direction_of_each_scorer_and_permutes_each_part(tmp_path):
     """split: train on run 0's face/house, test on run 1's cat/chair (and the reverse), no
-    CV; directions: each writes each direction's map: each equals nilearn's SearchLight on
-    that direction's one fold, and the primary map nilearn's on both."""
+    CV, two scorers, inference on; directions: each writes each scorer's map of each
+    direction: each equals nilearn's SearchLight with that scorer on that direction's one
+    fold, and the primary map nilearn's on both. The permutations move the targets within
+    each part of the split and condition set apart, the samples in neither part stay, and
+    permutations.json's count is a brute-force count of the distinct relabellings."""
     mapping = {"cat": "face", "chair": "house"}
     cross = {"test": mapping, "directions": "each", "split": {"column": "run", "train": 0, "test": 1}}
     config = {
         **TINY_CONFIG,
         "contrasts": {"x": ["face", "house", "cat", "chair"]},
         "cross_classification": {"x": cross},
+        "searchlight": {**TINY_CONFIG["searchlight"], "scoring": SCORERS},
+        # Runs 0 and 1, one block per condition in each: 2^4 relabellings, 8 modulo the
+        # renaming, so all 7 null maps (p >= 1/8).
+        "inference": {**INFERENCE, "alpha": 0.25, "cluster_threshold": 0.25},
     }
     run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
     out = tmp_path / "results/config/sub-02/x"
@@ -554,20 +561,93 @@ def test_workflow_splits_by_a_column_and_keeps_each_direction(tmp_path):
     design = cross_design(table["label"], table["run"], mapping, split=(table["run"].to_numpy(), 0, 1))
     assert len(design.folds) == 2 and design.reverse.tolist() == [False, True]
 
-    def nilearn(folds):
+    def nilearn(folds, scoring, targets=design.targets):
         searchlight = SearchLight(
             read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
             process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
             radius=5.6,
             cv=folds,
+            scoring=scoring,
         )
-        return searchlight.fit(str(out / "samples.nii.gz"), design.targets).scores_
+        return searchlight.fit(str(out / "samples.nii.gz"), targets).scores_
 
-    assert np.array_equal(nib.load(out / "searchlight.nii.gz").get_fdata(), nilearn(design.folds))
-    for direction, fold in (("forward", design.folds[0]), ("reverse", design.folds[1])):
-        assert np.allclose(nib.load(out / f"searchlight_{direction}.nii.gz").get_fdata(), nilearn([fold])), direction
-        assert read_json(out / f"searchlight_{direction}.json")["direction"] == direction
+    assert np.array_equal(nib.load(out / "searchlight.nii.gz").get_fdata(), nilearn(design.folds, "accuracy"))
+    for name in SCORERS:
+        for direction, fold in (("forward", design.folds[0]), ("reverse", design.folds[1])):
+            path = out / direction_file(name, direction, SCORERS)
+            assert np.allclose(nib.load(path).get_fdata(), nilearn([fold], name)), (name, direction)
+            sidecar = read_json(Path(str(path).replace(".nii.gz", ".json")))
+            assert (sidecar["output"], sidecar["direction"], sidecar["folds"]) == (name, direction, 1)
     assert read_json(out / "searchlight.json")["cross_validation"]["n_splits"] == 2
+    # Inference: each part of the split (run 0, run 1) and condition set permuted apart.
+    permuted = read_permutations(out / "permutations.tsv", design.targets, table["run"])
+    runs, tested = table["run"].to_numpy(), np.isin(table["label"], list(mapping))
+    used = np.isin(runs, [0, 1])
+    groups = [used & (runs == run) & (tested == in_set) for run in (0, 1) for in_set in (False, True)]
+    for rows in groups:
+        assert all(sorted(column) == sorted(design.targets[rows]) for column in permuted[rows].T)
+    assert np.all(permuted[~used] == design.targets[~used, None])  # in no fold: never moved
+    assert all(np.any(column[used] != design.targets[used]) for column in permuted.T)
+    facts = read_json(out / "permutations.json")
+    assert facts["distinct_null_maps"] == brute_force_distinct(design.targets, groups, table["volume"].to_numpy()) == 8
+    assert facts["enumerated"]
+    assert permuted.shape[1] == facts["null_maps"] == nib.load(out / "searchlight_null.nii.gz").shape[3]
+    null = nilearn(design.folds, "accuracy", permuted[:, 0])
+    assert np.array_equal(nib.load(out / "searchlight_null.nii.gz").get_fdata()[..., 0], null)
+
+
+def brute_force_distinct(targets, groups, volumes):
+    """Distinct null maps of a block design: every arrangement of each group's blocks (the
+    consecutive volumes of one target), listed, restricted to the groups' samples, a vector
+    and its face <-> house renaming counted once."""
+    import itertools
+
+    arrangements = []
+    for rows in groups:
+        index = np.flatnonzero(rows)
+        starts = np.r_[True, (targets[index][1:] != targets[index][:-1]) | (np.diff(volumes[index]) != 1)]
+        blocks = np.split(index, np.flatnonzero(starts)[1:])
+        options = set()
+        for order in itertools.permutations(range(len(blocks))):
+            if all(len(blocks[a]) == len(blocks[b]) for a, b in zip(order, range(len(blocks)))):
+                options.add(tuple(t for k in order for t in targets[blocks[k]]))
+        arrangements.append(sorted(options))
+    swap = {"face": "house", "house": "face"}
+    seen = set()
+    for combination in itertools.product(*arrangements):
+        vector = tuple(t for part in combination for t in part)
+        if tuple(swap[t] for t in vector) not in seen:
+            seen.add(vector)
+    return len(seen)
+
+
+@pytest.mark.workflow
+def test_haxby_source_writes_each_scorers_map_as_nilearn(haxby_dir, tmp_path):
+    """The haxby source reading a dataset laid out as nilearn's fetch_haxby leaves it
+    (conftest's generated subject 2; nothing downloaded) with two scorers: each map equals
+    nilearn's SearchLight with that scorer. Only the maps are asked for."""
+    config = {
+        **TINY_CONFIG,
+        "dataset": {"source": "haxby", "data_dir": str(haxby_dir.parent)},
+        "searchlight": {**TINY_CONFIG["searchlight"], "scoring": SCORERS, "n_chunks": 1},
+    }
+    maps = [f"{OUT}/{map_file(name, SCORERS)}" for name in SCORERS]
+    run_snakemake(tmp_path, *maps, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    out = tmp_path / OUT
+    assert read_json(tmp_path / "results/config/sub-02/dataset.json")["source"] == "haxby"
+    labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
+    for name in SCORERS:
+        searchlight = SearchLight(
+            read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
+            process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
+            radius=5.6,
+            cv=KFold(4),
+            scoring=name,
+        )
+        expected = searchlight.fit(str(out / "samples.nii.gz"), labels).scores_
+        assert np.array_equal(nib.load(tmp_path / maps[SCORERS.index(name)]).get_fdata(), expected), name
+    accuracy, balanced = (nib.load(tmp_path / path).get_fdata() for path in maps)
+    assert not np.array_equal(accuracy, balanced)  # KFold's test folds are unbalanced
 
 
 @pytest.mark.workflow

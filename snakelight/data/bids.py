@@ -70,6 +70,19 @@ CONFOUNDS = {"datatype": "func", "desc": "confounds", "suffix": "timeseries", "e
 EVENTS = {"datatype": "func", "suffix": "events", "extension": ".tsv"}
 # BIDS marks a missing value with n/a.
 MISSING = "n/a"
+# Events columns that never carry a sample's value: read_events' own and the samples table's.
+RESERVED_COLUMNS = (
+    "onset",
+    "duration",
+    "trial_type",
+    "row",
+    "label",
+    "run",
+    "session",
+    "bids_run",
+    "event_rows",
+    "volume",
+)
 
 
 def bids_name(entities, suffix, extension):
@@ -169,9 +182,10 @@ def check_leave_one_run_out(table):
 
 def read_events(path, label_column):
     """A run's events as the GLM models them: columns onset, duration and trial_type
-    (the ``label_column``'s values, as strings), and ``row``, the event's row in the file
-    (from 1). Rows with n/a (or nothing) in any of the three are dropped; other columns
-    too."""
+    (the ``label_column``'s values, as strings), ``row``, the event's row in the file
+    (from 1), and the file's numeric columns (:func:`value_columns`: e.g. a rating, each
+    trial's continuous target; n/a read as NaN). Rows with n/a (or nothing) in any of
+    the first three are dropped; other columns too."""
     events = pd.read_csv(path, sep="\t", dtype={label_column: str}, keep_default_na=False, na_values=[MISSING, ""])
     for column in ("onset", "duration", label_column):
         if column not in events.columns:
@@ -182,6 +196,7 @@ def read_events(path, label_column):
             "duration": events["duration"],
             "trial_type": events[label_column],
             "row": range(1, len(events) + 1),
+            **{column: events[column] for column in value_columns(events, label_column)},
         }
     )
     events = events.dropna(subset=["onset", "duration", "trial_type"])
@@ -195,6 +210,33 @@ def read_events(path, label_column):
             )
         events[column] = seconds.astype(float)
     return events.reset_index(drop=True)
+
+
+def value_columns(events, label_column):
+    """The columns of an events table (as read, n/a as NaN) that give each event a number:
+    numeric, not onset, duration, the label column or a name the samples table uses, and
+    without spaces (the labels file is space-separated)."""
+    return [
+        column
+        for column in events.columns
+        if column not in (*RESERVED_COLUMNS, label_column)
+        and pd.api.types.is_numeric_dtype(events[column])
+        and not any(character.isspace() for character in str(column))
+    ]
+
+
+def events_files(config):
+    """The raw dataset's events files that discovery may take, found without indexing:
+    ``sub-*/[ses-*/]func/*_events.tsv`` of the configured task and participants
+    (``config``: DEFAULTS' keys), for the checks made when the config is read."""
+    config = {**DEFAULTS, **config}
+    paths = sorted(Path(config["bids_dir"]).glob(f"sub-*/**/{EVENTS['datatype']}/*_{EVENTS['suffix']}.tsv"))
+    if config["task"] is not None:
+        paths = [path for path in paths if f"_task-{config['task']}_" in path.name]
+    if config["participant_label"] is not None:
+        wanted = {f"sub-{label}" for label in _labels(config["participant_label"], "sub")}
+        paths = [path for path in paths if path.name.split("_")[0] in wanted]
+    return paths
 
 
 def _existing_dir(path, key):

@@ -28,7 +28,9 @@ row order, or in condition order), the row-aligned samples table (SAMPLES_COLUMN
 ``label``; ``run``, the run's position from 1 among the subject's runs, the
 cross-validation group; ``session`` and ``bids_run``, the run's BIDS labels;
 ``event_rows``, the events-file rows (from 1) the beta stands for, comma-separated;
-``onset``, the trial's onset in seconds, empty for a condition beta), and the mask the
+``onset``, the trial's onset in seconds, empty for a condition beta; then a trial
+beta's values, its events row's numeric columns such as a rating, the continuous targets'
+one home), and the mask the
 GLMs were fitted in (the intersection of the runs' functional brain masks).
 
 With ``condition``, on request, also the GLMs' residuals (:class:`Residuals`), the noise
@@ -142,7 +144,9 @@ def beta_series(runs, config, residuals=False):
     # float32, as the masked samples the searchlight reads.
     samples = np.stack([beta.get_fdata(dtype=np.float32) for beta in betas], axis=-1)
     samples_img = nib.Nifti1Image(samples, mask_img.affine)
-    table = pd.concat(tables, ignore_index=True).reindex(columns=SAMPLES_COLUMNS)
+    table = pd.concat(tables, ignore_index=True)
+    # The trials' values (events' numeric columns) after the samples contract's columns.
+    table = table.reindex(columns=[*SAMPLES_COLUMNS, *(c for c in table.columns if c not in SAMPLES_COLUMNS)])
     stacked = None
     if residuals:
         stacked = Residuals(np.concatenate([r.residuals for r in run_residuals]), sum(r.dof for r in run_residuals))
@@ -176,8 +180,8 @@ def kept_labels(events, config, paths):
 
 def run_beta_series(record, events, kept, config, mask_img, residuals=False):
     """One run's betas (3D images), their rows of the samples table (label, event_rows,
-    onset) and, with ``residuals`` (estimate ``condition``: one GLM), its
-    :class:`Residuals`, else None. ``record``: the run's row of the runs table."""
+    onset, and a trial's values) and, with ``residuals`` (estimate ``condition``: one
+    GLM), its :class:`Residuals`, else None. ``record``: the run's row of the runs table."""
     from nilearn.glm.first_level import FirstLevelModel
     from nilearn.image import load_img
     from nilearn.maskers import NiftiMasker
@@ -208,7 +212,7 @@ def run_beta_series(record, events, kept, config, mask_img, residuals=False):
             rows.append(row)
         if residuals:
             found = _residuals(model, mask_img)
-    return betas, pd.DataFrame(rows, columns=["label", "event_rows", "onset"]), found
+    return betas, pd.DataFrame(rows), found
 
 
 def _residuals(model, mask_img):
@@ -225,17 +229,32 @@ def _residuals(model, mask_img):
 def designs(events, kept, estimate):
     """The GLMs of one run: pairs of (events as FirstLevelModel takes them: onset,
     duration, trial_type; {regressor name: its samples-table row (label, event_rows,
-    onset)}), one pair per GLM."""
+    onset, and a trial's values: its events row's numeric columns, the home of a
+    continuous target; a condition beta has none)}), one pair per GLM."""
     modelled = events[["onset", "duration", "trial_type"]]
     trials = events[events["trial_type"].isin(kept)]
     if estimate == "condition":
         labels = [label for label in kept if label in set(trials["trial_type"])]
         rows = {
-            label: (label, ",".join(map(str, trials["row"][trials["trial_type"] == label])), np.nan) for label in labels
+            label: {
+                "label": label,
+                "event_rows": ",".join(map(str, trials["row"][trials["trial_type"] == label])),
+                "onset": np.nan,
+            }
+            for label in labels
         }
         return [(modelled, rows)]
     names = {index: f"{trial.trial_type}{TRIAL_SEPARATOR}{trial.row:03d}" for index, trial in trials.iterrows()}
-    rows = {names[index]: (trial.trial_type, str(trial.row), trial.onset) for index, trial in trials.iterrows()}
+    values = [column for column in events.columns if column not in ("onset", "duration", "trial_type", "row")]
+    rows = {
+        names[index]: {
+            "label": trial.trial_type,
+            "event_rows": str(trial.row),
+            "onset": trial.onset,
+            **trial[values].to_dict(),
+        }
+        for index, trial in trials.iterrows()
+    }
     if estimate == "lsa":
         return [(_renamed(modelled, names), rows)]
     return [(_renamed(modelled, {index: name}), {name: rows[name]}) for index, name in names.items()]

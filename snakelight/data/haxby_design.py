@@ -11,6 +11,9 @@ T_R = 2.5
 RUN_VOLUMES = 121
 # Volumes of each category's block in a run.
 BLOCK_VOLUMES = 9
+# The generated datasets' numeric column (dataset.synthetic.rating_effect, and the
+# synthetic BIDS events' parametric_effect): a continuous target.
+RATING_COLUMN = "rating"
 # The ROI masks fetch_haxby lists for each subject.
 SUBJECT_MASKS = ("mask4_vt", "mask8b_face_vt", "mask8b_house_vt", "mask8_face_vt", "mask8_house_vt")
 # The files fetch_haxby looks for in each subject's folder ``subj<N>/``.

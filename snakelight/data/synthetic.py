@@ -26,7 +26,15 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter
 
-from snakelight.data.haxby_design import BLOCK_VOLUMES, CATEGORIES, RUN_VOLUMES, SUBJECT_MASKS, T_R, haxby_affine
+from snakelight.data.haxby_design import (
+    BLOCK_VOLUMES,
+    CATEGORIES,
+    RATING_COLUMN,
+    RUN_VOLUMES,
+    SUBJECT_MASKS,
+    T_R,
+    haxby_affine,
+)
 from snakelight.io import atomic_path, write_nifti
 
 # Rest volumes before the first block and between blocks.
@@ -265,11 +273,13 @@ def write_subject(
     carries_effect=True,
     threads=2,
     geometry="selective",
+    rating_effect=None,
 ):
     """Write ``subj<N>/`` as fetch_haxby lays it out, for a mask written by write_mask
     (the module docstring says what jitter_mm, amplitude_spread and carries_effect do;
     ``threads`` is :func:`simulate_bold`'s, which the bytes do not depend on; ``geometry``
-    ``rsa`` plants :func:`geometry_patterns` in the two regions instead)."""
+    ``rsa`` plants :func:`geometry_patterns` in the two regions instead;
+    ``rating_effect``: a number adds a ``rating`` column and its effect, :func:`rated`)."""
     haxby_dir = Path(haxby_dir)
     mask_img = nib.load(haxby_dir / "mask.nii.gz")
     rng = np.random.default_rng([seed, subject])
@@ -293,9 +303,26 @@ def write_subject(
         write_nifti(subject_dir / f"{name}.nii.gz", nib.Nifti1Image(data, truth.affine))
     write_nifti(subject_dir / "truth.nii.gz", truth)
     write_nifti(subject_dir / "anat.nii.gz", mask_img)
+    bold = simulate_bold(mask_img, design, effect_size * amplitude, rng, truth, threads=threads, patterns=patterns)
+    if rating_effect is not None:
+        design, bold = rated(design, bold, truth_data == 1, rating_effect, np.random.default_rng([seed, subject, 4]))
     with atomic_path(subject_dir / "labels.txt") as path:
         design.to_csv(path, sep=" ", index=False)
-    write_nifti(
-        subject_dir / "bold.nii.gz",
-        simulate_bold(mask_img, design, effect_size * amplitude, rng, truth, threads=threads, patterns=patterns),
-    )
+    write_nifti(subject_dir / "bold.nii.gz", bold)
+
+
+def rated(design, bold, region, effect, rng):
+    """A planted parametric effect: each block of ``design`` (one label's consecutive
+    volumes of a run, rest periods included) gets a ``rating`` column value, 1.. in a random
+    order per run; RATING_COLUMN), and the voxels of ``region`` (the face region) move by ``effect`` x their
+    standard deviation over time x the centred rating. Returns (design, image)."""
+    labels, runs = design["labels"].to_numpy(), design["chunks"].to_numpy()
+    block = np.cumsum(np.r_[True, (labels[1:] != labels[:-1]) | (runs[1:] != runs[:-1])]) - 1
+    values = np.concatenate([1.0 + rng.permutation(np.unique(block[runs == run]).size) for run in np.unique(runs)])
+    rating = values[block]
+    data = np.asarray(bold.dataobj)
+    planted = data[region].astype(np.float64)
+    planted += effect * planted.std(axis=1, keepdims=True) * (rating - rating.mean())
+    data = data.copy()
+    data[region] = np.clip(np.rint(planted), np.iinfo(data.dtype).min, np.iinfo(data.dtype).max)
+    return design.assign(**{RATING_COLUMN: rating}), nib.Nifti1Image(data, bold.affine, bold.header)

@@ -20,6 +20,12 @@ With ``geometry="rsa"`` the conditions are Haxby's 8 categories with the planted
 representational geometry of :mod:`snakelight.rsa.synthetic`
 (:func:`snakelight.data.synthetic.geometry_patterns`): in the cube the categories follow
 the animacy model, in a second cube (``SHAPE_REGION``) the shape model.
+
+With ``parametric_effect``, every event also has a ``rating`` (an integer 1..5) and a
+second cube beside the first (``parametric_region``) responds to it: a voxel pattern
+(``parametric_effect`` x unit normal values, per subject) times the events' regressor
+modulated by the centred rating (rating - 3), so that a trial's beta there moves along
+the pattern with its rating: a planted parametric effect for continuous targets.
 """
 
 from dataclasses import dataclass
@@ -30,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from snakelight.data.bids import BRAIN_MASK, CONFOUNDS, EVENTS, MISSING, bids_name
-from snakelight.data.haxby_design import CATEGORIES
+from snakelight.data.haxby_design import CATEGORIES, RATING_COLUMN
 from snakelight.data.synthetic import geometry_patterns
 from snakelight.io import atomic_path, write_json
 
@@ -43,6 +49,9 @@ VOXEL_SIZE = 3.0
 REGION = (slice(2, 5),) * 3
 # geometry "rsa": the shape model's cube, diagonally beside the animacy one.
 SHAPE_REGION = (slice(5, 8),) * 3
+# The parametric effect's cube: beside REGION along x (in the mask of 8^3 grids and up).
+PARAMETRIC_REGION = (slice(5, 7), slice(2, 5), slice(2, 5))
+RATINGS = (1, 5)
 # Event-related design: 1 s trials, 10-13 s apart; block design: 16 s blocks, 8 s apart.
 TRIAL_SECONDS, TRIAL_SOA = 1.0, (10.0, 13.0)
 BLOCK_SECONDS, BLOCK_GAP, BLOCKS_PER_CONDITION = 16.0, 8.0, 3
@@ -59,9 +68,10 @@ N_COMPCOR = 5
 class SyntheticBids:
     """What was written: the two folders, each run's events as written (n/a rows
     included; key (subject, session, run), session ``""`` without sessions), the
-    planted region (a boolean array on the bold grid), the label column and, with
+    planted region (a boolean array on the bold grid), the label column, with
     ``geometry="rsa"``, ``truth`` (an int array on the bold grid: 1 the animacy
-    model's cube, which is ``region``, 2 the shape model's, 0 elsewhere)."""
+    model's cube, which is ``region``, 2 the shape model's, 0 elsewhere), and the
+    parametric effect's region (all False without one)."""
 
     bids_dir: Path
     derivatives: Path
@@ -69,6 +79,7 @@ class SyntheticBids:
     region: np.ndarray
     label_column: str
     truth: np.ndarray | None = None
+    parametric_region: np.ndarray = None
 
 
 def write_dataset(
@@ -90,6 +101,7 @@ def write_dataset(
     t_r=2.0,
     effect_size=3.0,
     geometry=None,
+    parametric_effect=None,
     seed=0,
 ):
     """Write the dataset (module docstring) and return its :class:`SyntheticBids`.
@@ -101,7 +113,9 @@ def write_dataset(
     ``stim_type``: the conditions go in a ``stim_type`` column and ``trial_type`` is
     "stimulus" throughout; ``na_events``: two unmodelled events per run with n/a in the
     condition column; ``spaces``/``res``: the preprocessed outputs written (the same
-    data in each space); ``geometry``: None (face and house) or "rsa" (module docstring).
+    data in each space); ``geometry``: None (face and house) or "rsa" (module docstring);
+    ``parametric_effect``: a number writes the ``rating`` column and plants its effect
+    (module docstring), None neither.
     """
     bids_dir = Path(bids_dir)
     derivatives = bids_dir / "derivatives" / "fmriprep" if derivatives is None else Path(derivatives)
@@ -118,6 +132,11 @@ def write_dataset(
         conditions, planted = CONDITIONS, region
     else:
         raise ValueError(f"geometry must be None or 'rsa', got {geometry!r}")
+    parametric_region = np.zeros(shape, dtype=bool)
+    # Its own generator: the data without the effect stay those of the same seed.
+    parametric_rng = np.random.default_rng([seed, 1])
+    if parametric_effect is not None:
+        parametric_region[PARAMETRIC_REGION] = True
     write_json(bids_dir / "dataset_description.json", {"Name": "snakelight synthetic", "BIDSVersion": "1.9.0"})
     write_json(
         derivatives / "dataset_description.json",
@@ -135,16 +154,50 @@ def write_dataset(
             patterns = effect_size * rng.standard_normal((len(conditions), int(planted.sum())))
         else:
             patterns = effect_size * geometry_patterns(truth[planted], rng)
+        parametric = (parametric_effect or 0.0) * parametric_rng.standard_normal(int(parametric_region.sum()))
         _write_anat_mask(derivatives, subject, spaces, res, affine, shape)
         for session in sessions or ("",):
             for run in range(1, n_runs + 1):
                 entities = {"subject": subject, "session": session or None, "task": task, "run": run}
                 events = _events(design, conditions, trials_per_condition, n_volumes * t_r, stim_type, na_events, rng)
-                bold = _bold(events, label_column, dict(zip(conditions, patterns)), planted, n_volumes, t_r, rng)
+                if parametric_effect is not None:
+                    events = _rated(events, label_column, parametric_rng)
+                rated = (parametric, parametric_region) if parametric_effect is not None else None
+                bold = _bold(
+                    events, label_column, dict(zip(conditions, patterns)), planted, n_volumes, t_r, rng, rated
+                )
                 _write_raw_run(bids_dir, entities, events, n_volumes, t_r)
                 _write_derivative_run(derivatives, entities, spaces, res, bold, affine, t_r, rng)
                 all_events[(subject, session, run)] = events
-    return SyntheticBids(bids_dir, derivatives, all_events, region, label_column, truth)
+    return SyntheticBids(bids_dir, derivatives, all_events, region, label_column, truth, parametric_region)
+
+
+def _rated(events, label_column, rng):
+    """``events`` with a rating column: 1..5 for each condition's event, n/a for others."""
+    modelled = (events[label_column] != MISSING).to_numpy()
+    ratings = rng.integers(RATINGS[0], RATINGS[1] + 1, len(events)).astype(object)
+    ratings[~modelled] = MISSING
+    return events.assign(**{RATING_COLUMN: ratings})
+
+
+def _rating_regressor(modelled, n_volumes, t_r):
+    """(n_volumes,): the ``modelled`` events' regressor, each event modulated by its
+    centred rating (nilearn's ``modulation`` column)."""
+    from nilearn.glm.first_level import make_first_level_design_matrix
+
+    return make_first_level_design_matrix(
+        np.arange(n_volumes) * t_r,
+        pd.DataFrame(
+            {
+                "onset": modelled["onset"],
+                "duration": modelled["duration"],
+                "trial_type": RATING_COLUMN,
+                "modulation": modelled[RATING_COLUMN].astype(float) - np.mean(RATINGS),
+            }
+        ),
+        hrf_model="glover",
+        drift_model=None,
+    )[RATING_COLUMN].to_numpy()
 
 
 def _events(design, conditions, trials_per_condition, run_seconds, stim_type, na_events, rng):
@@ -175,9 +228,10 @@ def _events(design, conditions, trials_per_condition, run_seconds, stim_type, na
     return events.rename(columns={"condition": "trial_type"})
 
 
-def _bold(events, label_column, patterns, region, n_volumes, t_r, rng):
+def _bold(events, label_column, patterns, region, n_volumes, t_r, rng, parametric=None):
     """float32 image data (x, y, z, volumes): the module docstring's model; ``patterns``
-    condition -> its pattern over the ``region`` voxels."""
+    condition -> its pattern over the ``region`` voxels; ``parametric``: (pattern, region)
+    of the rating's effect, or None."""
     from nilearn.glm.first_level import make_first_level_design_matrix  # nilearn.glm: ~1 s to import
 
     modelled = events[events[label_column] != MISSING]
@@ -194,6 +248,9 @@ def _bold(events, label_column, patterns, region, n_volumes, t_r, rng):
     percent += rng.normal(0, 1, shape)[..., None] * np.cos(np.linspace(0, np.pi, n_volumes))
     for condition, pattern in patterns.items():
         percent[region] += pattern[:, None] * regressors[condition].to_numpy()
+    if parametric is not None:
+        pattern, parametric_region = parametric
+        percent[parametric_region] += pattern[:, None] * _rating_regressor(modelled, n_volumes, t_r)
     baseline = rng.uniform(500, 1500, shape)[..., None]
     return (baseline * (1 + 0.01 * percent)).astype(np.float32)
 

@@ -78,10 +78,29 @@ def volume_labels(events, n_volumes, t_r, *, shift=0.0, baseline="rest", source=
     onset + duration``; ``shift`` is a hemodynamic delay in seconds. Volumes in no event
     take ``baseline``. Events past the run's end, or overlapping on a volume, are errors.
     """
+    return _owner_labels(events, volume_events(events, n_volumes, t_r, shift=shift, source=source), baseline)
+
+
+def _owner_labels(events, owner, baseline):
+    labels = np.full(owner.size, baseline, dtype=object)
+    labels[owner > 0] = events["trial_type"].to_numpy()[owner[owner > 0] - 1]
+    return labels
+
+
+def volume_values(events, owner):
+    """Each numeric column of ``events`` beside onset and duration (the bids source's
+    values, e.g. a rating) per volume: its event's value, NaN for a volume in no event.
+    ``owner``: :func:`volume_events`. The table source reads events as text: none."""
+    columns = [c for c in events.columns if c not in (*EVENT_COLUMNS, "row") and is_numeric_dtype(events[c])]
+    return {c: np.r_[np.nan, events[c].to_numpy(float)][owner] for c in columns}
+
+
+def volume_events(events, n_volumes, t_r, *, shift=0.0, source="events"):
+    """The 1-based row of the event each volume falls in (:func:`volume_labels`), 0 for
+    none: (n_volumes,) int."""
     run_end = n_volumes * t_r
     times = np.arange(n_volumes) * t_r - shift
-    labels = np.full(n_volumes, baseline, dtype=object)
-    owner = np.zeros(n_volumes, dtype=int)  # 1-based event row that labelled each volume
+    owner = np.zeros(n_volumes, dtype=int)
     for row, event in enumerate(events.itertuples(index=False), start=1):
         end = event.onset + event.duration
         if end > run_end:
@@ -96,9 +115,8 @@ def volume_labels(events, n_volumes, t_r, *, shift=0.0, baseline="rest", source=
                 f"{source} row {row}, column onset: the event overlaps row {owner[clash][0]} "
                 f"on volume {int(np.flatnonzero(clash)[0])}"
             )
-        labels[during] = event.trial_type
         owner[during] = row
-    return labels
+    return owner
 
 
 def collect_subject(
@@ -133,10 +151,10 @@ def collect_subject(
         run = int(record.run) if record.run else position
         if record.events:
             t_r = getattr(record, "t_r", None) or repetition_time(img, where)
-            run_labels = volume_labels(
-                events_reader(record.events), img.shape[3], t_r, shift=shift, baseline=baseline, source=record.events
-            )
-            labels.append(pd.DataFrame({"label": run_labels, "run": run}))
+            events = events_reader(record.events)
+            owner = volume_events(events, img.shape[3], t_r, shift=shift, source=record.events)
+            run_labels = _owner_labels(events, owner, baseline)
+            labels.append(pd.DataFrame({"label": run_labels, "run": run, **volume_values(events, owner)}))
         else:
             table = pd.read_csv(record.labels, sep="\t", dtype={"label": str})
             if "label" not in table.columns:

@@ -58,7 +58,8 @@ class Exchangeability(NamedTuple):
     ``units`` (n,) int, the unit each sample moves with (its own index when samples move
     alone). A permutation exchanges the labels of whole units of one run, one set and one
     length. ``sets`` (n,) int, or None for one set: a cross-classification's training and
-    test samples (:func:`snakelight.searchlight.cross.cross_sets`) are permuted apart.
+    test samples (:func:`snakelight.searchlight.cross.cross_sets`) are permuted apart; a
+    sample of a negative set never moves nor counts (a fixed split's samples in no fold).
     ``renamable``: whether renaming the labels leaves the scores unchanged (classes: yes;
     a continuous target's values: no, swapping two values changes a regression's fit)."""
 
@@ -94,6 +95,8 @@ def _unit_groups(design):
     sets = np.zeros(design.units.size, dtype=int) if design.sets is None else design.sets
     for run in np.unique(design.runs):
         for one_set in np.unique(sets[design.runs == run]):
+            if one_set < 0:
+                continue  # in no fold: never moves
             in_group = (design.runs == run) & (sets == one_set)
             units, sizes = np.unique(design.units[in_group], return_counts=True)
             for size in np.unique(sizes):
@@ -204,18 +207,23 @@ def listed_null_relabellings(design, seed):
     names, codes = np.unique(design.labels, return_inverse=True)
     unit_codes = np.zeros(design.units.max() + 1, dtype=np.int64)
     unit_codes[design.units] = codes
-    # Relabelling t takes arrangement (t // stride) % count of each group (mixed radix).
-    relabellings = np.empty((distinct_relabellings(design), unit_codes.size), dtype=np.int16)
-    stride = 1
+    # Relabelling t takes arrangement (t // stride) % count of each group (mixed radix); a
+    # unit in no group keeps its code.
+    relabellings = np.tile(unit_codes.astype(np.int16), (distinct_relabellings(design), 1))
+    stride, moving = 1, []
     for members in _unit_groups(design):
         units = design.units[members[:, 0]]
         arrangements = _arrangements(unit_codes[units])
         picks = np.arange(len(relabellings)) // stride % len(arrangements)
         relabellings[:, units] = arrangements[picks]
         stride *= len(arrangements)
+        moving += units.tolist()
+    # Renaming classes of the units that move: the others are in no fold.
+    moving = np.sort(moving)
     renamable = [np.searchsorted(names, labels).tolist() for labels in _renamable(design) if len(labels) > 1]
-    classes = relabellings[_canonical(relabellings, renamable)]
-    classes = classes[np.any(classes != _rename_to_canonical(unit_codes, renamable), axis=1)]
+    classes = relabellings[_canonical(relabellings[:, moving], renamable)]
+    real = _rename_to_canonical(unit_codes[moving], renamable)
+    classes = classes[np.any(classes[:, moving] != real, axis=1)]
     # k = 0 is no permutation's generator: the order's own stream.
     return classes[np.random.default_rng([_STREAM, seed, 0]).permutation(len(classes))]
 
@@ -300,8 +308,10 @@ def check_relabellings(design, alpha, source):
     """None, or InputError when ``design`` allows too few distinct null maps for any p-value
     to reach ``alpha`` (:func:`snakelight.inference.feasibility.check_relabellings`)."""
     count = distinct_null_maps(design)
-    n_units = np.unique(design.units).size
-    moving = "samples" if n_units == design.units.size else "blocks"
+    # The samples that move: a fixed split's samples in no fold (set -1) do not.
+    free = np.ones(design.units.size, dtype=bool) if design.sets is None else design.sets >= 0
+    n_units = np.unique(design.units[free]).size
+    moving = "samples" if n_units == np.count_nonzero(free) else "blocks"
     logging.getLogger(__name__).info(
         "%s: %d %s, %d distinct relabellings within runs modulo %d renamings of the labels",
         source,
@@ -310,7 +320,7 @@ def check_relabellings(design, alpha, source):
         count,
         label_renamings(design),
     )
-    what = f"the {n_units} {moving} of {source} ({np.unique(design.runs).size} runs)"
+    what = f"the {n_units} {moving} of {source} ({np.unique(design.runs[free]).size} runs)"
     feasibility.check_relabellings(count, alpha, what)
 
 

@@ -107,8 +107,9 @@ def permutation_targets(cross, table):
     without a cross-classification; with one (its config ``cross``), the targets (a test
     sample carries the training condition it stands for, the score depends on nothing
     else) and the sets :func:`snakelight.searchlight.cross.cross_sets` (and with a fixed
-    split, each part of it apart), so that the training and the test sets are permuted
-    apart and every fold keeps its samples."""
+    split, each part of it apart, and the samples in neither part in set -1, which never
+    moves: they are in no fold), so that the training and the test sets are permuted apart
+    and every fold keeps its samples."""
     labels = table["label"].to_numpy()
     if cross is None:
         return labels, None
@@ -117,7 +118,8 @@ def permutation_targets(cross, table):
     split = _split(cross, table)
     if split is not None:
         values, train, test = split
-        sets = sets * 3 + np.where(values == train, 0, np.where(values == test, 1, 2))
+        part = np.where(values == train, 0, np.where(values == test, 1, -1))
+        sets = np.where(part < 0, -1, sets * 2 + part)
     return targets, sets
 
 

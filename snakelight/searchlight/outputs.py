@@ -52,6 +52,18 @@ def folds_file(name, scoring):
     return map_file(name, scoring).replace(".nii.gz", "_folds.nii.gz")
 
 
+# A cross-classification's directions (snakelight.searchlight.cross), whose maps
+# cross_classification.<contrast>.directions: each keeps apart.
+DIRECTIONS = ("forward", "reverse")
+
+
+def direction_file(name, direction, scoring):
+    """Output ``name``'s map of one ``direction`` (``directions: each``): ``map_file`` with
+    the direction before the suffix, e.g. ``searchlight_forward.nii.gz`` for the first
+    output, ``searchlight_balanced_accuracy_reverse.nii.gz`` for another."""
+    return map_file(name, scoring).replace(".nii.gz", f"_{direction}.nii.gz")
+
+
 def chunk_key(name):
     """The array of output ``name`` in a chunk file (snakelight.io.write_chunk)."""
     return f"output_{name}"

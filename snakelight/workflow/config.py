@@ -198,7 +198,7 @@ def _check_cross_classification(config):
 def _check_continuous_targets(config, table):
     """Each continuous target names a contrast that does not cross-classify, runs a regressor
     scored by regression scorers, and is a numeric column of every labels table of the
-    table source (the only source whose volumes carry numbers)."""
+    table source or of the bids source's events (the sources whose samples carry numbers)."""
     searchlight = config["searchlight"]
     for name, column in config["continuous_targets"].items():
         key = f"config key continuous_targets.{name}"
@@ -223,13 +223,59 @@ def _check_continuous_targets(config, table):
             )
         if resolve_engine(searchlight["engine"], searchlight["estimator"]) == "fast":
             raise ConfigError(f"config key searchlight.engine: fast classifies; contrast {name!r} needs exact")
-        if config["dataset"]["source"] != "table":
+        if config["dataset"]["source"] == "bids":
+            _check_events_column(config, name, column, key)
+        elif config["dataset"]["source"] == "synthetic":
+            if config["dataset"]["synthetic"]["rating_effect"] is None or column != haxby_design.RATING_COLUMN:
+                raise ConfigError(
+                    f"{key}: the synthetic source's volumes carry only a {haxby_design.RATING_COLUMN!r} column, "
+                    "written with dataset.synthetic.rating_effect (a number, 0 for none)"
+                )
+        elif config["dataset"]["source"] != "table":
             raise ConfigError(
                 f"{key}: the {config['dataset']['source']} source's volumes carry conditions only; a numeric "
-                "column comes from the table source's labels tables (dataset.source: table)"
+                "column comes from the table source's labels tables or the bids source's events"
             )
-        for path in table["labels"]:
-            _check_numeric_column(path, column, key)
+        else:
+            for path in table["labels"]:
+                _check_numeric_column(path, column, key)
+
+
+def _check_events_column(config, name, column, key):
+    """The bids source: contrast ``name``'s samples are single trials (LSS or LSA betas,
+    or volumes in events), and every event of its conditions in the dataset's events
+    files (snakelight.data.bids.events_files) has a number in ``column``."""
+    import pandas as pd
+
+    from snakelight.data.bids import MISSING, events_files
+
+    samples, conditions = config["samples"], config["contrasts"][name]
+    if samples["mode"] == "glm" and samples["glm"]["estimate"] == "condition":
+        raise ConfigError(
+            f"config key samples.glm.estimate: condition betas average a condition's trials; continuous target "
+            f"{column!r} of contrast {name!r} needs a beta per trial (lss or lsa)"
+        )
+    baseline = config["dataset"]["events"]["baseline"]
+    if samples["mode"] == "volumes" and baseline in conditions:
+        raise ConfigError(
+            f"{key}: the {baseline!r} volumes are in no event, so have no {column!r}; leave {baseline!r} out "
+            f"of contrasts.{name}"
+        )
+    label_column = samples["label_column"]
+    for path in events_files(config["dataset"]["bids"]):
+        events = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        if label_column not in events.columns:
+            continue  # discovery names it
+        if column not in events.columns:
+            raise ConfigError(f"{key}: {path} has no column {column!r} (columns: {', '.join(events.columns)})")
+        rows = events[events[label_column].isin(conditions)]
+        bad = pd.to_numeric(rows[column].where(rows[column] != MISSING), errors="coerce").isna()
+        if bad.any():
+            row = rows.index[bad.to_numpy()][0]
+            raise ConfigError(
+                f"{key}: {path} row {row + 1} ({rows[label_column][row]}), column {column!r}: "
+                f"{rows[column][row]!r} is not a number; every event of the contrast's conditions needs one"
+            )
 
 
 def _check_numeric_column(path, column, key):

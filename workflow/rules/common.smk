@@ -13,7 +13,9 @@ from snakelight.searchlight.chance import chance_level
 from snakelight.searchlight.engines import resolve_engine
 from snakelight.searchlight.outputs import (
     CONFUSION_FILES,
+    DIRECTIONS,
     RDMS_FILES,
+    direction_file,
     folds_file,
     inference_output,
     map_file,
@@ -128,10 +130,10 @@ def final_outputs():
     maps of each direction of the cross-classifications that keep them apart."""
     each = [name for name, cross in config["cross_classification"].items() if cross["directions"] == "each"]
     directions = expand(
-        results("sub-{subject}/{contrast}/searchlight_{direction}.nii.gz"),
+        results("sub-{subject}/{contrast}/{name}"),
         subject=analysis_subjects(),
         contrast=each,
-        direction=DIRECTIONS,
+        name=DIRECTION_FILES,
     )
     return [results("config.yaml")] + each_subject_and_contrast(SUBJECT_OUTPUTS) + directions
 
@@ -181,6 +183,10 @@ CONFUSION_MAPS = (
 RDMS_MAPS = [results(f"sub-{{subject}}/{{contrast}}/{name}") for name in RDMS_FILES] if RSA and RSA["rdms"] else []
 
 
+# directions: each: every output's map of each direction, output by output.
+DIRECTION_FILES = [direction_file(name, direction, SPEC) for name in OUTPUTS for direction in DIRECTIONS]
+
+
 def output_map(name, folds=False):
     """The map (or per-fold maps) of output ``name``, for {subject} and {contrast}."""
     return results("sub-{subject}/{contrast}/" + (folds_file if folds else map_file)(name, SPEC))
@@ -188,8 +194,6 @@ def output_map(name, folds=False):
 
 # contrast -> its cross-classification (train on some conditions, test on others).
 CROSS = config["cross_classification"]
-# A cross-classification's directions, whose maps directions: each keeps apart.
-DIRECTIONS = ("forward", "reverse")
 # contrast -> the numeric column it decodes (a regression), if any.
 TARGETS = config["continuous_targets"]
 

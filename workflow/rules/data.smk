@@ -44,6 +44,7 @@ rule synthetic_subject:
         amplitude_spread=config["dataset"]["synthetic"]["amplitude_spread"],
         carries_effect=lambda wc: carries_effect(int(wc.n)),
         geometry=config["dataset"]["synthetic"]["geometry"],
+        rating_effect=config["dataset"]["synthetic"]["rating_effect"],
     script:
         "../scripts/synthetic_subject.py"
 

@@ -97,17 +97,20 @@ rule merge:
         "../scripts/merge.py"
 
 
-# cross_classification.<contrast>.directions: each: the primary output's mean over each
+# cross_classification.<contrast>.directions: each: every output's mean over each
 # direction's folds, from its per-fold maps.
 rule directions:
     input:
-        folds=output_map(OUTPUTS[0], folds=True),
+        folds=[output_map(name, folds=True) for name in OUTPUTS],
         table=rules.select_conditions.output.table,
         dataset=results("sub-{subject}/dataset.json"),
         process_mask=rules.process_mask.output[0],
     output:
-        maps=[results(f"sub-{{subject}}/{{contrast}}/searchlight_{name}.nii.gz") for name in DIRECTIONS],
-        sidecars=[results(f"sub-{{subject}}/{{contrast}}/searchlight_{name}.json") for name in DIRECTIONS],
+        # Output by output, each direction's map.
+        maps=[results(f"sub-{{subject}}/{{contrast}}/{path}") for path in DIRECTION_FILES],
+        sidecars=[
+            results(f"sub-{{subject}}/{{contrast}}/{path}".replace(".nii.gz", ".json")) for path in DIRECTION_FILES
+        ],
     log:
         results("logs/sub-{subject}/{contrast}/directions.log"),
     conda:
@@ -117,5 +120,6 @@ rule directions:
     params:
         cross=lambda wc: CROSS[wc.contrast],
         config=lambda wc: map_config(wc, "process_mask", "searchlight"),
+        outputs=OUTPUTS,
     script:
         "../scripts/directions.py"

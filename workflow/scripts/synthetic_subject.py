@@ -17,4 +17,5 @@ write_subject(
     carries_effect=params.carries_effect,
     threads=snakemake.threads,
     geometry=params.geometry,
+    rating_effect=params.rating_effect,
 )
