@@ -163,9 +163,7 @@ def write_dataset(
                 if parametric_effect is not None:
                     events = _rated(events, label_column, parametric_rng)
                 rated = (parametric, parametric_region) if parametric_effect is not None else None
-                bold = _bold(
-                    events, label_column, dict(zip(conditions, patterns)), planted, n_volumes, t_r, rng, rated
-                )
+                bold = _bold(events, label_column, dict(zip(conditions, patterns)), planted, n_volumes, t_r, rng, rated)
                 _write_raw_run(bids_dir, entities, events, n_volumes, t_r)
                 _write_derivative_run(derivatives, entities, spaces, res, bold, affine, t_r, rng)
                 all_events[(subject, session, run)] = events
