@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from snakelight.searchlight.cv import class_missing_from_training
+from snakelight.searchlight.engines import _newton
 from snakelight.searchlight.measures import Predictions, fold_starts
 
 # Memory for one batch's largest arrays: each stays below glibc's largest mmap
@@ -355,10 +356,8 @@ def _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, tests):
 class SquaredHingeSVCScorer:
     """LinearSVC's problem, min_w 1/2 |w|^2 + C sum_i max(0, 1 - y_i w.x_i)^2 with x_i
     extended by a constant 1 (intercept_scaling=1, regularised as liblinear does),
-    solved exactly by a finite Newton method with exact line search.
-
-    The objective is quadratic for a fixed set of margin violators, so each Newton
-    step solves that quadratic; it stops when the set no longer changes.
+    solved exactly by a finite Newton method, compiled, sphere by sphere
+    (:func:`snakelight.searchlight.engines._newton.svc_predictions`).
     """
 
     max_iter = 100
@@ -370,96 +369,37 @@ class SquaredHingeSVCScorer:
         self.design, self.C = design, C
         self.rows = _with_pad_voxel(X)  # raw values: the intercept penalty is not shift invariant
         self.sign = np.where(design.codes == 1, 1.0, -1.0)
-        self.train_groups = [np.flatnonzero(design.membership[f].any(axis=0)) for f in range(design.n_folds)]
+        self.fold_groups = design.membership.any(axis=1)  # (F, G)
+        self.group_start = np.array([0] + [group.stop for group in design.groups], dtype=np.intp)
+        self.train, self.train_start = _concatenated([train for train, _ in design.folds])
+        self.test, self.test_start = _concatenated([test for _, test in design.folds])
 
     def batch_size(self, width):
-        per_sphere = 8 * (width + 1) * (4 * self.rows.shape[1] + 2 * self.design.n_groups * (width + 1))
-        return max(1, BATCH_BYTES // per_sphere)
+        return max(1, BATCH_BYTES // (8 * (width + 1) * self.rows.shape[1]))
 
     def scores(self, index):
         return _fold_accuracies(self.predictions(index), self.design)
 
     def predictions(self, index):
         """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
-        d = self.design
-        b = len(index)
-        x = np.ones((b, self.rows.shape[1], index.shape[1] + 1))
-        x[..., :-1] = self.rows[index].transpose(0, 2, 1)  # (b, n, D), last column = bias
-        group_scatter = [x[:, g].transpose(0, 2, 1) @ x[:, g] for g in d.groups]
-        group_target = [x[:, g].transpose(0, 2, 1) @ self.sign[g] for g in d.groups]
-        predicted = []
-        for f, (train, test) in enumerate(d.folds):
-            gram = sum(group_scatter[g] for g in self.train_groups[f])
-            target = sum(group_target[g] for g in self.train_groups[f])
-            w = self._solve(x[:, train], self.sign[train], gram, target)
-            decision = (x[:, test] @ w[..., None])[..., 0]
-            predicted.append((decision > 0).astype(int))
-        return np.concatenate(predicted, axis=-1)
-
-    def _solve(self, x, y, gram, target):
-        """Exact minimisers for a batch: x (b, m, D), y (m,), gram = x^T x, target = x^T y."""
-        b, m, D = x.shape
-        eye = np.eye(D)
-        two_c = 2 * self.C
-        # Start from every sample violating its margin: a ridge regression.
-        w = np.linalg.solve(eye + two_c * gram, two_c * target[..., None])[..., 0]
-        used = np.ones((b, m), dtype=bool)  # the violators whose quadratic w minimises
-        minimises = np.ones(b, dtype=bool)  # False after a shortened step
-        todo, x_todo = np.arange(b), x
-        for _ in range(self.max_iter):
-            margin = (x_todo @ w[todo, :, None])[..., 0] * y
-            violators = margin < 1
-            # Optimal once w minimises the quadratic of its own violators; a sample on
-            # its margin adds nothing to either quadratic, so it may count as both.
-            tie = np.abs(margin - 1) < self.tie
-            going = ~(minimises[todo] & np.all((violators == used[todo]) | tie, axis=1))
-            if not going.any():
-                return w
-            if not going.all():
-                todo, x_todo = todo[going], x_todo[going]
-                violators, margin = violators[going], margin[going]
-            # Quadratic for the current violators: remove the others from the full Gram.
-            out = ~violators
-            width = int(out.sum(axis=1).max())
-            order = np.argsort(violators, axis=1, kind="stable")[:, :width]  # non-violators first
-            keep = np.take_along_axis(out, order, axis=1)
-            x_out = np.take_along_axis(x_todo, order[..., None], axis=1) * keep[..., None]
-            y_out = y[order] * keep
-            hessian = eye + two_c * (gram[todo] - x_out.transpose(0, 2, 1) @ x_out)
-            rhs = two_c * (target[todo] - (y_out[:, None, :] @ x_out)[:, 0])
-            step = np.linalg.solve(hessian, rhs[..., None])[..., 0] - w[todo]
-            t = self._line_search(1 - margin, (x_todo @ step[..., None])[..., 0] * y, w[todo], step)
-            w[todo] += t[:, None] * step
-            used[todo], minimises[todo] = violators, t == 1
-        raise RuntimeError(f"Newton did not converge in {self.max_iter} iterations for {todo.size} problems")
-
-    def _line_search(self, base, slope, w, step):
-        """Step lengths t: 1 (the full Newton step) wherever it does not increase the
-        objective, else argmin_t f(w + t step), found by Newton's method on that convex
-        piecewise quadratic until its set of violators stops changing. ``base`` and
-        ``slope``: 1 - y_i w.x_i and y_i step.x_i."""
-        two_c = 2 * self.C
-        w_step, step_step = np.sum(w * step, axis=1), np.sum(step * step, axis=1)
-
-        def objective(t):
-            hinge = np.maximum(base - t[:, None] * slope, 0)
-            return 0.5 * np.sum((w + t[:, None] * step) ** 2, axis=1) + self.C * np.sum(hinge**2, axis=1)
-
-        t = np.ones(len(w))
-        start = objective(np.zeros(len(w)))
-        short = objective(t) > start + 1e-12 * np.abs(start)
-        active = base - slope > 0
-        for _ in range(self.max_iter):
-            if not short.any():
-                break
-            residual = np.where(active, base - t[:, None] * slope, 0)
-            gradient = w_step + t * step_step - two_c * np.sum(residual * slope, axis=1)
-            curvature = step_step + two_c * np.sum(active * slope**2, axis=1)
-            t = np.where(short, t - gradient / curvature, t)
-            now = base - t[:, None] * slope > 0
-            short &= np.any(now != active, axis=1)
-            active = now
-        return t
+        predicted, failed = _newton.svc_predictions(
+            self.rows,
+            index,
+            np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
+            self.sign,
+            self.group_start,
+            self.fold_groups,
+            self.train,
+            self.train_start,
+            self.test,
+            self.test_start,
+            self.C,
+            self.tie,
+            self.max_iter,
+        )
+        if failed:
+            raise RuntimeError(f"Newton did not converge in {self.max_iter} iterations for {failed} problems")
+        return predicted
 
 
 class PermutedGaussianNBScorer(GaussianNBScorer):
