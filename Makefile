@@ -13,10 +13,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-# numba's cache of the exact engine's and the fast svc's solvers (snakelight/searchlight/engines/__pycache__/),
-# built once here rather than by the first searchlight.
+# numba's cache of the exact engine's solvers and the fast engine's svc and lda
+# (snakelight/searchlight/engines/__pycache__/), built once here rather than by the first searchlight.
 $(VENV)/.compiled: $(VENV)/.installed snakelight/searchlight/engines/_tron.py snakelight/searchlight/engines/_dual.py \
-		snakelight/searchlight/engines/_newton.py
+		snakelight/searchlight/engines/_newton.py snakelight/searchlight/engines/_lda.py
 	$(BIN)/python -m snakelight.searchlight.engines.compile
 	touch $@
 

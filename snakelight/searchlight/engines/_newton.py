@@ -20,7 +20,9 @@ REFACTOR_SHARE = 3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def svc_predictions(rows, index, sizes, sign, group_start, fold_groups, train, train_start, test, test_start, C, tie, max_iter):
+def svc_predictions(
+    rows, index, sizes, sign, group_start, fold_groups, train, train_start, test, test_start, C, tie, max_iter
+):
     """Predicted classes (b, n_tests) of the spheres ``index`` (b, K) (sphere s: the rows
     ``index[s, :sizes[s]]`` of ``rows`` (voxels, n), one row per voxel, samples in the
     design's order), fold after fold, and the number of (sphere, fold) problems that did
@@ -154,28 +156,38 @@ def _rank_updates(factor, vectors, signs):
     ``vectors`` (k, D; overwritten) and ``signs`` (k,) +1 / -1, in that order; False where
     a downdate would leave it indefinite (U is then spoilt).
 
-    Row by row of U, every vector in turn: the same arithmetic as k rank-one updates one
-    after the other, with U's row kept in cache while the vectors pass it.
+    Row by row of U, every vector in turn: the arithmetic of k rank-one updates one after
+    the other (rotations, hyperbolic for a downdate), with U's row kept in cache while
+    the vectors pass it. Row k's diagonal after vector j is the square root of its square
+    plus sign_j' v_j'[k]^2 for j' <= j: a running sum, so the k square roots and
+    divisions, the slow operations, do not wait for each other.
     """
     D = factor.shape[0]
+    count = vectors.shape[0]
+    inverse_c = np.empty(count)  # diagonal before / after, per vector
+    s = np.empty(count)  # v_j[k] / diagonal after
     for k in range(D):
-        row = factor[k, k + 1 :]
-        for j in range(vectors.shape[0]):
-            v, sign = vectors[j], signs[j]
-            diagonal = factor[k, k]
-            square = diagonal * diagonal + sign * v[k] * v[k]
+        square = factor[k, k] * factor[k, k]
+        for j in range(count):
+            square += signs[j] * vectors[j, k] * vectors[j, k]
             if square <= 0:
                 return False
-            r = np.sqrt(square)
-            # The rotation (hyperbolic for a downdate) with cosine r / diagonal, simplified
-            # with c^2 -/+ s^2 = 1 to products only, so that it vectorises.
-            inverse_c, s = diagonal / r, v[k] / r
-            factor[k, k] = r
-            rest = v[k + 1 :]
-            for i in range(row.size):
+            inverse_c[j] = square  # the diagonal's square after vector j, for now
+        previous = factor[k, k]
+        for j in range(count):
+            r = np.sqrt(inverse_c[j])
+            inverse_c[j] = previous / r
+            s[j] = vectors[j, k] / r
+            previous = r
+        factor[k, k] = previous
+        row = factor[k, k + 1 :]
+        for j in range(count):
+            rest = vectors[j, k + 1 :]
+            a, b, sign_b = inverse_c[j], s[j], signs[j] * s[j]
+            for i in range(row.size):  # c^2 -/+ s^2 = 1 leaves products only: vectorised
                 old = row[i]
-                row[i] = inverse_c * old + sign * s * rest[i]
-                rest[i] = inverse_c * rest[i] - s * old
+                row[i] = a * old + sign_b * rest[i]
+                rest[i] = a * rest[i] - b * old
     return True
 
 

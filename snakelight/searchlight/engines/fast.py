@@ -25,7 +25,7 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from snakelight.searchlight.cv import class_missing_from_training
-from snakelight.searchlight.engines import _newton
+from snakelight.searchlight.engines import _lda, _newton
 from snakelight.searchlight.measures import Predictions, fold_starts
 
 # Memory for one batch's largest arrays: each stays below glibc's largest mmap
@@ -249,11 +249,8 @@ def _gaussian_nb_predicted(mean, var, epsilon, valid, log_prior, powers):
 
 
 class ShrinkageLDAScorer:
-    """scikit-learn's LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").
-
-    Per class: standardise, shrink the correlation matrix towards its mean eigenvalue
-    with the Ledoit-Wolf coefficient, scale back; the covariance is the prior-weighted
-    sum over classes, and the discriminant solves it against the class means.
+    """scikit-learn's LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), compiled
+    sphere by sphere (:func:`snakelight.searchlight.engines._lda.lda_predictions`).
     """
 
     def __init__(self, X, design):
@@ -261,97 +258,30 @@ class ShrinkageLDAScorer:
         # LDA's decisions are translation invariant; centring avoids cancellation in
         # the scatter matrices built from sums.
         self.rows = _with_pad_voxel(X - X.mean(axis=0))
-        self.membership = design.membership.reshape(-1, design.n_groups).astype(float)
-        # Per group: its class, and the folds that train on it (none for a group that only
-        # tests, as a cross-classification's test conditions).
-        self.group_folds = [
-            (int(design.codes[group.start]), np.nonzero(design.membership[:, :, g].any(axis=1))[0])
-            for g, group in enumerate(design.groups)
-        ]
+        self.group_start = np.array([0] + [group.stop for group in design.groups], dtype=np.intp)
+        self.train, self.train_start = _concatenated([train for train, _ in design.folds])
+        self.test, self.test_start = _concatenated([test for _, test in design.folds])
 
     def batch_size(self, width):
-        per_sphere = 8 * width * (3 * self.rows.shape[1] + 4 * self.design.n_groups * width)
-        return max(1, BATCH_BYTES // per_sphere)
+        return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1]))
 
     def scores(self, index):
         return _fold_accuracies(self.predictions(index), self.design)
 
     def predictions(self, index):
         """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
-        d = self.design
-        b, K = index.shape
-        F, C = d.n_folds, d.n_classes
-        valid = index < self.rows.shape[0] - 1
-        n = d.counts.astype(float)  # (F, C)
-        x = self.rows[index]  # (b, K, n)
-        # Per group sums and scatter matrices; summing groups gives each (fold, class).
-        group_sum = np.stack([x[..., g].sum(axis=2) for g in d.groups], axis=1)
-        group_scatter = np.stack([x[..., g] @ x[..., g].transpose(0, 2, 1) for g in d.groups], axis=1)
-        mean = (self.membership @ group_sum).reshape(b, F, C, K) / n[..., None]
-        cov = (self.membership @ group_scatter.reshape(b, d.n_groups, K * K)).reshape(b, F, C, K, K)
-        cov *= 1 / n[..., None, None]
-        cov -= mean[..., :, None] * mean[..., None, :]
-
-        def fourth_powers(powers, weights, offset):
-            fourth = np.zeros((b, F, C))
-            for g, (c, train_folds) in zip(d.groups, self.group_folds):
-                norms = weights[:, train_folds, c] @ powers[..., g] + offset[:, train_folds, c, None]
-                fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
-            return fourth
-
-        return _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, [test for _, test in d.folds])
-
-
-def _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, tests):
-    """LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")'s predicted classes per
-    sphere, model and test sample, fold after fold: (b, ..., n_tests).
-
-    A model is one set of labels (``...`` its axes, none for one model). ``x`` (b, K, n):
-    the sphere data; ``valid`` (b, K): its real voxels; ``mean`` (b, ..., F, C, K), ``cov``
-    (b, ..., F, C, K, K): each training class's mean and (biased) covariance; ``n`` (..., F, C):
-    its sample count; ``fourth_powers(powers, weights, offset)`` -> (b, ..., F, C): the sum
-    over each training class of (weights . powers_i + offset)^2 = |z_i|^4, z_i its
-    standardised samples, with ``powers`` = [x^2, x] (b, 2K, n), ``weights`` (b, ..., F, C, 2K)
-    and ``offset`` (b, ..., F, C); ``tests``: each fold's test samples.
-    """
-    b, K = valid.shape
-    k = valid.sum(axis=1).reshape((b,) + (1,) * (mean.ndim - 2))  # features per sphere
-    var = np.diagonal(cov, axis1=-2, axis2=-1)
-    varies = var > 0  # StandardScaler leaves constant features (and padding) unscaled
-    scale2 = np.where(varies, var, 1)
-    inv_scale2 = 1 / scale2
-    # Ledoit-Wolf shrinkage (sklearn.covariance.ledoit_wolf_shrinkage) of the
-    # standardised class data z, whose covariance is corr_ij = cov_ij / (scale_i scale_j).
-    trace = np.sum(var * inv_scale2, axis=-1)
-    squares = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", cov**2, inv_scale2), inv_scale2)
-    # It also needs sum_i |z_i|^4 over each class's training samples: |z_i|^2 is
-    # expanded into one product with [x^2, x].
-    weights = np.concatenate([inv_scale2, -2 * mean * inv_scale2], axis=-1)  # (b, ..., F, C, 2K)
-    offset = np.sum(mean**2 * inv_scale2, axis=-1)  # (b, ..., F, C)
-    fourth = fourth_powers(_powers(x), weights, offset)
-    mu = trace / k
-    delta = (squares - 2 * mu * trace + k * mu**2) / k
-    beta = np.minimum((fourth / n - squares) / (k * n), delta)
-    shrinkage = np.where(beta == 0, 0, beta / np.where(delta == 0, 1, delta))
-    # Shrunk class covariances, rescaled: (1 - s) cov + s mu diag(scale^2); the
-    # within-class covariance weights them by the training priors.
-    prior = n / n.sum(axis=-1, keepdims=True)
-    within = np.einsum("...c,...cij->...ij", prior * (1 - shrinkage), cov)
-    diagonal = np.sum((prior * shrinkage * mu)[..., None] * scale2, axis=-2)  # (b, ..., F, K)
-    diagonal = np.where(valid.reshape((b,) + (1,) * (diagonal.ndim - 2) + (K,)), diagonal, 1)  # padding: identity
-    within += diagonal[..., None] * np.eye(K)
-    coef = np.linalg.solve(within, np.swapaxes(mean, -1, -2))  # (b, ..., F, K, C)
-    intercept = -0.5 * np.einsum("...ck,...kc->...c", mean, coef) + np.log(prior)
-    lead = (b,) + (1,) * (coef.ndim - 4)
-    predicted = []
-    for f, test in enumerate(tests):
-        x_test = x[..., test].transpose(0, 2, 1).reshape(lead + (test.size, K))
-        decision = x_test @ coef[..., f, :, :] + intercept[..., f, None, :]
-        if mean.shape[-2] == 2:
-            predicted.append((decision[..., 1] - decision[..., 0] > 0).astype(int))
-        else:
-            predicted.append(decision.argmax(axis=-1))
-    return np.concatenate(predicted, axis=-1)
+        return _lda.lda_predictions(
+            self.rows,
+            index,
+            np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
+            self.group_start,
+            self.design.membership,
+            self.design.counts.astype(float),
+            self.train,
+            self.train_start,
+            self.test,
+            self.test_start,
+        )
 
 
 class SquaredHingeSVCScorer:
@@ -467,8 +397,8 @@ class PermutedShrinkageLDAScorer:
     done for every sphere, permutation and fold, so it runs compiled
     (:func:`_permuted_lda_scores`), with the permutations as the innermost axis of every
     array: each step is one vector operation over the block. Its arithmetic differs from
-    ShrinkageLDAScorer's (sums in another order, a Cholesky solve for an LU one) by
-    roundings only; tests/test_null_maps.py checks that the accuracies are identical.
+    ShrinkageLDAScorer's (sums in another order) by roundings only;
+    tests/test_null_maps.py checks that the accuracies are identical.
     """
 
     # Permutations scored together: enough to make the products and the vectors efficient.
@@ -521,7 +451,7 @@ def _concatenated(index_arrays):
 def _permuted_lda_scores(
     x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
 ):
-    """The accuracy of _shrinkage_lda_predicted for each sphere, permutation and fold: (P, b, F).
+    """The accuracy of _lda.lda_predictions for each sphere, permutation and fold: (P, b, F).
 
     ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
     ``membership`` (C, n, P): 1 where sample i has class c under permutation p;
