@@ -13,10 +13,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-# numba's cache of the exact engine's solver (snakelight/searchlight/engines/__pycache__/)
-# and of the RSA kernels (snakelight/rsa/__pycache__/), built once here rather than by the
-# first searchlight.
+# numba's cache of the exact engine's solvers, the fast engine's svc and lda
+# (snakelight/searchlight/engines/__pycache__/) and the RSA kernels
+# (snakelight/rsa/__pycache__/), built once here rather than by the first searchlight.
 $(VENV)/.compiled: $(VENV)/.installed snakelight/searchlight/engines/_tron.py snakelight/searchlight/engines/_dual.py \
+		snakelight/searchlight/engines/_newton.py snakelight/searchlight/engines/_lda.py \
 		snakelight/rsa/distances.py snakelight/rsa/models.py
 	$(BIN)/python -m snakelight.searchlight.engines.compile
 	$(BIN)/python -m snakelight.rsa.compile

@@ -101,8 +101,8 @@ def test_fast_null_maps_equal_fast_engine_on_permuted_labels(problem, estimator,
 @pytest.mark.parametrize("cv", [KFold(4), KFold(5), LeaveOneGroupOut()], ids=["kfold4", "kfold5", "logo"])
 def test_fast_lda_null_maps_equal_fast_engine_on_every_sphere(problem, cv):
     """The batched lda computes each permutation's statistics differently (products of
-    class indicators with per-sample features, a Cholesky solve) from ShrinkageLDAScorer
-    (per-group scatter matrices, an LU solve): every sphere of the brain, edges (smaller
+    class indicators with per-sample features, permutations as the innermost axis) from
+    ShrinkageLDAScorer (per-group scatter matrices, a sphere at a time): every sphere of the brain, edges (smaller
     spheres) included, over 20 permutations split into passes, gives the same accuracies."""
     X, labels, runs, spheres = problem
     folds = make_folds(cv, X, labels, runs)

@@ -22,8 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
+from threadpoolctl import threadpool_limits
 
 from snakelight.searchlight.cv import class_missing_from_training
+from snakelight.searchlight.engines import _lda, _newton
 from snakelight.searchlight.measures import Predictions, fold_starts
 
 # Memory for one batch's largest arrays: each stays below glibc's largest mmap
@@ -247,11 +249,8 @@ def _gaussian_nb_predicted(mean, var, epsilon, valid, log_prior, powers):
 
 
 class ShrinkageLDAScorer:
-    """scikit-learn's LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").
-
-    Per class: standardise, shrink the correlation matrix towards its mean eigenvalue
-    with the Ledoit-Wolf coefficient, scale back; the covariance is the prior-weighted
-    sum over classes, and the discriminant solves it against the class means.
+    """scikit-learn's LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), compiled
+    sphere by sphere (:func:`snakelight.searchlight.engines._lda.lda_predictions`).
     """
 
     def __init__(self, X, design):
@@ -259,106 +258,37 @@ class ShrinkageLDAScorer:
         # LDA's decisions are translation invariant; centring avoids cancellation in
         # the scatter matrices built from sums.
         self.rows = _with_pad_voxel(X - X.mean(axis=0))
-        self.membership = design.membership.reshape(-1, design.n_groups).astype(float)
-        # Per group: its class, and the folds that train on it (none for a group that only
-        # tests, as a cross-classification's test conditions).
-        self.group_folds = [
-            (int(design.codes[group.start]), np.nonzero(design.membership[:, :, g].any(axis=1))[0])
-            for g, group in enumerate(design.groups)
-        ]
+        self.group_start = np.array([0] + [group.stop for group in design.groups], dtype=np.intp)
+        self.train, self.train_start = _concatenated([train for train, _ in design.folds])
+        self.test, self.test_start = _concatenated([test for _, test in design.folds])
 
     def batch_size(self, width):
-        per_sphere = 8 * width * (3 * self.rows.shape[1] + 4 * self.design.n_groups * width)
-        return max(1, BATCH_BYTES // per_sphere)
+        return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1]))
 
     def scores(self, index):
         return _fold_accuracies(self.predictions(index), self.design)
 
     def predictions(self, index):
         """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
-        d = self.design
-        b, K = index.shape
-        F, C = d.n_folds, d.n_classes
-        valid = index < self.rows.shape[0] - 1
-        n = d.counts.astype(float)  # (F, C)
-        x = self.rows[index]  # (b, K, n)
-        # Per group sums and scatter matrices; summing groups gives each (fold, class).
-        group_sum = np.stack([x[..., g].sum(axis=2) for g in d.groups], axis=1)
-        group_scatter = np.stack([x[..., g] @ x[..., g].transpose(0, 2, 1) for g in d.groups], axis=1)
-        mean = (self.membership @ group_sum).reshape(b, F, C, K) / n[..., None]
-        cov = (self.membership @ group_scatter.reshape(b, d.n_groups, K * K)).reshape(b, F, C, K, K)
-        cov *= 1 / n[..., None, None]
-        cov -= mean[..., :, None] * mean[..., None, :]
-
-        def fourth_powers(powers, weights, offset):
-            fourth = np.zeros((b, F, C))
-            for g, (c, train_folds) in zip(d.groups, self.group_folds):
-                norms = weights[:, train_folds, c] @ powers[..., g] + offset[:, train_folds, c, None]
-                fourth[:, train_folds, c] += np.einsum("...i,...i->...", norms, norms)
-            return fourth
-
-        return _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, [test for _, test in d.folds])
-
-
-def _shrinkage_lda_predicted(x, valid, mean, cov, n, fourth_powers, tests):
-    """LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")'s predicted classes per
-    sphere, model and test sample, fold after fold: (b, ..., n_tests).
-
-    A model is one set of labels (``...`` its axes, none for one model). ``x`` (b, K, n):
-    the sphere data; ``valid`` (b, K): its real voxels; ``mean`` (b, ..., F, C, K), ``cov``
-    (b, ..., F, C, K, K): each training class's mean and (biased) covariance; ``n`` (..., F, C):
-    its sample count; ``fourth_powers(powers, weights, offset)`` -> (b, ..., F, C): the sum
-    over each training class of (weights . powers_i + offset)^2 = |z_i|^4, z_i its
-    standardised samples, with ``powers`` = [x^2, x] (b, 2K, n), ``weights`` (b, ..., F, C, 2K)
-    and ``offset`` (b, ..., F, C); ``tests``: each fold's test samples.
-    """
-    b, K = valid.shape
-    k = valid.sum(axis=1).reshape((b,) + (1,) * (mean.ndim - 2))  # features per sphere
-    var = np.diagonal(cov, axis1=-2, axis2=-1)
-    varies = var > 0  # StandardScaler leaves constant features (and padding) unscaled
-    scale2 = np.where(varies, var, 1)
-    inv_scale2 = 1 / scale2
-    # Ledoit-Wolf shrinkage (sklearn.covariance.ledoit_wolf_shrinkage) of the
-    # standardised class data z, whose covariance is corr_ij = cov_ij / (scale_i scale_j).
-    trace = np.sum(var * inv_scale2, axis=-1)
-    squares = np.einsum("...i,...i->...", np.einsum("...ij,...j->...i", cov**2, inv_scale2), inv_scale2)
-    # It also needs sum_i |z_i|^4 over each class's training samples: |z_i|^2 is
-    # expanded into one product with [x^2, x].
-    weights = np.concatenate([inv_scale2, -2 * mean * inv_scale2], axis=-1)  # (b, ..., F, C, 2K)
-    offset = np.sum(mean**2 * inv_scale2, axis=-1)  # (b, ..., F, C)
-    fourth = fourth_powers(_powers(x), weights, offset)
-    mu = trace / k
-    delta = (squares - 2 * mu * trace + k * mu**2) / k
-    beta = np.minimum((fourth / n - squares) / (k * n), delta)
-    shrinkage = np.where(beta == 0, 0, beta / np.where(delta == 0, 1, delta))
-    # Shrunk class covariances, rescaled: (1 - s) cov + s mu diag(scale^2); the
-    # within-class covariance weights them by the training priors.
-    prior = n / n.sum(axis=-1, keepdims=True)
-    within = np.einsum("...c,...cij->...ij", prior * (1 - shrinkage), cov)
-    diagonal = np.sum((prior * shrinkage * mu)[..., None] * scale2, axis=-2)  # (b, ..., F, K)
-    diagonal = np.where(valid.reshape((b,) + (1,) * (diagonal.ndim - 2) + (K,)), diagonal, 1)  # padding: identity
-    within += diagonal[..., None] * np.eye(K)
-    coef = np.linalg.solve(within, np.swapaxes(mean, -1, -2))  # (b, ..., F, K, C)
-    intercept = -0.5 * np.einsum("...ck,...kc->...c", mean, coef) + np.log(prior)
-    lead = (b,) + (1,) * (coef.ndim - 4)
-    predicted = []
-    for f, test in enumerate(tests):
-        x_test = x[..., test].transpose(0, 2, 1).reshape(lead + (test.size, K))
-        decision = x_test @ coef[..., f, :, :] + intercept[..., f, None, :]
-        if mean.shape[-2] == 2:
-            predicted.append((decision[..., 1] - decision[..., 0] > 0).astype(int))
-        else:
-            predicted.append(decision.argmax(axis=-1))
-    return np.concatenate(predicted, axis=-1)
+        return _lda.lda_predictions(
+            self.rows,
+            index,
+            np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
+            self.group_start,
+            self.design.membership,
+            self.design.counts.astype(float),
+            self.train,
+            self.train_start,
+            self.test,
+            self.test_start,
+        )
 
 
 class SquaredHingeSVCScorer:
     """LinearSVC's problem, min_w 1/2 |w|^2 + C sum_i max(0, 1 - y_i w.x_i)^2 with x_i
     extended by a constant 1 (intercept_scaling=1, regularised as liblinear does),
-    solved exactly by a finite Newton method with exact line search.
-
-    The objective is quadratic for a fixed set of margin violators, so each Newton
-    step solves that quadratic; it stops when the set no longer changes.
+    solved exactly by a finite Newton method, compiled, sphere by sphere
+    (:func:`snakelight.searchlight.engines._newton.svc_predictions`).
     """
 
     max_iter = 100
@@ -370,96 +300,37 @@ class SquaredHingeSVCScorer:
         self.design, self.C = design, C
         self.rows = _with_pad_voxel(X)  # raw values: the intercept penalty is not shift invariant
         self.sign = np.where(design.codes == 1, 1.0, -1.0)
-        self.train_groups = [np.flatnonzero(design.membership[f].any(axis=0)) for f in range(design.n_folds)]
+        self.fold_groups = design.membership.any(axis=1)  # (F, G)
+        self.group_start = np.array([0] + [group.stop for group in design.groups], dtype=np.intp)
+        self.train, self.train_start = _concatenated([train for train, _ in design.folds])
+        self.test, self.test_start = _concatenated([test for _, test in design.folds])
 
     def batch_size(self, width):
-        per_sphere = 8 * (width + 1) * (4 * self.rows.shape[1] + 2 * self.design.n_groups * (width + 1))
-        return max(1, BATCH_BYTES // per_sphere)
+        return max(1, BATCH_BYTES // (8 * (width + 1) * self.rows.shape[1]))
 
     def scores(self, index):
         return _fold_accuracies(self.predictions(index), self.design)
 
     def predictions(self, index):
         """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
-        d = self.design
-        b = len(index)
-        x = np.ones((b, self.rows.shape[1], index.shape[1] + 1))
-        x[..., :-1] = self.rows[index].transpose(0, 2, 1)  # (b, n, D), last column = bias
-        group_scatter = [x[:, g].transpose(0, 2, 1) @ x[:, g] for g in d.groups]
-        group_target = [x[:, g].transpose(0, 2, 1) @ self.sign[g] for g in d.groups]
-        predicted = []
-        for f, (train, test) in enumerate(d.folds):
-            gram = sum(group_scatter[g] for g in self.train_groups[f])
-            target = sum(group_target[g] for g in self.train_groups[f])
-            w = self._solve(x[:, train], self.sign[train], gram, target)
-            decision = (x[:, test] @ w[..., None])[..., 0]
-            predicted.append((decision > 0).astype(int))
-        return np.concatenate(predicted, axis=-1)
-
-    def _solve(self, x, y, gram, target):
-        """Exact minimisers for a batch: x (b, m, D), y (m,), gram = x^T x, target = x^T y."""
-        b, m, D = x.shape
-        eye = np.eye(D)
-        two_c = 2 * self.C
-        # Start from every sample violating its margin: a ridge regression.
-        w = np.linalg.solve(eye + two_c * gram, two_c * target[..., None])[..., 0]
-        used = np.ones((b, m), dtype=bool)  # the violators whose quadratic w minimises
-        minimises = np.ones(b, dtype=bool)  # False after a shortened step
-        todo, x_todo = np.arange(b), x
-        for _ in range(self.max_iter):
-            margin = (x_todo @ w[todo, :, None])[..., 0] * y
-            violators = margin < 1
-            # Optimal once w minimises the quadratic of its own violators; a sample on
-            # its margin adds nothing to either quadratic, so it may count as both.
-            tie = np.abs(margin - 1) < self.tie
-            going = ~(minimises[todo] & np.all((violators == used[todo]) | tie, axis=1))
-            if not going.any():
-                return w
-            if not going.all():
-                todo, x_todo = todo[going], x_todo[going]
-                violators, margin = violators[going], margin[going]
-            # Quadratic for the current violators: remove the others from the full Gram.
-            out = ~violators
-            width = int(out.sum(axis=1).max())
-            order = np.argsort(violators, axis=1, kind="stable")[:, :width]  # non-violators first
-            keep = np.take_along_axis(out, order, axis=1)
-            x_out = np.take_along_axis(x_todo, order[..., None], axis=1) * keep[..., None]
-            y_out = y[order] * keep
-            hessian = eye + two_c * (gram[todo] - x_out.transpose(0, 2, 1) @ x_out)
-            rhs = two_c * (target[todo] - (y_out[:, None, :] @ x_out)[:, 0])
-            step = np.linalg.solve(hessian, rhs[..., None])[..., 0] - w[todo]
-            t = self._line_search(1 - margin, (x_todo @ step[..., None])[..., 0] * y, w[todo], step)
-            w[todo] += t[:, None] * step
-            used[todo], minimises[todo] = violators, t == 1
-        raise RuntimeError(f"Newton did not converge in {self.max_iter} iterations for {todo.size} problems")
-
-    def _line_search(self, base, slope, w, step):
-        """Step lengths t: 1 (the full Newton step) wherever it does not increase the
-        objective, else argmin_t f(w + t step), found by Newton's method on that convex
-        piecewise quadratic until its set of violators stops changing. ``base`` and
-        ``slope``: 1 - y_i w.x_i and y_i step.x_i."""
-        two_c = 2 * self.C
-        w_step, step_step = np.sum(w * step, axis=1), np.sum(step * step, axis=1)
-
-        def objective(t):
-            hinge = np.maximum(base - t[:, None] * slope, 0)
-            return 0.5 * np.sum((w + t[:, None] * step) ** 2, axis=1) + self.C * np.sum(hinge**2, axis=1)
-
-        t = np.ones(len(w))
-        start = objective(np.zeros(len(w)))
-        short = objective(t) > start + 1e-12 * np.abs(start)
-        active = base - slope > 0
-        for _ in range(self.max_iter):
-            if not short.any():
-                break
-            residual = np.where(active, base - t[:, None] * slope, 0)
-            gradient = w_step + t * step_step - two_c * np.sum(residual * slope, axis=1)
-            curvature = step_step + two_c * np.sum(active * slope**2, axis=1)
-            t = np.where(short, t - gradient / curvature, t)
-            now = base - t[:, None] * slope > 0
-            short &= np.any(now != active, axis=1)
-            active = now
-        return t
+        predicted, failed = _newton.svc_predictions(
+            self.rows,
+            index,
+            np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
+            self.sign,
+            self.group_start,
+            self.fold_groups,
+            self.train,
+            self.train_start,
+            self.test,
+            self.test_start,
+            self.C,
+            self.tie,
+            self.max_iter,
+        )
+        if failed:
+            raise RuntimeError(f"Newton did not converge in {self.max_iter} iterations for {failed} problems")
+        return predicted
 
 
 class PermutedGaussianNBScorer(GaussianNBScorer):
@@ -526,8 +397,8 @@ class PermutedShrinkageLDAScorer:
     done for every sphere, permutation and fold, so it runs compiled
     (:func:`_permuted_lda_scores`), with the permutations as the innermost axis of every
     array: each step is one vector operation over the block. Its arithmetic differs from
-    ShrinkageLDAScorer's (sums in another order, a Cholesky solve for an LU one) by
-    roundings only; tests/test_null_maps.py checks that the accuracies are identical.
+    ShrinkageLDAScorer's (sums in another order) by roundings only;
+    tests/test_null_maps.py checks that the accuracies are identical.
     """
 
     # Permutations scored together: enough to make the products and the vectors efficient.
@@ -580,7 +451,7 @@ def _concatenated(index_arrays):
 def _permuted_lda_scores(
     x, sizes, one_hot, group_start, membership, counts, group_in_train, train, train_start, test, test_start
 ):
-    """The accuracy of _shrinkage_lda_predicted for each sphere, permutation and fold: (P, b, F).
+    """The accuracy of _lda.lda_predictions for each sphere, permutation and fold: (P, b, F).
 
     ``x`` (b, K, n): the spheres' data, sphere s's voxels the first ``sizes[s]``;
     ``membership`` (C, n, P): 1 where sample i has class c under permutation p;
@@ -809,6 +680,13 @@ SCORERS = {
 }
 
 
+def _one_blas_thread():
+    """BLAS on one thread: the batches' products are small, and a threaded BLAS spends
+    more time starting and waiting for its threads than multiplying (measured: the svc
+    at 6 mm 3 times slower on 2 busy cores); ``n_threads`` parallelises the batches."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _slices(n, size):
     """0..n in consecutive slices of ``size`` (the last shorter)."""
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
@@ -853,7 +731,7 @@ def _by_batch(X, y, spheres, estimator, folds, method, width, progress, n_thread
     batches = _slices(len(spheres), size)
     result = np.empty((len(spheres), width), dtype=np.float64 if method == "scores" else np.intp)
     compute = getattr(model, method)
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=n_threads) as pool:
         done = 0
         for batch, batch_result in zip(batches, pool.map(lambda b: compute(index[b]), batches)):
             result[batch] = batch_result
@@ -888,7 +766,7 @@ def score_permutations_fast(X, permuted_codes, spheres, estimator, folds, progre
         per_pass = per_pass(used.size, n_folds, int(np.max(permuted_codes)) + 1)
     scores = np.empty((P, len(spheres), n_folds))
     done = 0
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=n_threads) as pool:
         for block in _slices(P, per_pass):
             design = PermutationDesign(permuted_codes[block], folds)
             model = scorer(X[design.order], design)
