@@ -50,7 +50,9 @@ N_SPLITS = 4
 RUN = 8  # consecutive centres per place sampled
 NULL_PERMUTATIONS = 2  # per engine that scores permutations one by one
 BATCHED_NULL_PERMUTATIONS = 20  # gnb and lda batch them
-RUNS = [("exact", "svc"), ("fast", "svc"), ("fast", "gnb"), ("fast", "lda")]
+RUNS = [("exact", "svc"), ("fast", "svc"), ("newton", "svc"), ("fast", "gnb"), ("fast", "lda")]
+# "newton": the fast svc's Newton method on every sphere, without the engine's hand-off
+# of spheres past FAST_SVC_MAX_VOXELS to liblinear (which keeps its maps nilearn's).
 CHUNKS = 2  # the chunk job whose memory is measured: 1 of 2 (a 2-core run's)
 
 
@@ -155,6 +157,23 @@ def sample_centres(n_seeds, n_centres, rng):
     return np.unique((starts[:, None] + np.arange(RUN)).ravel())
 
 
+def every_size(score):
+    """``score`` taking engine "newton": the fast engine with its svc's Newton method on
+    spheres of every size."""
+    from snakelight.searchlight import scoring
+
+    def scored(*args, engine, **kwargs):
+        if engine != "newton":
+            return score(*args, engine=engine, **kwargs)
+        limit, scoring.FAST_SVC_MAX_VOXELS = scoring.FAST_SVC_MAX_VOXELS, sys.maxsize
+        try:
+            return score(*args, engine="fast", **kwargs)
+        finally:
+            scoring.FAST_SVC_MAX_VOXELS = limit
+
+    return scored
+
+
 def measure_radius(X, y, runs, mask, affine, radius, n_centres, rng):
     """One radius: the table rows (engine, ms per sphere, ratio, agreement, projections)."""
     from sklearn.model_selection import KFold
@@ -166,7 +185,7 @@ def measure_radius(X, y, runs, mask, affine, radius, n_centres, rng):
     seeds = np.argwhere(mask)
     centres = sample_centres(len(seeds), n_centres, rng)
     # Only the spheres' voxels, as a chunk job reads them.
-    X, spheres = used_columns(X, sphere_members(mask, affine, seeds[centres], radius))
+    X, spheres, _ = used_columns(X, sphere_members(mask, affine, seeds[centres], radius))
     sizes = np.array([s.size for s in spheres])
     folds = list(KFold(N_SPLITS).split(X))
     whole_brain = len(seeds)
@@ -177,14 +196,14 @@ def measure_radius(X, y, runs, mask, affine, radius, n_centres, rng):
     )
     nilearn_scores(X, y, spheres[:2], folds)  # imports and numba's caches, untimed
     for engine, estimator in RUNS:
-        score_spheres(X, y, spheres[:2], estimator, folds, engine=engine)
-        score_spheres_permuted(X, y[:, None], spheres[:2], estimator, folds, engine=engine)
+        every_size(score_spheres)(X, y, spheres[:2], estimator, folds, engine=engine)
+        every_size(score_spheres_permuted)(X, y[:, None], spheres[:2], estimator, folds, engine=engine)
     nilearn, nilearn_s = cpu(nilearn_scores, X, y, spheres, folds)
     per_sphere = {"nilearn svc": nilearn_s / len(spheres)}
     rows = [("nilearn svc", nilearn_s, "reference", None)]
     references = {}
     for engine, estimator in RUNS:
-        scores, seconds = cpu(score_spheres, X, y, spheres, estimator, folds, engine=engine)
+        scores, seconds = cpu(every_size(score_spheres), X, y, spheres, estimator, folds, engine=engine)
         mean = scores.mean(axis=1)
         if estimator == "svc":
             same = mean == nilearn
@@ -207,7 +226,7 @@ def measure_radius(X, y, runs, mask, affine, radius, n_centres, rng):
         per_sphere[name] = seconds / len(spheres)
         n_null = BATCHED_NULL_PERMUTATIONS if engine == "fast" and estimator in ("gnb", "lda") else NULL_PERMUTATIONS
         permuted = permutations_within_runs(y, runs, n_null, rng)
-        _, null_s = cpu(score_spheres_permuted, X, permuted, spheres, estimator, folds, engine=engine)
+        _, null_s = cpu(every_size(score_spheres_permuted), X, permuted, spheres, estimator, folds, engine=engine)
         rows.append((name, seconds, agreement, null_s / n_null))
 
     header = (
@@ -270,7 +289,7 @@ def chunk_memory(paths, radius, n_spheres):
         f"\nchunk job 1 of {CHUNKS} on the whole brain, radius {radius:g} mm "
         f"(peak RSS: loading the chunk, then scoring {n_spheres} of its spheres)"
     )
-    for engine, estimator in RUNS:
+    for engine, estimator in (run for run in RUNS if run[0] != "newton"):
         job = {"paths": paths, "radius": radius, "engine": engine, "estimator": estimator, "n_spheres": n_spheres}
         result = subprocess.run(
             [sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True, text=True, check=True
