@@ -73,50 +73,53 @@ def test_exact_liblinear_equals_cross_val_score(problem, estimator, cv, n_sphere
 def test_compiled_solver_equals_liblinear(seed_sized, settings, cv, grid):
     """The compiled solvers' coefficients are liblinear's, bit for bit, fold by fold: TRON
     on the seed's spheres, and at 2 mm 8 mm spheres (~250 voxels) wider than the folds'
-    ~160-200 training samples, where LinearSVC's dual="auto" runs the dual solver."""
+    ~160-200 training samples, where LinearSVC's dual="auto" runs the dual solver; from
+    float32 data (the workflow's) and, on the seed's spheres, float64."""
     X, y, runs, spheres = spheres_and_data(seed_sized)
     if grid == "2 mm":
         mask = np.asarray(seed_sized["mask"].dataobj)
         spheres = sphere_members(mask, np.diag([2.0, 2.0, 2.0, 1.0]), process_seeds(mask)[::8], 8.0)
         spheres = sorted(spheres, key=len)[::-16]  # 99-221 voxels: the dual runs to max_iter here, slowly
-    X = np.ascontiguousarray(X, dtype=np.float64)
     folds = make_folds(cv, X, y, runs)
     estimator = make_estimator("svc").set_params(**settings)
     fits = LiblinearFolds(estimator, y, folds)
     n_coef = 1 if estimator.fit_intercept else 0
     n_dual = 0
-    for sphere in spheres[::3] if grid == "seed" else spheres:
-        dual = fits._compiled(sphere.size)
-        assert dual is not None
-        n_dual += dual.sum()
-        coef = np.empty((len(folds), sphere.size + 1))
-        _tron.sphere_scores(
-            X,
-            sphere,
-            fits.layout,
-            fits.settings,
-            dual,
-            coef,
-            np.empty(len(folds), dtype=bool),
-            np.empty(fits.truth.size),
-        )
-        for f, fold in enumerate(fits.folds):
-            X_train = X[np.ix_(fold.train, sphere)]
-            raw_coef, _ = _liblinear.train_wrap(
-                X_train,
-                fold.train_codes,
-                False,
-                fits._solver(X_train.shape),
-                estimator.tol,
-                fits.bias,
-                estimator.C,
-                fold.class_weight,
-                estimator.max_iter,
-                fits.seed,
-                0.1,
-                fold.sample_weight,
+    # The masked samples' float32, which the solvers keep (fits.data), and float64.
+    assert X.dtype == np.float32 and fits.data(X).dtype == np.float32
+    for X_solver in [fits.data(X), np.ascontiguousarray(X, dtype=np.float64)][: 2 if grid == "seed" else 1]:
+        for sphere in spheres[::3] if grid == "seed" else spheres:
+            dual = fits._compiled(sphere.size)
+            assert dual is not None
+            n_dual += dual.sum()
+            coef = np.empty((len(folds), sphere.size + 1))
+            _tron.sphere_scores(
+                X_solver,
+                sphere,
+                fits.layout,
+                fits.settings,
+                dual,
+                coef,
+                np.empty(len(folds), dtype=bool),
+                np.empty(fits.truth.size),
             )
-            assert np.array_equal(coef[f, : sphere.size + n_coef], raw_coef[0])
+            for f, fold in enumerate(fits.folds):
+                X_train = X[np.ix_(fold.train, sphere)].astype(np.float64)  # as LinearSVC.fit passes it
+                raw_coef, _ = _liblinear.train_wrap(
+                    X_train,
+                    fold.train_codes,
+                    False,
+                    fits._solver(X_train.shape),
+                    estimator.tol,
+                    fits.bias,
+                    estimator.C,
+                    fold.class_weight,
+                    estimator.max_iter,
+                    fits.seed,
+                    0.1,
+                    fold.sample_weight,
+                )
+                assert np.array_equal(coef[f, : sphere.size + n_coef], raw_coef[0])
     assert (n_dual > 0) == (grid == "2 mm")
 
 
@@ -148,6 +151,20 @@ def test_exact_engine_scores_decisions_at_zero_as_numpy(monkeypatch):
     scores = score_spheres_exact(X, y, [np.arange(6)], estimator, folds)
     assert len(ties) == 2
     assert np.array_equal(scores[0], cross_val_score(estimator, X, y, cv=folds))
+
+
+def test_exact_engine_keeps_float32_data_where_exact():
+    """The solvers take float32 samples as they are only where liblinear's bias feature
+    is a float32 too; every other case converts to float64."""
+    X = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
+    y = np.repeat(["face", "house"], 20)
+    folds = list(KFold(4).split(X))
+
+    def dtype(X, **settings):
+        return LiblinearFolds(LinearSVC(random_state=0, **settings), y, folds).data(X).dtype
+
+    assert dtype(X) == dtype(X, fit_intercept=False) == dtype(X, intercept_scaling=3.0) == np.float32
+    assert dtype(X, intercept_scaling=0.1) == dtype(X.astype(np.float64)) == np.float64
 
 
 def test_exact_engine_runs_other_scorers_through_scikit_learn(problem):

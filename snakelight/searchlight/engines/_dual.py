@@ -198,7 +198,8 @@ def _start(lanes, lane, f, X, m, cost, seed, max_iter, w):
         lanes.diag[lane, i] = 0.5 / cost[f, i]
         QD = lanes.diag[lane, i]
         for j in range(X.shape[2]):
-            QD += X[f, i, j] * X[f, i, j]
+            x = np.float64(X[f, i, j])  # float32 data: liblinear squares in float64
+            QD += x * x
         lanes.QD[lane, i] = QD
         lanes.index[lane, i] = i
     _begin_pass(lanes, lane, max_iter)

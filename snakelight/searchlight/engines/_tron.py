@@ -71,7 +71,10 @@ class Settings(NamedTuple):
 
 
 class _Problem(NamedTuple):
-    """One fold's training problem: m samples, n features (the bias included)."""
+    """One fold's training problem: m samples, n features (the bias included). X may be
+    float32 where its values are (the masked samples' dtype): each product converts them
+    to float64 exactly, and the Hessian products, which stream the active samples from
+    the L2 cache, read half the bytes."""
 
     X: np.ndarray  # (m, n) C order
     X_by_column: np.ndarray  # (m, n) Fortran order: the same values, for column sums
@@ -135,15 +138,41 @@ def _scal(blas, alpha, x):
 
 
 @njit(cache=True)
+def _products(X_by_column, v, size, out):
+    """out[i] (size,) = X[i] . v (n,) for the first ``size`` rows of X_by_column (m, n),
+    column-major, each sum over the features in order (liblinear's). Vectorised across
+    rows, eight features per sweep: an eighth of the loads and stores of ``out``, which
+    bound a sweep per feature (llvm-mca on Zen 3: 5.2 against 2.6 products per cycle)."""
+    n = v.size
+    out[:size] = 0.0
+    j = 0
+    while j + 8 <= n:
+        v0, v1, v2, v3, v4, v5, v6, v7 = v[j], v[j + 1], v[j + 2], v[j + 3], v[j + 4], v[j + 5], v[j + 6], v[j + 7]
+        for i in range(size):
+            out[i] = (
+                out[i]
+                + v0 * X_by_column[i, j]
+                + v1 * X_by_column[i, j + 1]
+                + v2 * X_by_column[i, j + 2]
+                + v3 * X_by_column[i, j + 3]
+                + v4 * X_by_column[i, j + 4]
+                + v5 * X_by_column[i, j + 5]
+                + v6 * X_by_column[i, j + 6]
+                + v7 * X_by_column[i, j + 7]
+            )
+        j += 8
+    for j in range(8 * (n // 8), n):
+        vj = v[j]
+        for i in range(size):
+            out[i] += vj * X_by_column[i, j]
+
+
+@njit(cache=True)
 def _objective(w, problem, margin):
     """l2r_l2_svc_fun::fun of w (n,); leaves y_i w.x_i in ``margin`` (m,) for the gradient."""
     X_by_column, sign, cost = problem.X_by_column, problem.sign, problem.cost
     m, n = X_by_column.shape
-    margin[:] = 0.0
-    for j in range(n):  # liblinear sums each sample's features in order
-        wj = w[j]
-        for i in range(m):
-            margin[i] += wj * X_by_column[i, j]
+    _products(X_by_column, w, m, margin)
     f = 0.0
     for j in range(n):
         f += w[j] * w[j]
@@ -161,7 +190,19 @@ def _add_twice_transposed_product(base, weights, size, X_active, out):
     """out (n,) = base (n,) + 2 X_active[:size]^T weights[:size]: liblinear's subXTv, then
     its ``g = w + 2*g`` in the gradient or ``Hs = s + 2*Hs`` in the Hessian product."""
     out[:] = 0.0
-    for k in range(size):
+    k = 0
+    while k + 4 <= size:  # four samples per sweep: a quarter of the loads and stores of out
+        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
+        for j in range(out.size):
+            out[j] = (
+                out[j]
+                + w0 * X_active[k, j]
+                + w1 * X_active[k + 1, j]
+                + w2 * X_active[k + 2, j]
+                + w3 * X_active[k + 3, j]
+            )
+        k += 4
+    for k in range(4 * (size // 4), size):
         weight = weights[k]
         for j in range(out.size):
             out[j] += weight * X_active[k, j]
@@ -191,12 +232,7 @@ def _gradient(w, g, problem, margin, active):
 def _hessian_product(s, Hs, size, active):
     """l2r_l2_svc_fun::Hv: Hs (n,) = H s (n,) over the first ``size`` active samples."""
     X_by_column, work = active.X_by_column, active.work
-    n = active.X.shape[1]
-    work[:size] = 0.0
-    for j in range(n):
-        sj = s[j]
-        for k in range(size):
-            work[k] += sj * X_by_column[k, j]
+    _products(X_by_column, s, size, work)
     for k in range(size):
         work[k] = active.cost[k] * work[k]
     _add_twice_transposed_product(s, work, size, active.X, Hs)
@@ -250,7 +286,8 @@ def _tron(problem, tolerance, max_iter, w):
     step, r = steps.step, steps.residual
     w_new, g = np.empty(n), np.empty(n)
     margin = np.empty(m)
-    active = _Active(np.empty((m, n)), np.empty((n, m)).T, np.empty(m), np.empty(m))
+    dtype = problem.X.dtype
+    active = _Active(np.empty((m, n), dtype), np.empty((n, m), dtype).T, np.empty(m), np.empty(m))
     blas = _Blas(np.array([n, 1], dtype=np.int32), np.empty(1))
 
     w[:] = 0
@@ -318,8 +355,9 @@ _TIE = 1e-9
 @njit(cache=True)
 def sphere_scores(X, columns, folds, settings, dual, coef, tied, decisions):
     """Accuracy per fold (folds,) of LinearSVC on the columns ``columns`` (k,) of ``X``
-    (samples, voxels), for the :class:`Folds` ``folds`` and the :class:`Settings`
-    ``settings``; a ``settings.bias`` > 0 appends liblinear's bias feature. Fold f is
+    (samples, voxels: float64, or float32 where ``settings.bias`` is a float32 too), for
+    the :class:`Folds` ``folds`` and the :class:`Settings` ``settings``; a
+    ``settings.bias`` > 0 appends liblinear's bias feature. Fold f is
     fitted by TRON (the primal) or, where ``dual[f]`` (folds,) bool, by
     :func:`snakelight.searchlight.engines._dual.dual_coordinate_descent`, several folds at once.
 
@@ -335,7 +373,7 @@ def sphere_scores(X, columns, folds, settings, dual, coef, tied, decisions):
     duals = np.flatnonzero(dual)
     if duals.size:
         m = folds.train_start[duals + 1] - folds.train_start[duals]
-        X_folds = np.empty((duals.size, m.max(), n))
+        X_folds = np.empty((duals.size, m.max(), n), X.dtype)
         sign, cost = np.empty((duals.size, m.max())), np.empty((duals.size, m.max()))
         for d, f in enumerate(duals):
             start, stop = folds.train_start[f], folds.train_start[f + 1]
@@ -350,9 +388,9 @@ def sphere_scores(X, columns, folds, settings, dual, coef, tied, decisions):
         w = coef[f, :n]
         if not dual[f]:
             start, stop = folds.train_start[f], folds.train_start[f + 1]
-            X_fold = np.empty((stop - start, n))
+            X_fold = np.empty((stop - start, n), X.dtype)
             _gather(X, folds.train_rows[start:stop], columns, settings.bias, X_fold)
-            X_by_column = np.empty((n, stop - start)).T
+            X_by_column = np.empty((n, stop - start), X.dtype).T
             X_by_column[:] = X_fold
             problem = _Problem(X_fold, X_by_column, folds.sign[start:stop], folds.cost[start:stop])
             _tron(problem, folds.tolerance[f], settings.max_iter, w)

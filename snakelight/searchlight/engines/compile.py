@@ -14,7 +14,7 @@ from snakelight.searchlight.scoring import score_spheres
 
 
 def compile_solver():
-    """Score three spheres of random data as a chunk job does (float64 samples, nilearn's
+    """Score three spheres of random data as a chunk job does (float32 samples, nilearn's
     'svc', KFold): numba compiles and caches every signature the workflow calls. The
     last sphere is wider than the 18 training samples: LinearSVC runs the dual there.
     Then the fast engine's svc and lda on the same spheres."""

@@ -179,9 +179,17 @@ class LiblinearFolds:
             self.compiled_widths[width] = np.array([solver == dual for solver in solvers]) if compiled else None
         return self.compiled_widths[width]
 
+    def data(self, X):
+        """``X`` (samples, voxels) as :meth:`scores` takes it, C-ordered: float32 where its
+        values are float32 (the masked samples' dtype) and so is liblinear's bias feature,
+        since each converts to float64 exactly and the compiled primal solver runs faster
+        on them; else float64."""
+        exact = X.dtype == np.float32 and (self.bias <= 0 or float(np.float32(self.bias)) == self.bias)
+        return np.ascontiguousarray(X, dtype=np.float32 if exact else np.float64)
+
     def scores(self, X, sphere):
-        """Accuracy per fold for the columns ``sphere`` (int array) of the float64, C-ordered
-        ``X`` (samples, voxels)."""
+        """Accuracy per fold for the columns ``sphere`` (int array) of ``X`` (samples,
+        voxels; :meth:`data`'s)."""
         estimator = self.estimator
         dual = self._compiled(sphere.size)
         if dual is not None:
@@ -191,9 +199,9 @@ class LiblinearFolds:
             scores = _tron.sphere_scores(X, sphere, self.layout, self.settings, dual, coef, tied, decisions)
             n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
             for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
-                scores[f] = self._score(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
+                scores[f] = self._score(_float64(X, sphere), self.folds[f], coef[f : f + 1, :n_coef])
             return scores
-        X_sphere = X[:, sphere]
+        X_sphere = _float64(X, sphere)
         return np.array([self._score(X_sphere, fold, self._liblinear_coef(X_sphere, fold)) for fold in self.folds])
 
     def predictions(self, X, sphere):
@@ -202,7 +210,7 @@ class LiblinearFolds:
         estimator = self.estimator
         dual = self._compiled(sphere.size)
         if dual is None:
-            X_sphere = X[:, sphere]
+            X_sphere = _float64(X, sphere)
             return np.concatenate(
                 [
                     fold.classes[self._predicted(X_sphere, fold, self._liblinear_coef(X_sphere, fold))]
@@ -217,7 +225,7 @@ class LiblinearFolds:
         n_coef = sphere.size + 1 if estimator.fit_intercept else sphere.size
         for f in np.flatnonzero(tied):  # a decision within rounding of zero: as numpy computes it
             start, stop = self.fold_start[f], self.fold_start[f + 1]
-            positive[start:stop] = self._predicted(X[:, sphere], self.folds[f], coef[f : f + 1, :n_coef])
+            positive[start:stop] = self._predicted(_float64(X, sphere), self.folds[f], coef[f : f + 1, :n_coef])
         return self.fold_classes[self.test_fold, positive]
 
     def _liblinear_coef(self, X_sphere, fold):
@@ -254,6 +262,11 @@ class LiblinearFolds:
         """Accuracy on the fold's test samples of liblinear's coefficients ``raw_coef``."""
         predicted = self._predicted(X_sphere, fold, raw_coef)
         return np.count_nonzero(predicted == fold.test_codes) / fold.test.size
+
+
+def _float64(X, sphere):
+    """The columns ``sphere`` of ``X`` in float64, as LinearSVC takes them."""
+    return np.asarray(X[:, sphere], dtype=np.float64)
 
 
 def pearson_r(y_true, y_pred):
@@ -300,7 +313,7 @@ def score_outputs_exact(X, y, spheres, estimator, folds, scorers, progress=None,
         # liblinear prints its iterations unless told not to; LinearSVC.fit does the same.
         liblinear.set_verbosity_wrap(int(estimator.verbose))
         fits = LiblinearFolds(estimator, y, folds)
-        X = np.ascontiguousarray(X, dtype=np.float64)  # once, rather than sphere by sphere
+        X = fits.data(X)  # once, rather than sphere by sphere
         if names != ["accuracy"]:
             return reduce(_liblinear_predictions(fits, X, spheres, progress), names)
 
@@ -359,12 +372,12 @@ def predict_spheres_exact(X, y, spheres, estimator, folds, progress=None):
     """The :class:`~snakelight.searchlight.measures.Predictions` of a LinearSVC ``estimator``
     (LiblinearFolds.supports it) for ``spheres``."""
     fits = LiblinearFolds(estimator, y, folds)
-    return _liblinear_predictions(fits, np.ascontiguousarray(X, dtype=np.float64), spheres, progress)
+    return _liblinear_predictions(fits, fits.data(X), spheres, progress)
 
 
 def _liblinear_predictions(fits, X, spheres, progress):
     """The :class:`~snakelight.searchlight.measures.Predictions` of ``fits`` (LiblinearFolds)
-    for ``spheres`` of the float64, C-ordered ``X``."""
+    for ``spheres`` of ``X`` (``fits.data``'s)."""
     predicted = np.empty((len(spheres), fits.truth.size), dtype=np.intp)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # as nilearn
