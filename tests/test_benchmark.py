@@ -84,7 +84,8 @@ def test_seed_benchmark_runs_and_the_maps_agree(tmp_path, capsys):
 
 def test_scale_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, capsys):
     """benchmarks/scale.py --quick: every engine at 4, 6 and 8 mm on a 2 mm grid against
-    nilearn, the exact engine equal to nilearn, and a chunk job's peak memory."""
+    nilearn, the exact engine equal to nilearn, the fast svc too past 4 mm (its spheres
+    go to liblinear there), and a chunk job's peak memory."""
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(variable, "1")
     spec = importlib.util.spec_from_file_location("scale_benchmark", REPO / "benchmarks" / "scale.py")
@@ -95,10 +96,12 @@ def test_scale_benchmark_runs_and_its_agreements_hold(tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     for radius in (4, 6, 8):
         assert f"radius {radius} mm: 8 centres" in out  # one run of 8 consecutive seeds
-    rows = re.findall(r"^(nilearn svc|exact svc|fast svc|fast gnb|fast lda) .*$", out, re.M)
-    assert len(rows) == 3 * 5 + 4  # 5 rows per radius, then 4 chunk jobs
+    rows = re.findall(r"^(nilearn svc|exact svc|fast svc|newton svc|fast gnb|fast lda) .*$", out, re.M)
+    assert len(rows) == 3 * 6 + 4  # 6 rows per radius, then 4 chunk jobs (not the newton run)
     assert out.count("np.array_equal with nilearn: True") == 3
-    assert len(re.findall(r"identical to nilearn on \d+\.\d% of spheres", out)) == 3
+    assert len(re.findall(r"identical to nilearn on \d+\.\d% of spheres", out)) == 6
+    fast_svc = re.findall(r"^fast svc .*identical to nilearn on (\d+\.\d)% of spheres", out, re.M)
+    assert fast_svc[1:] == ["100.0", "100.0"]  # 6 and 8 mm spheres are past FAST_SVC_MAX_VOXELS
     assert len(re.findall(r"identical to scikit-learn's on (\d+) of \1 spheres$", out, re.M)) == 6
     assert len(re.findall(r"peak +\d+ MB$", out, re.M)) == 4
 
