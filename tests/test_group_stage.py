@@ -249,7 +249,13 @@ GROUP_STUDY = {
         "source": "synthetic",
         "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "jitter_mm": 2.0, "amplitude_spread": 0.3, "n_runs": 6},
     },
-    "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "gnb", "n_chunks": 1},
+    # Two scorers, the group stage on the second: it reads the output inference.output names.
+    "searchlight": {
+        **TINY_CONFIG["searchlight"],
+        "estimator": "gnb",
+        "n_chunks": 1,
+        "scoring": ["accuracy", "balanced_accuracy"],
+    },
     "group": {
         "methods": ["stelzer", "prevalence", "signflip"],
         "stelzer": {"bootstraps": 2000, "p_voxel": 0.01},
@@ -258,14 +264,23 @@ GROUP_STUDY = {
     },
     # Each subject's null maps, computed by the subject-level permutation rules: whole blocks,
     # 6 runs (the tiny config's 4 give 8 distinct null maps, < 1 / alpha; 6 give 32).
-    "inference": {"permutations": 19, "permutations_per_job": 10, "cluster_threshold": 0.05},
+    "inference": {
+        "permutations": 19,
+        "permutations_per_job": 10,
+        "cluster_threshold": 0.05,
+        "output": "balanced_accuracy",
+    },
 }
 
 
 @pytest.mark.workflow
 def test_group_rules_on_a_multi_subject_run(tmp_path):
     workdir = tmp_path
-    signflip_only = {**GROUP_STUDY, "group": {**GROUP_STUDY["group"], "methods": ["signflip"]}, "inference": {}}
+    signflip_only = {
+        **GROUP_STUDY,
+        "group": {**GROUP_STUDY["group"], "methods": ["signflip"]},
+        "inference": {"output": "balanced_accuracy"},
+    }
     config = write_config(workdir, signflip_only)
     # Sign-flip needs no null maps: it runs with the subject maps alone.
     result = run_snakemake(workdir, "--cores", "2", "--configfile", config)
@@ -282,7 +297,8 @@ def test_group_rules_on_a_multi_subject_run(tmp_path):
     for method in ("stelzer", "prevalence", "signflip"):
         assert (group / method / "group.png").is_file() and (group / method / "clusters.tsv").is_file()
         sidecar = json.loads(next((group / method).glob("*.json")).read_text())
-        subject_map = "sub-05/face_vs_house/searchlight.nii.gz"  # relative to the analysis's folder
+        # inference.output's map, relative to the analysis's folder
+        subject_map = "sub-05/face_vs_house/searchlight_balanced_accuracy.nii.gz"
         assert sidecar["inputs"]["sub-05_map"] == {
             "path": subject_map,
             "sha256": sha256(workdir / "results/config" / subject_map),

@@ -391,15 +391,17 @@ def several(tmp_path_factory):
     return workdir
 
 
-def nilearn_map(workdir, labels, scoring):
+def nilearn_map(workdir, labels, scoring, subject="sub-02"):
+    """nilearn's SearchLight map of ``subject``'s face_vs_house samples in ``workdir``."""
+    folder = workdir / "results/config" / subject
     searchlight = SearchLight(
-        read_json(workdir / "results/config/sub-02/dataset.json")["mask"],
-        process_mask_img=nib.load(workdir / "results/config/sub-02/process_mask.nii.gz"),
+        read_json(folder / "dataset.json")["mask"],
+        process_mask_img=nib.load(folder / "process_mask.nii.gz"),
         radius=5.6,
         cv=KFold(4),
         scoring=scoring,
     )
-    return searchlight.fit(str(workdir / OUT / "samples.nii.gz"), labels).scores_
+    return searchlight.fit(str(folder / "face_vs_house" / "samples.nii.gz"), labels).scores_
 
 
 @pytest.mark.workflow
@@ -636,16 +638,8 @@ def test_haxby_source_writes_each_scorers_map_as_nilearn(haxby_dir, tmp_path):
     out = tmp_path / OUT
     assert read_json(tmp_path / "results/config/sub-02/dataset.json")["source"] == "haxby"
     labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
-    for name in SCORERS:
-        searchlight = SearchLight(
-            read_json(tmp_path / "results/config/sub-02/dataset.json")["mask"],
-            process_mask_img=nib.load(tmp_path / "results/config/sub-02/process_mask.nii.gz"),
-            radius=5.6,
-            cv=KFold(4),
-            scoring=name,
-        )
-        expected = searchlight.fit(str(out / "samples.nii.gz"), labels).scores_
-        assert np.array_equal(nib.load(tmp_path / maps[SCORERS.index(name)]).get_fdata(), expected), name
+    for name, path in zip(SCORERS, maps):
+        assert np.array_equal(nib.load(tmp_path / path).get_fdata(), nilearn_map(tmp_path, labels, name)), name
     accuracy, balanced = (nib.load(tmp_path / path).get_fdata() for path in maps)
     assert not np.array_equal(accuracy, balanced)  # KFold's test folds are unbalanced
 
@@ -663,12 +657,5 @@ def test_table_source_writes_each_scorers_map_as_nilearn(tmp_path):
     out = tmp_path / "results/config/sub-01/face_vs_house"
     labels = read_samples_table(out / "samples.tsv")["label"].to_numpy()
     for name in SCORERS:
-        searchlight = SearchLight(
-            read_json(tmp_path / "results/config/sub-01/dataset.json")["mask"],
-            process_mask_img=nib.load(tmp_path / "results/config/sub-01/process_mask.nii.gz"),
-            radius=5.6,
-            cv=KFold(4),
-            scoring=name,
-        )
-        expected = searchlight.fit(str(out / "samples.nii.gz"), labels).scores_
+        expected = nilearn_map(tmp_path, labels, name, subject="sub-01")
         assert np.array_equal(nib.load(out / map_file(name, SCORERS)).get_fdata(), expected), name
