@@ -15,6 +15,7 @@ from snakelight.data import synthetic_bids
 from snakelight.data.glm import read_residuals
 from snakelight.data.haxby_design import CATEGORIES
 from snakelight.io import read_json, read_masked_samples, read_samples_table
+from snakelight.rsa.job import read_relabellings
 from snakelight.rsa.measure import RSASettings, rsa_measure
 from snakelight.rsa.synthetic import ANIMACY
 from snakelight.rsa.synthetic import SHAPE as SHAPE_GROUPS
@@ -105,6 +106,8 @@ def condition_run(tmp_path_factory):
     config = bids_config(dataset, samples)
     config.update(contrasts={"categories": list(CATEGORIES)}, rsa=RSA)
     config["searchlight"]["measure"] = "rsa"
+    # The randomization test too: its null chunks read the residuals as the chunks do.
+    config["inference"] = {"permutations": 19, "permutations_per_job": 10}
     run_bids(workdir, config)
     return workdir, dataset
 
@@ -196,6 +199,20 @@ def test_condition_betas_are_one_per_condition_and_run(condition_run):
     assert derivative(workdir, "01", f"{ENTITIES}_desc-brain_mask.nii.gz").is_file()
 
 
+def rsa_of_condition_betas(subject):
+    """The process mask's seeds (S, 3) and ``measure(models)``: snakelight.rsa's measure of
+    ``subject``'s condition betas on those seeds' spheres, normalised by its GLM residuals."""
+    manifest = read_json(subject / "dataset.json")
+    table = read_samples_table(subject / "categories/samples.tsv")
+    X = read_masked_samples(subject / "categories/masked_samples.npy")
+    mask_img = nib.load(manifest["mask"])
+    seeds = process_seeds(nib.load(subject / "process_mask.nii.gz").get_fdata() > 0)
+    spheres = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, seeds, 5.6)
+    settings = RSASettings(method="crossnobis", noise="univariate")
+    residuals = read_residuals(manifest["residuals"])
+    return seeds, lambda models: rsa_measure(X, table["label"], table["run"], spheres, models, settings, residuals)
+
+
 def test_rsa_of_condition_betas_finds_each_model_in_its_region(condition_run):
     workdir, dataset = condition_run
     subject = workdir / "results/config/sub-01"
@@ -211,14 +228,8 @@ def test_rsa_of_condition_betas_finds_each_model_in_its_region(condition_run):
     # reading its spheres' columns of them) equal snakelight.rsa over the whole mask.
     manifest = read_json(subject / "dataset.json")
     assert manifest["residuals"] == str(derivative(workdir, "01", f"{ENTITIES}_desc-residuals_betaseries.npz"))
-    table = read_samples_table(subject / "categories/samples.tsv")
-    X = read_masked_samples(subject / "categories/masked_samples.npy")
-    mask_img = nib.load(manifest["mask"])
-    seeds = process_seeds(searched)
-    spheres = sphere_members(np.asarray(mask_img.dataobj), mask_img.affine, seeds, 5.6)
-    settings = RSASettings(method="crossnobis", noise="univariate")
-    residuals = read_residuals(manifest["residuals"])
-    expected = rsa_measure(X, table["label"], table["run"], spheres, RSA_MODELS, settings, residuals)
+    seeds, measure = rsa_of_condition_betas(subject)
+    expected = measure(RSA_MODELS)
     for model, name in (("animacy", "searchlight"), ("shape", "searchlight_shape")):
         written = nib.load(subject / f"categories/{name}.nii.gz").get_fdata()[tuple(seeds.T)]
         np.testing.assert_allclose(written, expected[model], rtol=0, atol=1e-12)
@@ -323,3 +334,22 @@ def test_the_report_before_discovery_says_what_to_run(small_dataset, tmp_path):
         "snakelight: analysis 'config' has no results to report (results/config/runs.tsv): "
         f"run `snakemake --cores all --configfile {config}` first, then the report again"
     ) in result.stdout
+
+
+def test_rsa_null_maps_of_condition_betas_fit_the_relabelled_model(condition_run):
+    """Each null map is the animacy fit with the model's conditions relabelled (condition
+    i in the group of condition relabelling[i]), crossnobis normalised by the residuals."""
+    workdir, _ = condition_run
+    subject = workdir / "results/config/sub-01"
+    relabellings = read_relabellings(subject / "categories/permutations.tsv", CATEGORIES)
+    null = nib.load(subject / "categories/searchlight_null.nii.gz").get_fdata()
+    assert null.shape[3] == len(relabellings) == 19
+    seeds, measure = rsa_of_condition_betas(subject)
+    conditions = sorted(CATEGORIES)
+    group_of = {condition: group for group, members in ANIMACY.items() for condition in members}
+    for k in (0, 9, 18):  # the first null job's first and last, the second's last
+        groups = {}
+        for i, condition in enumerate(conditions):
+            groups.setdefault(group_of[conditions[relabellings[k, i]]], []).append(condition)
+        expected = measure({"animacy": groups})["animacy"]
+        np.testing.assert_allclose(null[..., k][tuple(seeds.T)], expected, rtol=0, atol=1e-12)
