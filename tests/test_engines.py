@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from nilearn.masking import apply_mask_fmri
 from sklearn.model_selection import KFold, LeaveOneGroupOut, cross_val_score
-from sklearn.svm import LinearSVC, _liblinear
+from sklearn.svm import LinearSVC
 
 from snakelight.searchlight.cv import make_folds
 from snakelight.searchlight.engines import _dual, _newton, _tron
@@ -104,21 +104,7 @@ def test_compiled_solver_equals_liblinear(seed_sized, settings, cv, grid):
                 np.empty(fits.truth.size),
             )
             for f, fold in enumerate(fits.folds):
-                X_train = X[np.ix_(fold.train, sphere)].astype(np.float64)  # as LinearSVC.fit passes it
-                raw_coef, _ = _liblinear.train_wrap(
-                    X_train,
-                    fold.train_codes,
-                    False,
-                    fits._solver(X_train.shape),
-                    estimator.tol,
-                    fits.bias,
-                    estimator.C,
-                    fold.class_weight,
-                    estimator.max_iter,
-                    fits.seed,
-                    0.1,
-                    fold.sample_weight,
-                )
+                raw_coef = fits._liblinear_coef(X[:, sphere].astype(np.float64), fold)  # float64, as LinearSVC.fit
                 assert np.array_equal(coef[f, : sphere.size + n_coef], raw_coef[0])
     assert (n_dual > 0) == (grid == "2 mm")
 
