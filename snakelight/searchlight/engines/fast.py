@@ -19,6 +19,7 @@ than once per fold.
 
 import ctypes
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -46,6 +47,26 @@ def _reuse_freed_memory():
         return
     libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
     libc.mallopt(_M_TRIM_THRESHOLD, 2**30)
+
+
+class FlatFolds(NamedTuple):
+    """A design's groups and folds as the compiled kernels take them: group g is samples
+    ``group_start[g]:group_start[g + 1]``; fold f trains on ``train[train_start[f]:
+    train_start[f + 1]]`` and tests on ``test[test_start[f]:test_start[f + 1]]``."""
+
+    group_start: np.ndarray  # (G + 1,)
+    train: np.ndarray
+    train_start: np.ndarray  # (F + 1,)
+    test: np.ndarray
+    test_start: np.ndarray  # (F + 1,)
+
+
+def flat_folds(groups, folds):
+    """:class:`FlatFolds` of ``groups`` (contiguous slices) and ``folds`` (train, test) pairs."""
+    train, train_start = _concatenated([train for train, _ in folds])
+    test, test_start = _concatenated([test for _, test in folds])
+    group_start = np.array([0] + [group.stop for group in groups], dtype=np.intp)
+    return FlatFolds(group_start, train, train_start, test, test_start)
 
 
 class FoldDesign:
@@ -81,6 +102,7 @@ class FoldDesign:
         # membership[f, c, g]: group g is training data of class c in fold f.
         self.membership = group_in_train[:, None, :] & (group_class == np.arange(self.n_classes)[:, None])
         self.counts = self.membership @ np.diff(bounds)  # samples per (fold, class)
+        self.flat = flat_folds(self.groups, self.folds)
 
     @property
     def n_folds(self):
@@ -110,6 +132,7 @@ class PermutationDesign:
                 raise ValueError(f"permutation {p}: training fold {missing[0]} holds no sample of class {missing[1]}")
         patterns = FoldDesign(np.zeros(codes.shape[1], dtype=int), folds)
         self.order, self.folds, self.groups = patterns.order, patterns.folds, patterns.groups
+        self.flat = patterns.flat
         self.n_classes = int(codes.max()) + 1
         self.codes = codes[:, self.order]
         in_train = patterns.membership[:, 0, :][:, patterns.group_of]  # (F, n)
@@ -258,9 +281,6 @@ class ShrinkageLDAScorer:
         # LDA's decisions are translation invariant; centring avoids cancellation in
         # the scatter matrices built from sums.
         self.rows = _with_pad_voxel(X - X.mean(axis=0))
-        self.group_start = np.array([0] + [group.stop for group in design.groups], dtype=np.intp)
-        self.train, self.train_start = _concatenated([train for train, _ in design.folds])
-        self.test, self.test_start = _concatenated([test for _, test in design.folds])
 
     def batch_size(self, width):
         return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1]))
@@ -270,17 +290,18 @@ class ShrinkageLDAScorer:
 
     def predictions(self, index):
         """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
+        flat = self.design.flat
         return _lda.lda_predictions(
             self.rows,
             index,
             np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
-            self.group_start,
+            flat.group_start,
             self.design.membership,
             self.design.counts.astype(float),
-            self.train,
-            self.train_start,
-            self.test,
-            self.test_start,
+            flat.train,
+            flat.train_start,
+            flat.test,
+            flat.test_start,
         )
 
 
@@ -301,9 +322,6 @@ class SquaredHingeSVCScorer:
         self.rows = _with_pad_voxel(X)  # raw values: the intercept penalty is not shift invariant
         self.sign = np.where(design.codes == 1, 1.0, -1.0)
         self.fold_groups = design.membership.any(axis=1)  # (F, G)
-        self.group_start = np.array([0] + [group.stop for group in design.groups], dtype=np.intp)
-        self.train, self.train_start = _concatenated([train for train, _ in design.folds])
-        self.test, self.test_start = _concatenated([test for _, test in design.folds])
 
     def batch_size(self, width):
         return max(1, BATCH_BYTES // (8 * (width + 1) * self.rows.shape[1]))
@@ -313,17 +331,18 @@ class SquaredHingeSVCScorer:
 
     def predictions(self, index):
         """Predicted classes (b, n_tests) of the spheres ``index`` (b, K), fold after fold."""
+        flat = self.design.flat
         predicted, failed = _newton.svc_predictions(
             self.rows,
             index,
             np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
             self.sign,
-            self.group_start,
+            flat.group_start,
             self.fold_groups,
-            self.train,
-            self.train_start,
-            self.test,
-            self.test_start,
+            flat.train,
+            flat.train_start,
+            flat.test,
+            flat.test_start,
             self.C,
             self.tie,
             self.max_iter,
@@ -414,28 +433,25 @@ class PermutedShrinkageLDAScorer:
         one_hot = np.ones((d.codes.shape[1], (d.n_classes - 1) * d.n_permutations + 1))
         one_hot[:, :-1] = self.membership[:-1].transpose(1, 0, 2).reshape(d.codes.shape[1], -1)
         self.one_hot = np.concatenate([one_hot[group].ravel() for group in d.groups])
-        self.group_start = np.array([0] + [group.stop for group in d.groups], dtype=np.intp)
-        self.train, self.train_start = _concatenated([train for train, _ in d.folds])
-        self.test, self.test_start = _concatenated([test for _, test in d.folds])
 
     def batch_size(self, width):
         return max(1, BATCH_BYTES // (8 * width * self.rows.shape[1]))
 
     def scores(self, index):
         """Accuracies (P, b, F) of the spheres ``index`` (b, K) under each permutation."""
-        d = self.design
+        d, flat = self.design, self.design.flat
         return _permuted_lda_scores(
             self.rows[index],
             np.count_nonzero(index < self.rows.shape[0] - 1, axis=1),
             self.one_hot,
-            self.group_start,
+            flat.group_start,
             self.membership,
             np.ascontiguousarray(d.counts.transpose(1, 2, 0)),
             d.group_in_train,
-            self.train,
-            self.train_start,
-            self.test,
-            self.test_start,
+            flat.train,
+            flat.train_start,
+            flat.test,
+            flat.test_start,
         )
 
 
