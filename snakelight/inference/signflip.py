@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from snakelight.inference import clusters, subject
 from snakelight.inference import tfce as exact_tfce
@@ -104,7 +105,9 @@ def sign_flip_inference(differences, mask, *, n_perm=10_000, threshold=0.001, tf
         enhanced = exact_tfce.maxima(t, neighbour_index, threshold=np.inf if threshold_t is None else threshold_t)
         return np.vstack([t.max(axis=1)[None], enhanced])
 
-    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+    # The threads share the flips; BLAS threads within each would oversubscribe the cores.
+    blas_threads = 1 if n_jobs > 1 else None
+    with threadpool_limits(limits=blas_threads, user_api="blas"), ThreadPoolExecutor(max(1, n_jobs)) as pool:
         null = np.hstack(list(pool.map(batch_maxima, range(0, len(signs), step))))
     observed_t = flipped_t(signs[:1], differences, sum_squares)[0]
     maps = {"t": observed_t, "logp_max_t": _logp(observed_t, null[0])}
