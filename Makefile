@@ -27,9 +27,10 @@ run: setup
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report results/default/report.html
 
-# The docs are built first: tests/test_docs.py opens the built site in a browser.
+# The docs are built first: tests/test_docs.py opens the built site in a browser. One
+# worker per core, each taking whole test files (their module fixtures are built once).
 test: setup docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # The documentation site (docs/), warnings as errors, into docs/_build/html; its packages
 # from requirements-docs.lock. SNAKELIGHT_DOCS_QUICK=1 runs the gallery's examples small.

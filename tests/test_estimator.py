@@ -3,6 +3,7 @@ nilearn's own run on the same arguments), attributes, transform and errors, and 
 scikit-learn estimator (clone)."""
 
 import copy
+import re
 import warnings
 
 import nibabel as nib
@@ -21,6 +22,12 @@ from sklearn.svm import LinearSVC
 import snakelight
 
 RADIUS = 5.6
+
+
+def stable_id(value):
+    """A parameter's repr without memory addresses: pytest-xdist's workers must name the
+    tests alike."""
+    return re.sub(r" at 0x[0-9a-f]+", "", repr(value))
 
 
 def every_nth_voxel(mask_img, n):
@@ -86,7 +93,7 @@ def balanced_accuracy(estimator, X, y):
         {"scoring": "roc_auc"},
         {"n_jobs": 2, "process": "few"},  # loky's workers take seconds to start
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_classifiers_score_as_nilearn(data, params):
     theirs, ours = fit_both(data, **params)
@@ -97,7 +104,7 @@ def test_classifiers_score_as_nilearn(data, params):
 @pytest.mark.parametrize(
     "params",
     [{"estimator": "ridge"}, {"estimator": "svr", "process": "few"}, {"estimator": "dummy_regressor"}],
-    ids=repr,
+    ids=stable_id,
 )
 def test_regressors_score_as_nilearn(data, params):
     theirs, ours = fit_both(data, y=data["target"], **params)
@@ -254,7 +261,7 @@ class _NotAnEstimator:
         ({"scoring": "no such scorer"}, {}, ValueError, "'scoring' parameter of cross_val_score"),
         ({"process_mask_img": "far"}, {}, ValueError, "spheres"),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_misuse_raises_as_nilearn(data, params, fit, error, message):
     if params.get("process_mask_img") == "far":  # a seed 500 mm from the brain: an empty sphere
