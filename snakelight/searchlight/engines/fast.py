@@ -298,8 +298,6 @@ class ShrinkageLDAScorer:
             flat.group_start,
             self.design.membership,
             self.design.counts.astype(float),
-            flat.train,
-            flat.train_start,
             flat.test,
             flat.test_start,
         )
