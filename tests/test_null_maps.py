@@ -113,6 +113,24 @@ def test_fast_lda_null_maps_equal_fast_engine_on_every_sphere(problem, cv):
     assert len({len(sphere) for sphere in spheres}) > 3
 
 
+def test_fast_lda_null_maps_of_large_spheres_equal_scikit_learns(problem, seed_sized):
+    """On a 2 mm grid (spheres of 6 mm: up to 123 voxels) the lda scores spheres of more
+    than fast.PERMUTED_MAX_VOXELS voxels one permutation at a time, the rest batched: the
+    null maps equal scikit-learn's LinearDiscriminantAnalysis (the exact engine) on the
+    permuted labels, sphere by sphere, whichever way each sphere went."""
+    X, labels, runs, _ = problem
+    mask = np.asarray(seed_sized["mask"].dataobj)
+    spheres = sphere_members(mask, np.diag([2.0, 2.0, 2.0, 1.0]), process_seeds(mask)[::25], 6.0)
+    sizes = np.array([len(sphere) for sphere in spheres])
+    assert (sizes > fast.PERMUTED_MAX_VOXELS["lda"]).sum() > 5 and (sizes <= fast.PERMUTED_MAX_VOXELS["lda"]).sum() > 5
+    folds = make_folds(KFold(4), X, labels, runs)
+    permuted = shuffled(labels, runs, [1, 2])
+    null = score_spheres_permuted(X, permuted, spheres, "lda", folds, engine="fast")
+    for column in range(permuted.shape[1]):
+        reference = score_spheres(X.astype(np.float64), permuted[:, column], spheres, "lda", folds, engine="exact")
+        assert np.array_equal(null[column], reference)
+
+
 @pytest.mark.parametrize("estimator", ["gnb", "lda"])
 def test_fast_null_maps_handle_three_classes(problem, estimator):
     X, labels, runs, spheres = problem

@@ -152,14 +152,15 @@ FAST_SVC_MAX_VOXELS = 32
 def _score_svc_fast(X, y, spheres, estimator, folds, progress, n_threads):
     """The fast engine's svc accuracies (n_spheres, n_folds): the batched Newton method on
     spheres of up to FAST_SVC_MAX_VOXELS voxels, the exact engine's liblinear on larger ones."""
-    return _svc_by_size(
+    return _by_size(
         spheres,
+        FAST_SVC_MAX_VOXELS,
         progress,
         lambda part, part_progress: fast.score_spheres_fast(X, y, part, estimator, folds, part_progress, n_threads),
         lambda part, part_progress: score_spheres_exact(
             X, y, part, make_estimator(estimator), folds, progress=part_progress
         ),
-        lambda parts: np.concatenate(parts),
+        lambda parts, order: np.concatenate(parts)[order],
     )
 
 
@@ -167,38 +168,37 @@ def _predict_svc_fast(X, y, spheres, estimator, folds, progress, n_threads):
     """The fast engine's svc predictions (:class:`~snakelight.searchlight.measures.Predictions`),
     split by sphere size as :func:`_score_svc_fast`."""
     exact = make_estimator(estimator)
-    return _svc_by_size(
+    return _by_size(
         spheres,
+        FAST_SVC_MAX_VOXELS,
         progress,
         lambda part, part_progress: fast.predict_spheres_fast(X, y, part, estimator, folds, part_progress, n_threads),
         lambda part, part_progress: predict_spheres_exact(X, y, part, exact, folds, progress=part_progress),
-        lambda parts: parts[0]._replace(predicted=np.concatenate([part.predicted for part in parts])),
+        lambda parts, order: parts[0]._replace(predicted=np.concatenate([part.predicted for part in parts])[order]),
     )
 
 
-def _svc_by_size(spheres, progress, fast_part, exact_part, join):
-    """``fast_part(spheres, progress)`` of the spheres of up to FAST_SVC_MAX_VOXELS voxels
-    and ``exact_part`` of the larger ones, ``join``ed and put back in sphere order."""
-    large = np.array([len(sphere) > FAST_SVC_MAX_VOXELS for sphere in spheres])
+def _by_size(spheres, max_voxels, progress, small_part, large_part, join, units_per_sphere=1):
+    """``small_part(spheres, progress)`` of the spheres of up to ``max_voxels`` voxels and
+    ``large_part`` of the larger ones, ``join(parts, order)``ed: ``order`` puts the
+    concatenated spheres back in their order. ``progress`` counts ``units_per_sphere`` per sphere."""
+    large = np.array([len(sphere) > max_voxels for sphere in spheres])
     small = np.flatnonzero(~large)
-    done = small.size
+    total = len(spheres) * units_per_sphere
+    done = small.size * units_per_sphere
 
     def large_progress(count, _):
-        progress(done + count, len(spheres))
+        progress(done + count, total)
 
     parts = []
     if small.size:
-        small_progress = None if progress is None else lambda count, _: progress(count, len(spheres))
-        parts.append(fast_part([spheres[i] for i in small], small_progress))
+        small_progress = None if progress is None else lambda count, _: progress(count, total)
+        parts.append(small_part([spheres[i] for i in small], small_progress))
     if large.any():
         parts.append(
-            exact_part([spheres[i] for i in np.flatnonzero(large)], None if progress is None else large_progress)
+            large_part([spheres[i] for i in np.flatnonzero(large)], None if progress is None else large_progress)
         )
-    order = np.argsort(np.concatenate([small, np.flatnonzero(large)]), kind="stable")
-    joined = join(parts)
-    if isinstance(joined, np.ndarray):
-        return joined[order]
-    return joined._replace(predicted=joined.predicted[order])
+    return join(parts, np.argsort(np.concatenate([small, np.flatnonzero(large)]), kind="stable"))
 
 
 def score_spheres_permuted(
@@ -212,7 +212,8 @@ def score_spheres_permuted(
     ``score_spheres(X, permuted[:, k], spheres, estimator, folds, ...)``: the exact engine
     and the fast svc compute it so, permutation by permutation (nilearn's SearchLight on
     the permuted labels, bit for bit, for the exact engine); the fast gnb and lda batch the
-    permutations, one pass over a sphere's data for many, with the same accuracies.
+    permutations, one pass over a sphere's data for many, with the same accuracies (the
+    lda on spheres of up to ``fast.PERMUTED_MAX_VOXELS`` voxels; larger ones one by one).
     ``progress(done, total)`` counts (permutation, sphere) pairs.
     """
     permuted = np.asarray(permuted)
@@ -223,7 +224,25 @@ def score_spheres_permuted(
     if engine == "fast" and estimator in fast.PERMUTED_SCORERS and scoring in (None, "accuracy"):
         _, codes = np.unique(permuted, return_inverse=True)
         codes = codes.reshape(permuted.shape).T
-        return fast.score_permutations_fast(X, codes, spheres, estimator, folds, progress=progress, n_threads=n_threads)
+        return _by_size(
+            spheres,
+            fast.PERMUTED_MAX_VOXELS[estimator],
+            progress,
+            lambda part, part_progress: fast.score_permutations_fast(
+                X, codes, part, estimator, folds, progress=part_progress, n_threads=n_threads
+            ),
+            lambda part, part_progress: _one_by_one(
+                X, permuted, part, estimator, folds, engine, scoring, part_progress, n_threads
+            ),
+            lambda parts, order: np.concatenate(parts, axis=1)[:, order],
+            units_per_sphere=n_permutations,
+        )
+    return _one_by_one(X, permuted, spheres, estimator, folds, engine, scoring, progress, n_threads)
+
+
+def _one_by_one(X, permuted, spheres, estimator, folds, engine, scoring, progress, n_threads):
+    """score_spheres_permuted, permutation by permutation."""
+    n_permutations = permuted.shape[1]
     scores = np.empty((n_permutations, len(spheres), len(folds)))
     for k in range(n_permutations):
 
