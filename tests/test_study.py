@@ -1,6 +1,7 @@
 """One study, end to end, as a lab runs it: from a BIDS + fMRIPrep dataset (and from a
 subjects table) through subject maps, permutation null maps, FWE maps, every group
-method and the report, in one command each. Every stage reads the subjects from one
+method and the report, in one command each; and an RSA study from BIDS through the
+randomization test and the group's tests of its model fits. Every stage reads the subjects from one
 place (common.smk: analysis_subjects), so each discovered subject gets every output."""
 
 import json
@@ -12,6 +13,8 @@ import pandas as pd
 import pytest
 
 from snakelight.data import synthetic_bids
+from snakelight.rsa.synthetic import ANIMACY
+from snakelight.rsa.synthetic import SHAPE as SHAPE_MODEL
 
 from .conftest import TINY_CONFIG, run_snakemake
 from .test_own_data import table_config, write_bids_like
@@ -178,3 +181,57 @@ def test_a_table_study_runs_end_to_end_in_one_command(tmp_path):
     assert all(f"sub-{subject}" in html for subject in subjects)
     assert all(f"group_{method}" in html for method in GROUP["methods"])
     assert tree_state(table.parent) == before
+
+
+CATEGORIES = ["face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"]
+
+
+def test_a_bids_rsa_study_runs_end_to_end_in_one_command(tmp_path):
+    """Five subjects (unpadded labels) of the 8 categories with the planted geometry:
+    condition betas, crossnobis normalised by the GLMs' residuals, each subject's
+    randomization test, the group's sign-flip and prevalence tests of the animacy fits,
+    and the report, in one command."""
+    subjects = SUBJECTS[:5]
+    dataset = synthetic_bids.write_dataset(
+        tmp_path / "ds", subjects=subjects, geometry="rsa", trials_per_condition=2, n_runs=3, shape=(9, 9, 9), seed=4
+    )
+    before = tree_state(dataset.bids_dir)
+    config = {
+        "dataset": {"source": "bids", "bids": {"bids_dir": "ds"}},
+        "samples": {"mode": "glm", "glm": {"estimate": "condition"}},
+        "contrasts": {"categories": CATEGORIES},
+        "searchlight": {"measure": "rsa", "cv": {"method": "leave_one_run_out"}, "n_chunks": 1},
+        "rsa": {"models": {"animacy": ANIMACY, "shape": SHAPE_MODEL}, "distance": "crossnobis", "noise": "univariate"},
+        "inference": {"permutations": 19, "permutations_per_job": 19},
+        "group": {
+            "methods": ["signflip", "prevalence"],
+            "alpha": ALPHA,
+            "signflip": {"n_perm": 100, "threshold": 0.01},
+            "prevalence": {"permutations": 2000},
+        },
+        "figures": {"cut_coords": [9]},
+    }
+    result, report = run_study(tmp_path, "rsa", config)
+    results = tmp_path / "results/rsa"
+    for subject in subjects:
+        for output in ("searchlight.nii.gz", "searchlight_null.nii.gz", "searchlight_logp_fwe.nii.gz"):
+            assert (results / f"sub-{subject}/categories/{output}").is_file(), (subject, output)
+        residuals = results / f"snakelight/sub-{subject}/func"
+        assert list(residuals.glob("*_desc-residuals_betaseries.npz")), subject
+    assert jobs_run(result.stdout, "merge_null") == len(subjects)
+    group = results / "group/categories"
+    for method in ("signflip", "prevalence"):
+        assert jobs_run(result.stdout, f"group_{method}") == 1
+        sidecar = json.loads(next((group / method).glob("*.json")).read_text())
+        assert sidecar["config"]["subjects"] == subjects
+    # The animacy model's cube: the group's sign-flip finds it, and its voxels are the
+    # most significant.
+    searched = nib.load(results / "sub-1/process_mask.nii.gz").get_fdata() > 0
+    animacy = (dataset.truth == 1) & searched
+    logp = nib.load(group / "signflip/logp_max_t.nii.gz").get_fdata()
+    assert logp[animacy].max() > -np.log10(ALPHA)
+    assert logp[animacy].mean() > logp[searched & (dataset.truth == 0)].mean()
+    assert (group / "prevalence/logp_prevalence_fwe.nii.gz").is_file()
+    html = report.read_text()
+    assert all(f"sub-{subject}" in html for subject in subjects)
+    assert tree_state(dataset.bids_dir) == before
