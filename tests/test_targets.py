@@ -363,3 +363,32 @@ def test_bids_volumes_carry_the_rating_of_their_event(tmp_path):
             assert (volumes["label"][during] == event.trial_type).all()
             assert (volumes["rating"][during] == float(event.rating)).all()
         assert volumes["rating"][volumes["label"] == "rest"].isna().all()
+
+
+@pytest.mark.workflow
+def test_a_bids_regression_study_runs_through_every_group_method(tmp_path):
+    """Five subjects (unpadded labels), each trial's rating decoded from its LSS beta,
+    each subject's null maps, then Stelzer, prevalence and sign-flip on the pearson_r
+    maps (chance 0) in one command: the sign-flip finds the planted parametric cube."""
+    subjects = ["1", "2", "3", "4", "5"]
+    dataset = write_rated_dataset(tmp_path / "ds", subjects=subjects, trials_per_condition=4, seed=5)
+    config = bids_regression_config(
+        dataset, permutations=19, permutations_per_job=19, permute="samples", output="pearson_r"
+    )
+    config["searchlight"]["n_chunks"] = 1
+    config["group"] = {
+        "methods": ["stelzer", "prevalence", "signflip"],
+        "stelzer": {"bootstraps": 1000, "p_voxel": 0.05},
+        "prevalence": {"permutations": 2000},
+        "signflip": {"n_perm": 100, "threshold": 0.01},
+    }
+    run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config), timeout=1200)
+    group = tmp_path / "results/config/group/rating"
+    for method in config["group"]["methods"]:
+        sidecar = read_json(next((group / method).glob("*.json")))
+        assert sidecar["config"]["subjects"] == subjects, method
+    process = nib.load(tmp_path / "results/config/sub-1/process_mask.nii.gz").get_fdata() > 0
+    logp = nib.load(group / "signflip/logp_max_t.nii.gz").get_fdata()
+    assert logp[process & dataset.parametric_region].max() > -np.log10(0.05)
+    far = process & ~binary_dilation(dataset.parametric_region, iterations=2)
+    assert logp[process & dataset.parametric_region].mean() > logp[far].mean()
