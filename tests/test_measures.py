@@ -539,6 +539,47 @@ def test_workflow_permutes_a_cross_classifications_training_and_test_sets_apart(
 
 
 @pytest.mark.workflow
+def test_a_cross_classification_runs_through_every_group_method(tmp_path):
+    """Five subjects' cross-classifications (6 runs), each with its null maps, then
+    Stelzer, prevalence and sign-flip over them in one command: every method reads the
+    five subjects' cross-classification maps."""
+    config = {
+        **TINY_CONFIG,
+        "subjects": [1, 2, 3, 4, 5],
+        "dataset": {"source": "synthetic", "synthetic": {**TINY_CONFIG["dataset"]["synthetic"], "n_runs": 6}},
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": {"test": {"cat": "face", "chair": "house"}}},
+        "searchlight": {**TINY_CONFIG["searchlight"], "estimator": "gnb", "n_chunks": 1},
+        "inference": {"permutations": 19, "permutations_per_job": 19, "cluster_threshold": 0.05},
+        "group": {
+            "methods": ["stelzer", "prevalence", "signflip"],
+            "stelzer": {"bootstraps": 1000, "p_voxel": 0.01},
+            "prevalence": {"permutations": 2000},
+            "signflip": {"n_perm": 100},
+        },
+    }
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", write_config(tmp_path, config))
+    counts = job_counts(result.stdout)
+    assert counts["merge_null"] == 5
+    assert all(counts[f"group_{method}"] == 1 for method in config["group"]["methods"])
+    group = tmp_path / "results/config/group/x"
+    for method in config["group"]["methods"]:
+        sidecar = read_json(next((group / method).glob("*.json")))
+        assert sidecar["config"]["subjects"] == ["01", "02", "03", "04", "05"], method
+        assert (group / method / "group.png").is_file()
+    # The sign-flip's t map is the five cross-classification maps' one-sample t (chance 0.5).
+    maps = np.stack(
+        [nib.load(tmp_path / f"results/config/sub-0{s}/x/searchlight.nii.gz").get_fdata() for s in range(1, 6)]
+    )
+    searched = nib.load(tmp_path / "results/config/sub-01/process_mask.nii.gz").get_fdata() > 0
+    differences = maps[:, searched] - 0.5
+    t = differences.mean(axis=0) / (differences.std(axis=0, ddof=1) / np.sqrt(5))
+    observed = nib.load(group / "signflip/t.nii.gz").get_fdata()[searched]
+    finite = np.isfinite(t)
+    np.testing.assert_allclose(observed[finite], t[finite], rtol=1e-9)
+
+
+@pytest.mark.workflow
 def test_workflow_splits_by_a_column_keeps_each_direction_of_each_scorer_and_permutes_each_part(tmp_path):
     """split: train on run 0's face/house, test on run 1's cat/chair (and the reverse), no
     CV, two scorers, inference on; directions: each writes each scorer's map of each
