@@ -46,7 +46,7 @@ def plot_fscores(fscore_img, process_mask, background, path, *, title, cut_coord
     """-log10 p of the F-test, shown only inside the process mask, without a colour bar (as
     the seed, with nilearn's ``plot_stat_map`` defaults: its threshold 1e-6, and the scale
     from the lowest to the highest value shown for a map that is never negative)."""
-    data = shown(fscore_img.dataobj, threshold=1e-6, hidden=np.asarray(process_mask.dataobj) == 0)
+    data = shown(fscore_img.get_fdata(), threshold=1e-6, hidden=np.asarray(process_mask.dataobj) == 0)
     low, high = (np.nanmin(data), np.nanmax(data)) if np.isfinite(data).any() else (0.0, 1.0)
     plot_axial(
         path, [background, Layer(data, fscore_img.affine, "RdBu_r", low, high)], cut_coords, title=title, colorbar=False

@@ -124,7 +124,7 @@ def compare(data, models, method):
     if method == "spearman":
         return _standardised(_ranks(data)) @ _standardised(_ranks(models)).T
     if method == "tau-a":
-        return _tau_a(np.ascontiguousarray(data), _difference_signs(models))
+        return _tau_a(np.ascontiguousarray(data), np.ascontiguousarray(_difference_signs(models)))
     raise ValueError(f"rsa comparison must be one of {', '.join(COMPARISONS)}, got {method!r}")
 
 
