@@ -341,6 +341,24 @@ def test_crossnobis_with_glm_residuals_equals_rsatoolbox(bids_condition_betas, n
     np.testing.assert_allclose(ours, np.array(theirs), rtol=1e-9, atol=0)
     with pytest.raises(ValueError, match="needs residuals"):
         measure.data_rdms(X, labels, runs, spheres, settings)
+    # The notebook entry and the randomization test's python entry take the same residuals.
+    entry = rsa.get_searchlight_RDMs(
+        X,
+        np.arange(len(spheres)),
+        spheres,
+        labels,
+        method="crossnobis",
+        runs=runs,
+        noise=noise,
+        dof=residuals.dof,
+        residuals=noise_samples,
+    )
+    np.testing.assert_allclose(entry.dissimilarities, np.array(theirs), rtol=1e-9, atol=0)
+    model = {"halves": {"a": list(np.unique(labels)[:4]), "b": list(np.unique(labels)[4:])}}
+    null = measure.rsa_null(X, labels, runs, spheres, model, "halves", 5, settings=settings, residuals=residuals)
+    names, vectors = measure.model_vectors(model, np.unique(labels))
+    expected = models.null_fits(ours, vectors, settings.fit, null.permutations, names.index("halves"))
+    np.testing.assert_allclose(null.fits, expected, atol=1e-12)
 
 
 def test_setup_compiles_the_kernels_a_chunk_job_calls():

@@ -52,12 +52,24 @@ def get_volume_searchlight(mask, radius=2, threshold=1.0, truncate_at_boundary=F
 
 
 def get_searchlight_RDMs(  # noqa: N802 (rsatoolbox's name)
-    data_2d, centers, neighbors, events, method="correlation", verbose=False, runs=None, noise="none", dof=None
+    data_2d,
+    centers,
+    neighbors,
+    events,
+    method="correlation",
+    verbose=False,
+    runs=None,
+    noise="none",
+    dof=None,
+    residuals=None,
 ):
     """rsatoolbox's ``get_searchlight_RDMs``: the RDM of each centre's neighbours, from
     ``data_2d`` (n_observations, n_channels) labelled ``events``. Crossnobis (which
     rsatoolbox's function cannot compute) needs ``runs`` (n_observations,), the folds, and
-    takes ``noise`` (none, univariate, shrinkage_diag, shrinkage_eye) and ``dof``.
+    takes ``noise`` (none, univariate, shrinkage_diag, shrinkage_eye) and ``dof``; the noise
+    is the observations' own residuals (each minus its condition and run mean) unless
+    ``residuals`` (n_timepoints, n_channels) are given, e.g. a first-level GLM's, with
+    their ``dof`` (as rsatoolbox's ``prec_from_residuals(residuals, dof)``).
     ``verbose`` is accepted for compatibility (there is no progress bar to show)."""
     del verbose
     data_2d = np.asarray(data_2d)
@@ -68,6 +80,10 @@ def get_searchlight_RDMs(  # noqa: N802 (rsatoolbox's name)
     # Only the voxels some sphere uses: a whole-volume data_2d holds mostly background.
     columns = [np.searchsorted(used, np.sort(n)) for n in neighbors]
     found = patterns.condition_patterns(data_2d[:, used], events, runs)
+    if residuals is not None:
+        if dof is None:
+            raise ValueError("residuals= needs dof=, their degrees of freedom")
+        found = found._replace(residuals=np.asarray(residuals, dtype=np.float64)[:, used], dof=dof)
     rdms = distances.rdms(found, columns, method, noise, dof)
     measure = {"euclidean": "squared euclidean"}.get(method, method)
     return SearchlightRDMs(rdms, np.asarray(centers), found.conditions, measure)

@@ -82,11 +82,14 @@ def rsa_measure(X, labels, runs, spheres, model_specs, settings=DEFAULT, residua
     return outputs
 
 
-def rsa_null(X, labels, runs, spheres, model_specs, model, n_permutations, seed=0, settings=DEFAULT, block=None):
+def rsa_null(
+    X, labels, runs, spheres, model_specs, model, n_permutations, seed=0, settings=DEFAULT, block=None, residuals=None
+):
     """The randomization test's null of model ``model``: its fits with the conditions
     relabelled (all C! relabellings when there are at most ``n_permutations``; ``block``
-    (first, stop): only those permutations, a null-map job's share)."""
-    conditions, rdms = data_rdms(X, labels, runs, spheres, settings)
+    (first, stop): only those permutations, a null-map job's share); ``residuals`` as
+    :func:`data_rdms`'s."""
+    conditions, rdms = data_rdms(X, labels, runs, spheres, settings, residuals)
     names, vectors = model_vectors(model_specs, conditions)
     if model not in names:
         raise ValueError(f"rsa null: model {model!r} is not one of {names}")
