@@ -271,6 +271,33 @@ def test_bids_mismatches_are_refused_when_the_config_is_read(tmp_path, change, e
     assert re.match(f"config key {expected}", str(error.value)) and "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "leave_out",
+    [
+        {"exclude_participant_label": ["2"]},
+        {"participant_label": ["1"]},
+        {"sessions": ["a"]},
+        {"runs": [1, 2]},
+    ],
+    ids=["excluded subject", "other participant", "other session", "other run"],
+)
+def test_events_the_analysis_leaves_out_are_not_checked(tmp_path, leave_out):
+    """An unrated event in a run the bids keys leave out (a subject, session or run) does
+    not stop the config: only the events discovery takes are checked."""
+    dataset = write_rated_dataset(
+        tmp_path / "ds", subjects=["1", "2"], sessions=("a", "b"), n_volumes=60, trials_per_condition=2
+    )
+    path = dataset.bids_dir / "sub-2/ses-b/func/sub-2_ses-b_task-faces_run-3_events.tsv"
+    events = pd.read_csv(path, sep="\t", dtype=str)
+    events.loc[1, "rating"] = "n/a"
+    events.to_csv(path, sep="\t", index=False)
+    config = bids_regression_config(dataset)
+    with pytest.raises(ConfigError, match="sub-2_ses-b_task-faces_run-3_events.tsv row 2"):
+        validate_config(config, SCHEMA)
+    config["dataset"]["bids"].update(leave_out)
+    validate_config(config, SCHEMA)
+
+
 def test_volumes_carry_the_value_of_their_event():
     events = pd.DataFrame(
         {

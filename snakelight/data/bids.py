@@ -231,12 +231,23 @@ def events_files(config):
     (``config``: DEFAULTS' keys), for the checks made when the config is read."""
     config = {**DEFAULTS, **config}
     paths = sorted(Path(config["bids_dir"]).glob(f"sub-*/**/{EVENTS['datatype']}/*_{EVENTS['suffix']}.tsv"))
-    if config["task"] is not None:
-        paths = [path for path in paths if f"_task-{config['task']}_" in path.name]
-    if config["participant_label"] is not None:
-        wanted = {f"sub-{label}" for label in _labels(config["participant_label"], "sub")}
-        paths = [path for path in paths if path.name.split("_")[0] in wanted]
-    return paths
+    wanted = {
+        "task": None if config["task"] is None else {config["task"]},
+        "sub": None if config["participant_label"] is None else set(_labels(config["participant_label"], "sub")),
+        "ses": None if config["sessions"] is None else set(_labels(config["sessions"], RUN_ENTITIES["session"])),
+    }
+    excluded = set(_labels(config["exclude_participant_label"] or [], "sub"))
+    runs = None if config["runs"] is None else {int(run) for run in _labels(config["runs"], RUN_ENTITIES["run"])}
+
+    def taken(path):
+        entities = dict(part.split("-", 1) for part in path.name.split("_")[:-1] if "-" in part)
+        return (
+            all(values is None or entities.get(key) in values for key, values in wanted.items())
+            and entities.get("sub") not in excluded
+            and (runs is None or ("run" in entities and int(entities["run"]) in runs))
+        )
+
+    return [path for path in paths if taken(path)]
 
 
 def _existing_dir(path, key):
