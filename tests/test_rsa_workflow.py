@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from snakelight.data import haxby_design
 from snakelight.io import read_json, read_labels, read_masked_samples, read_samples_table
 from snakelight.rsa import evaluate_models_searchlight, get_searchlight_RDMs
 from snakelight.rsa.job import read_relabellings, write_relabellings
@@ -19,7 +20,7 @@ from snakelight.workflow.config import ConfigError, validate_config
 
 from .conftest import REPO, SCHEMA, TINY_CONFIG, job_counts, run_snakemake, write_config
 
-CATEGORIES = ["face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"]
+CATEGORIES = list(haxby_design.CATEGORIES)
 MODELS = {"animacy": ANIMACY, "shape": SHAPE}
 
 

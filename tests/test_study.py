@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snakelight.data import synthetic_bids
+from snakelight.data import haxby_design, synthetic_bids
 from snakelight.rsa.synthetic import ANIMACY
 from snakelight.rsa.synthetic import SHAPE as SHAPE_MODEL
 
@@ -183,7 +183,7 @@ def test_a_table_study_runs_end_to_end_in_one_command(tmp_path):
     assert tree_state(table.parent) == before
 
 
-CATEGORIES = ["face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"]
+CATEGORIES = list(haxby_design.CATEGORIES)
 
 
 def test_a_bids_rsa_study_runs_end_to_end_in_one_command(tmp_path):

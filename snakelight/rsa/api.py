@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from snakelight.rsa import distances, patterns
+from snakelight.data.glm import Residuals
+from snakelight.rsa.measure import RSASettings, data_rdms
 from snakelight.rsa.models import fit
 
 
@@ -79,14 +80,14 @@ def get_searchlight_RDMs(  # noqa: N802 (rsatoolbox's name)
     used = np.unique(np.concatenate(neighbors))
     # Only the voxels some sphere uses: a whole-volume data_2d holds mostly background.
     columns = [np.searchsorted(used, np.sort(n)) for n in neighbors]
-    found = patterns.condition_patterns(data_2d[:, used], events, runs)
     if residuals is not None:
         if dof is None:
             raise ValueError("residuals= needs dof=, their degrees of freedom")
-        found = found._replace(residuals=np.asarray(residuals, dtype=np.float64)[:, used], dof=dof)
-    rdms = distances.rdms(found, columns, method, noise, dof)
+        residuals = Residuals(np.asarray(residuals)[:, used], dof)
+    settings = RSASettings(method=method, noise=noise, dof=dof)
+    conditions, rdms = data_rdms(data_2d[:, used], events, runs, columns, settings, residuals)
     measure = {"euclidean": "squared euclidean"}.get(method, method)
-    return SearchlightRDMs(rdms, np.asarray(centers), found.conditions, measure)
+    return SearchlightRDMs(rdms, np.asarray(centers), conditions, measure)
 
 
 def evaluate_models_searchlight(sl_RDM, models, eval_function=None, method="corr", theta=None, n_jobs=1):  # noqa: N803
