@@ -235,3 +235,46 @@ def test_a_bids_rsa_study_runs_end_to_end_in_one_command(tmp_path):
     html = report.read_text()
     assert all(f"sub-{subject}" in html for subject in subjects)
     assert tree_state(dataset.bids_dir) == before
+
+
+def test_a_bids_cross_classification_runs_through_every_group_method(tmp_path):
+    """Five subjects (unpadded labels) of the 8 categories, LSS trial betas: trained on
+    face/house and tested on cat/chair mapped to them, each subject's null maps, then
+    Stelzer, prevalence and sign-flip in one command. Every method reads the five
+    subjects' cross-classification maps; the sign-flip's t map is their one-sample t
+    against chance."""
+    subjects = SUBJECTS[:5]
+    synthetic_bids.write_dataset(
+        tmp_path / "ds", subjects=subjects, geometry="rsa", trials_per_condition=2, n_runs=3, shape=(9, 9, 9), seed=4
+    )
+    config = {
+        "dataset": {"source": "bids", "bids": {"bids_dir": "ds"}},
+        "samples": {"mode": "glm", "glm": {"estimate": "lss"}},
+        "contrasts": {"x": ["face", "house", "cat", "chair"]},
+        "cross_classification": {"x": {"test": {"cat": "face", "chair": "house"}}},
+        "searchlight": {"estimator": "gnb", "n_chunks": 1},
+        "inference": {**INFERENCE, "permute": "samples"},
+        "group": {**GROUP, "prevalence": {"permutations": 2000}},
+        "figures": {"cut_coords": [9]},
+    }
+    result, _ = run_study(tmp_path, "cross", config)
+    results = tmp_path / "results/cross"
+    for subject in subjects:
+        for output in SUBJECT_MAPS:
+            assert (results / f"sub-{subject}/x/{output}").is_file(), (subject, output)
+    assert jobs_run(result.stdout, "merge_null") == len(subjects)
+    group = results / "group/x"
+    for method in GROUP["methods"]:
+        assert jobs_run(result.stdout, f"group_{method}") == 1
+        sidecar = json.loads(next((group / method).glob("*.json")).read_text())
+        assert sidecar["config"]["subjects"] == subjects, method
+        assert (group / method / "group.png").is_file()
+    maps = np.stack([nib.load(results / f"sub-{s}/x/searchlight.nii.gz").get_fdata() for s in subjects])
+    searched = nib.load(results / "sub-1/process_mask.nii.gz").get_fdata() > 0
+    differences = maps[:, searched] - 0.5
+    t = differences.mean(axis=0) / (differences.std(axis=0, ddof=1) / np.sqrt(len(subjects)))
+    observed = nib.load(group / "signflip/t.nii.gz").get_fdata()[searched]
+    finite = np.isfinite(t)
+    assert finite.any()
+    np.testing.assert_allclose(observed[finite], t[finite], rtol=1e-9)
+
