@@ -268,6 +268,33 @@ def test_batches_do_not_change_scores(problem, monkeypatch):
         assert np.array_equal(score_spheres(X, y, spheres, estimator, folds, engine="fast"), scores)
 
 
+def test_fast_engine_scores_on_one_blas_thread(problem, monkeypatch):
+    """Every loaded BLAS (numpy's, and scipy's that the compiled lda's LAPACK calls) runs one
+    thread while the fast engine scores, and has its threads back afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from snakelight.searchlight.engines import fast
+
+    X, y, runs, spheres = problem
+    folds = make_folds(KFold(4), X, y, runs)
+    seen = []
+    for scorer in (fast.ShrinkageLDAScorer, fast.SquaredHingeSVCScorer):
+
+        def predictions(self, index, original=scorer.predictions):
+            seen.append(
+                {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+            )
+            return original(self, index)
+
+        monkeypatch.setattr(scorer, "predictions", predictions)
+    with threadpool_limits(limits=2, user_api="blas"):
+        for estimator in ("lda", "svc"):
+            score_spheres(X, y, spheres[:20], estimator, folds, engine="fast")
+        after = {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    assert len(seen) >= 2 and all(threads == {path: 1 for path in after} for threads in seen)
+    assert set(after.values()) == {2}
+
+
 def test_progress_reaches_the_total(problem):
     X, y, runs, spheres = problem
     folds = make_folds(KFold(4), X, y, runs)

@@ -277,4 +277,3 @@ def test_a_bids_cross_classification_runs_through_every_group_method(tmp_path):
     finite = np.isfinite(t)
     assert finite.any()
     np.testing.assert_allclose(observed[finite], t[finite], rtol=1e-9)
-

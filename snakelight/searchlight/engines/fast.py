@@ -18,12 +18,13 @@ than once per fold.
 """
 
 import ctypes
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from snakelight.searchlight.cv import class_missing_from_training
 from snakelight.searchlight.engines import _lda, _newton
@@ -694,11 +695,22 @@ SCORERS = {
 }
 
 
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries, made once per process:
+    making one inspects every loaded library (30 ms in a chunk job, which the fast svc's
+    null maps paid once per permutation). scipy's OpenBLAS, whose LAPACK the compiled
+    lda calls, is loaded first so that the controller holds it too."""
+    import scipy.linalg  # noqa: F401
+
+    return ThreadpoolController()
+
+
 def _one_blas_thread():
     """BLAS on one thread: the batches' products are small, and a threaded BLAS spends
     more time starting and waiting for its threads than multiplying (measured: the svc
     at 6 mm 3 times slower on 2 busy cores); ``n_threads`` parallelises the batches."""
-    return threadpool_limits(limits=1, user_api="blas")
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _slices(n, size):
