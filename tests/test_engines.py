@@ -277,22 +277,28 @@ def test_fast_engine_scores_on_one_blas_thread(problem, monkeypatch):
 
     X, y, runs, spheres = problem
     folds = make_folds(KFold(4), X, y, runs)
+
+    def blas_threads():
+        return {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
     seen = []
     for scorer in (fast.ShrinkageLDAScorer, fast.SquaredHingeSVCScorer):
 
         def predictions(self, index, original=scorer.predictions):
-            seen.append(
-                {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
-            )
+            seen.append(blas_threads())
             return original(self, index)
 
         monkeypatch.setattr(scorer, "predictions", predictions)
+
     with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        if max(before.values()) < 2:
+            pytest.skip("this machine's BLAS runs one thread anyway")
         for estimator in ("lda", "svc"):
             score_spheres(X, y, spheres[:20], estimator, folds, engine="fast")
-        after = {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
-    assert len(seen) >= 2 and all(threads == {path: 1 for path in after} for threads in seen)
-    assert set(after.values()) == {2}
+        after = blas_threads()
+    assert len(seen) >= 2 and all(threads == {path: 1 for path in before} for threads in seen)
+    assert after == before
 
 
 def test_progress_reaches_the_total(problem):
