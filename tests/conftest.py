@@ -124,6 +124,18 @@ def job_counts(output):
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
+def check_signflip_t(group_dir, subject_maps, searched, chance):
+    """The group sign-flip's t map (``group_dir``/signflip/t.nii.gz) is the one-sample t of
+    the subjects' maps (paths) against ``chance``, computed here from the maps, within
+    ``searched``. Returns how many voxels had a finite t to compare."""
+    differences = np.stack([nib.load(path).get_fdata()[searched] for path in subject_maps]) - chance
+    t = differences.mean(axis=0) / (differences.std(axis=0, ddof=1) / np.sqrt(len(differences)))
+    observed = nib.load(group_dir / "signflip/t.nii.gz").get_fdata()[searched]
+    finite = np.isfinite(t)
+    np.testing.assert_allclose(observed[finite], t[finite], rtol=1e-9)
+    return int(finite.sum())
+
+
 def write_config(workdir, config):
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))

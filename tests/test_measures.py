@@ -22,7 +22,7 @@ from snakelight.searchlight.measures import Predictions, fold_starts
 from snakelight.searchlight.outputs import PREDICTION_SCORERS, direction_file, folds_file, map_file
 from snakelight.searchlight.scoring import make_estimator, score_outputs
 from snakelight.workflow.config import ConfigError, validate_config
-from tests.conftest import OUT, SCHEMA, TINY_CONFIG, job_counts, run_snakemake, write_config
+from tests.conftest import OUT, SCHEMA, TINY_CONFIG, check_signflip_t, job_counts, run_snakemake, write_config
 from tests.test_engines import spheres_and_data
 from tests.test_inference_workflow import with_inference
 
@@ -568,15 +568,9 @@ def test_a_cross_classification_runs_through_every_group_method(tmp_path):
         assert sidecar["config"]["subjects"] == ["01", "02", "03", "04", "05"], method
         assert (group / method / "group.png").is_file()
     # The sign-flip's t map is the five cross-classification maps' one-sample t (chance 0.5).
-    maps = np.stack(
-        [nib.load(tmp_path / f"results/config/sub-0{s}/x/searchlight.nii.gz").get_fdata() for s in range(1, 6)]
-    )
     searched = nib.load(tmp_path / "results/config/sub-01/process_mask.nii.gz").get_fdata() > 0
-    differences = maps[:, searched] - 0.5
-    t = differences.mean(axis=0) / (differences.std(axis=0, ddof=1) / np.sqrt(5))
-    observed = nib.load(group / "signflip/t.nii.gz").get_fdata()[searched]
-    finite = np.isfinite(t)
-    np.testing.assert_allclose(observed[finite], t[finite], rtol=1e-9)
+    maps = [tmp_path / f"results/config/sub-0{s}/x/searchlight.nii.gz" for s in range(1, 6)]
+    check_signflip_t(group, maps, searched, 0.5)
 
 
 @pytest.mark.workflow
